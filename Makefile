@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo
+PEOPLE ?= 100000
+REQUESTS ?= 1000
+
+.PHONY: install demo test lint typecheck clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (need Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,web,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tinmatch synth --people $(PEOPLE) --requests $(REQUESTS) --seed 7 --out $(DEMO)/data
+	$(BIN)/tinmatch load-master --taxpayers $(DEMO)/data/taxpayers.parquet --returns $(DEMO)/data/returns.parquet --db $(DEMO)/master.duckdb
+	$(BIN)/tinmatch process $(DEMO)/data/request.xlsx --cover $(DEMO)/data/cover.toml --db $(DEMO)/master.duckdb --out $(DEMO)/result
+	$(BIN)/tinmatch evaluate --truth $(DEMO)/data/truth.csv --results $(DEMO)/result
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

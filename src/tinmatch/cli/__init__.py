@@ -1,0 +1,17 @@
+"""Command-line interface: `tinmatch COMMAND`. Each module registers its commands on `app`."""
+
+from __future__ import annotations
+
+from tinmatch.cli.app import app
+
+# Each import registers commands on `app`.
+from tinmatch.cli import synth as _synth  # noqa: E402,F401  isort: skip
+from tinmatch.cli import master as _master  # noqa: E402,F401  isort: skip
+from tinmatch.cli import process as _process  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Placeholder: commands are being written."""
