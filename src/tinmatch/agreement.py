@@ -1,0 +1,297 @@
+"""The data-sharing agreement: a typed model, loaded from TOML, hashed.
+
+Every problem in an agreement file is collected and reported at once (one ``ConfigError``);
+unknown keys are errors, so a typo can never silently weaken the agreement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from collections.abc import Sequence
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from tinmatch.errors import ConfigError, MasterNotLoadedError
+
+#: The columns of a request file (contract §2), in contract order.
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "record_id", "first_name", "middle_name", "last_name", "suffix", "date_of_birth",
+    "street", "address_line2", "city", "state", "zip", "removal_order_date",
+    "criminal_statute", "case_number", "tax_periods",
+)
+
+#: Taxpayer fields an agreement may disclose, in the order they are written (contract §3).
+DISCLOSABLE_FIELDS: tuple[str, ...] = (
+    "street", "address_line2", "city", "state", "zip", "tax_year", "filing_status",
+)
+
+#: Fields that no agreement may ever disclose, whatever it says.
+FORBIDDEN_FIELDS: frozenset[str] = frozenset({
+    "tin", "spouse_tin", "ssn", "itin", "date_of_birth", "dob", "employer_name", "employer",
+    "spouse", "spouse_name", "dependants", "dependents", "first_name", "middle_name",
+    "last_name", "suffix", "name", "full_name", "income", "agi", "wages", "tax", "refund",
+    "balance_due", "bank_account", "routing_number", "phone", "email",
+})
+
+MAX_TERM_MONTHS = 18
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgreementInfo(BaseModel):
+    model_config = _STRICT
+
+    id: str = Field(min_length=1)
+    title: str = ""
+    requesting_agency: str = "*"
+    effective: date
+    expires: date
+
+
+class RequestRules(BaseModel):
+    model_config = _STRICT
+
+    required_columns: tuple[str, ...]
+    authorized_statutes: tuple[str, ...] = Field(min_length=1)
+    cover_required: bool = True
+
+
+class TaxYears(BaseModel):
+    model_config = _STRICT
+
+    recent: int | None = Field(default=None, ge=1, le=50)
+    first: int | None = Field(default=None, ge=1913, le=2100)
+    last: int | None = Field(default=None, ge=1913, le=2100)
+
+
+class Disclosure(BaseModel):
+    model_config = _STRICT
+
+    fields: tuple[str, ...] = Field(min_length=1)
+
+
+class Matching(BaseModel):
+    """Known keys are typed; further tuning keys are allowed unless they look like a typo."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    min_match_probability: float = Field(ge=0.0, le=1.0)
+    ambiguity_margin: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_candidate_probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_candidates: int | None = Field(default=None, ge=1)
+
+
+class Limits(BaseModel):
+    model_config = _STRICT
+
+    max_rows_per_request: int = Field(ge=1)
+    max_rows_per_agency_per_period: int | None = Field(default=None, ge=1)
+    period_days: int = Field(default=30, ge=1)
+    max_rows_per_official_per_period: int | None = Field(default=None, ge=1)
+    min_interval_seconds: int | None = Field(default=None, ge=0)
+    max_file_bytes: int | None = Field(default=None, ge=1)
+    max_cell_chars: int | None = Field(default=None, ge=1)
+
+
+class Review(BaseModel):
+    model_config = _STRICT
+
+    required: bool = True
+    auto_release_max_rows: int = Field(default=0, ge=0)
+
+
+class Agreement(BaseModel):
+    """A data-sharing agreement; build it with :meth:`Agreement.load`."""
+
+    model_config = _STRICT
+
+    agreement: AgreementInfo
+    request: RequestRules
+    tax_years: TaxYears
+    disclosure: Disclosure
+    matching: Matching
+    limits: Limits
+    review: Review = Review()
+
+    _sha256: str = PrivateAttr(default="")
+    _source: str = PrivateAttr(default="")
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Agreement:
+        """Load and check an agreement file; ``None`` loads the one shipped with tinmatch."""
+        if path is None:
+            resource = resources.files("tinmatch") / "data" / "default_agreement.toml"
+            data, source = resource.read_bytes(), "default agreement"
+        else:
+            try:
+                data, source = Path(path).read_bytes(), str(path)
+            except OSError as exc:
+                raise ConfigError(f"cannot read agreement {path}: {exc.strerror}") from exc
+        return cls.from_bytes(data, source=source)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "agreement") -> Agreement:
+        try:
+            raw = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+        problems = _policy_problems(raw) + _cross_problems(raw)
+        agreement: Agreement | None = None
+        try:
+            agreement = cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = _pydantic_problems(exc) + problems
+        if problems:
+            raise ConfigError(f"{source} is invalid: " + "; ".join(dict.fromkeys(problems)))
+        assert agreement is not None
+        from tinmatch.pipeline.statutes import normalize_statute  # lazy: no import cycle
+
+        normalized = tuple(normalize_statute(s) for s in agreement.request.authorized_statutes)
+        request = agreement.request.model_copy(update={"authorized_statutes": normalized})
+        agreement = agreement.model_copy(update={"request": request})
+        agreement._sha256 = hashlib.sha256(data).hexdigest()
+        agreement._source = source
+        return agreement
+
+    # -- what the pipeline asks ------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.agreement.id
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the agreement file's bytes, recorded with every disclosure."""
+        return self._sha256
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def disclosed_fields(self) -> tuple[str, ...]:
+        """The disclosed fields in contract order (not the order written in the file)."""
+        named = set(self.disclosure.fields)
+        return tuple(f for f in DISCLOSABLE_FIELDS if f in named)
+
+    def statute_authorized(self, citation: str) -> bool:
+        from tinmatch.pipeline.statutes import normalize_statute
+
+        return normalize_statute(citation) in self.request.authorized_statutes
+
+    def in_force(self, on: date) -> bool:
+        return self.agreement.effective <= on <= self.agreement.expires
+
+    def allowed_years(self, master_years: Sequence[int]) -> tuple[int, int]:
+        """The allowed (first, last) tax years: explicit, or the ``recent`` latest in the master."""
+        ty = self.tax_years
+        if ty.first is not None and ty.last is not None:
+            return ty.first, ty.last
+        years = sorted({int(y) for y in master_years})
+        if not years:
+            raise MasterNotLoadedError(
+                "the master holds no tax years; load it with `tinmatch load-master`"
+            )
+        recent = years[-(ty.recent or 1):]
+        return recent[0], recent[-1]
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown key {where}")
+        elif err["type"] == "missing":
+            problems.append(f"missing key {where}")
+        else:
+            problems.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return problems
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _policy_problems(raw: dict[str, Any]) -> list[str]:
+    """Rules of policy that pydantic's types cannot say, checked on the raw TOML."""
+    problems: list[str] = []
+    fields = _section(raw, "disclosure").get("fields")
+    if isinstance(fields, list):
+        for field in fields:
+            name = str(field)
+            if name.lower() in FORBIDDEN_FIELDS:
+                problems.append(f"disclosure.fields: {name!r} may never be disclosed")
+            elif name not in DISCLOSABLE_FIELDS:
+                problems.append(
+                    f"disclosure.fields: {name!r} is not a disclosable field "
+                    f"(allowed: {', '.join(DISCLOSABLE_FIELDS)})"
+                )
+        if len(set(map(str, fields))) != len(fields):
+            problems.append("disclosure.fields: a field is named twice")
+    columns = _section(raw, "request").get("required_columns")
+    if isinstance(columns, list):
+        if "record_id" not in columns:
+            problems.append("request.required_columns must include record_id")
+        for column in columns:
+            if column not in REQUEST_COLUMNS:
+                problems.append(f"request.required_columns: {column!r} is not a request column")
+    for key in _section(raw, "matching"):
+        known = [k for k in Matching.model_fields if k != key]
+        if key not in Matching.model_fields and difflib.get_close_matches(key, known, cutoff=0.8):
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)[0]
+            problems.append(f"unknown key matching.{key} (did you mean {close}?)")
+    return problems
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _cross_problems(raw: dict[str, Any]) -> list[str]:
+    """Rules across fields, checked on the raw TOML so they are reported with all the others."""
+    problems = []
+    info = _section(raw, "agreement")
+    effective, expires = info.get("effective"), info.get("expires")
+    if isinstance(effective, date) and isinstance(expires, date):
+        if expires <= effective:
+            problems.append("agreement.expires must be after agreement.effective")
+        elif expires > _add_months(effective, MAX_TERM_MONTHS):
+            problems.append(
+                f"agreement.expires {expires} is more than {MAX_TERM_MONTHS} months "
+                f"after agreement.effective {effective}"
+            )
+    ty = _section(raw, "tax_years")
+    first, last, recent = ty.get("first"), ty.get("last"), ty.get("recent")
+    if (first is None) != (last is None):
+        problems.append("tax_years: give both first and last, or neither")
+    elif first is not None:
+        if recent is not None:
+            problems.append("tax_years: give either recent or first/last, not both")
+        if isinstance(first, int) and isinstance(last, int) and last < first:
+            problems.append("tax_years.last is before tax_years.first")
+    elif recent is None:
+        problems.append("tax_years: give recent, or first and last")
+    for statute in _section(raw, "request").get("authorized_statutes") or []:
+        if not str(statute).strip():
+            problems.append("request.authorized_statutes: an empty citation")
+    for key, value in _section(raw, "matching").items():
+        if key not in Matching.model_fields and not isinstance(value, str | int | float | bool):
+            problems.append(f"matching.{key}: must be a number, string or boolean")
+    return problems
