@@ -1,0 +1,274 @@
+"""Parse a street line into house number, USPS-normalized street name, unit and PO box.
+
+Most streets have the shape ``<number> [dir] <name> [suffix] [dir] [unit]``; a token-level fast path
+handles those with the USPS Publication 28 tables shipped by ``usaddress-scourgify``. Anything else
+(``Avenue B``, ``County Road 5``, ``RR 2 Box 7``, a line that also holds the city and ZIP, ...) goes
+to ``usaddress``'s probabilistic tagger. Both paths end in the same normalization, so re-parsing an
+output street key gives the same key.
+
+Normalization: directionals and street suffixes abbreviated the USPS way (``North`` -> ``n``,
+``Street`` -> ``st``); ordinal words become numbers (``Fifth`` -> ``5th``); inside a street name
+``saint``/``mount``/``fort`` become ``st``/``mt``/``ft``; unit identifiers keep letters and digits
+only (``Apt 4-B`` -> ``4b``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+import usaddress
+from scourgify.address_constants import (
+    AMBIGUOUS_DIRECTIONALS,
+    DIRECTIONAL_REPLACEMENTS,
+    OCCUPANCY_TYPE_ABBREVIATIONS,
+    STREET_TYPE_ABBREVIATIONS,
+)
+
+from tinmatch.pipeline.standardize.text import fold
+
+
+class StreetParts(NamedTuple):
+    """What one street line holds; every field lower case or None."""
+
+    house_number: str | None = None
+    street_name: str | None = None
+    unit: str | None = None
+    po_box: str | None = None
+
+
+EMPTY = StreetParts()
+
+
+def _lower_table(table: dict[str, str]) -> dict[str, str]:
+    out = {k.lower(): v.lower() for k, v in table.items()}
+    out.update({v: v for v in out.values()})
+    return out
+
+
+SUFFIXES = _lower_table(STREET_TYPE_ABBREVIATIONS)  # includes multi-word keys ("county road")
+DIRECTIONS = _lower_table({**DIRECTIONAL_REPLACEMENTS, **AMBIGUOUS_DIRECTIONALS})
+UNIT_TYPES = _lower_table(OCCUPANCY_TYPE_ABBREVIATIONS)
+# Designators that are seldom street words: whatever follows them is the unit identifier.
+_STRONG_UNITS = frozenset(
+    {"#", "apt", "apartment", "unit", "ste", "suite", "rm", "room", "bldg", "building", "fl",
+     "floor", "trlr", "trailer", "spc", "dept", "department", "ofc", "office", "no"}
+)  # fmt: skip
+# Designators that are also street words (Pier Ave, Front St): a unit only after a street suffix.
+_WEAK_UNITS = frozenset(UNIT_TYPES) - _STRONG_UNITS
+# Designators that need no identifier ("123 Main St Rear").
+_BARE_UNITS = frozenset(
+    {"rear", "front", "frnt", "side", "upper", "lower", "lowr", "bsmt", "basement", "lobby",
+     "lbby", "ph", "penthouse"}
+)  # fmt: skip
+# First words of multi-word or leading street types, which the tagger handles better.
+_PRETYPE_LEADS = frozenset(
+    {"county", "state", "us", "fm", "farm", "ranch", "rural", "rr", "hc", "highway", "hwy",
+     "route", "rte", "interstate", "box", "pob", "po", "calle", "camino"}
+)  # fmt: skip
+_NAME_WORDS = {"saint": "st", "mount": "mt", "fort": "ft"}
+
+_ONES = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+_TEENS = ["tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+          "seventeenth", "eighteenth", "nineteenth"]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_TENTHS = ["twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth", "seventieth",
+           "eightieth", "ninetieth"]  # fmt: skip
+
+
+def _ordinal(n: int) -> str:
+    tail = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{tail}"
+
+
+ORDINAL_WORDS = {w: _ordinal(i + 1) for i, w in enumerate(_ONES)}
+ORDINAL_WORDS.update({w: _ordinal(i + 10) for i, w in enumerate(_TEENS)})
+ORDINAL_WORDS.update({w: _ordinal(20 + 10 * i) for i, w in enumerate(_TENTHS)})
+_ONES_VALUE = {w: i + 1 for i, w in enumerate(_ONES)}
+_TENS_VALUE = {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+
+_DROP = re.compile(r"['’`.]")
+_PUNCT = re.compile(r"[^a-z0-9#/\- ]+")
+_HOUSE = re.compile(r"\d+(?:-\d+)?(?:-?[a-z])?")
+_FRACTION = re.compile(r"\d/\d")
+_ORDINAL_NUMBER = re.compile(r"\d+(?:st|nd|rd|th)")
+_DIGIT = re.compile(r"\d")
+_PO_BOX = re.compile(
+    r"^(?:p ?o ?box|pob|post office box|p ?o ?drawer|drawer|lock ?box|p ?o|box)(?: #)?"
+    r" ([a-z0-9-]*\d[a-z0-9-]*)"
+)
+_LETTER_HYPHEN = re.compile(r"-(?=[a-z]$)")
+# Street values that say "no address": compared with letters and digits only.
+PLACEHOLDERS = frozenset(
+    {"", "na", "nana", "none", "null", "nil", "unknown", "unk", "failedtoprovide",
+     "notprovided", "notavailable", "noaddress", "nostreet"}
+)  # fmt: skip
+_DIGITS_ONLY = re.compile(r"[\d\s-]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case ASCII tokens; ``#`` is its own token, ``&`` becomes ``and``."""
+    cleaned = _DROP.sub("", fold(text)).replace("&", " and ").replace("#", " # ")
+    cleaned = _PUNCT.sub(" ", cleaned)
+    return [t for t in (raw.strip("-/") for raw in cleaned.split()) if t]
+
+
+def unit_id(words: list[str]) -> str | None:
+    """Letters and digits of a unit identifier, designator words left out (``4-B`` -> ``4b``)."""
+    kept = [_NOT_ALNUM.sub("", w) for w in words if w not in UNIT_TYPES]
+    joined = "".join(kept)
+    return joined or None
+
+
+def po_box(words: list[str]) -> str | None:
+    """The box number when the words start with a PO box (``P.O. Box 12`` -> ``12``)."""
+    match = _PO_BOX.match(" ".join(words))
+    if match is None:
+        return None
+    return _NOT_ALNUM.sub("", match.group(1)) or None
+
+
+def _house(word: str) -> str | None:
+    """A house number (``123``, ``123a``, ``12-34``); ``123-A`` -> ``123a``."""
+    if not _HOUSE.fullmatch(word):
+        return None
+    return _LETTER_HYPHEN.sub("", word)
+
+
+def _name_words(words: list[str]) -> list[str]:
+    """Street-name words: hyphens split, ordinal words as numbers, saint/mount/fort abbreviated."""
+    split = [p for w in words for p in re.split(r"[-/]", w) if p]
+    out: list[str] = []
+    i = 0
+    while i < len(split):
+        word = split[i]
+        nxt = split[i + 1] if i + 1 < len(split) else ""
+        if word in _TENS_VALUE and nxt in _ONES:
+            out.append(_ordinal(_TENS_VALUE[word] + _ONES_VALUE[nxt]))
+            i += 2
+            continue
+        out.append(ORDINAL_WORDS.get(word) or _NAME_WORDS.get(word) or word)
+        i += 1
+    return out
+
+
+def _split_unit(words: list[str], start: int) -> tuple[list[str], str | None]:
+    """Cut a trailing unit off ``words`` (searching from ``start``): (street words, unit id)."""
+    for i in range(start, len(words)):
+        word = words[i]
+        rest = words[i + 1 :]
+        if word in _STRONG_UNITS and (i > start or not rest or _DIGIT.search(rest[0])):
+            return words[:i], unit_id(rest)
+        after_suffix = i > start and words[i - 1] in SUFFIXES
+        if word in _WEAK_UNITS and after_suffix:
+            if rest and (_DIGIT.search(rest[0]) or len(rest[0]) == 1):
+                return words[:i], unit_id(rest)
+            if not rest and word in _BARE_UNITS:
+                return words[:i], UNIT_TYPES[word]
+    last = len(words) - 1
+    if (
+        last - start >= 2
+        and _DIGIT.search(words[last])
+        and not _ORDINAL_NUMBER.fullmatch(words[last])
+    ):
+        before = words[last - 1]
+        if before in SUFFIXES or (before in DIRECTIONS and words[last - 2] in SUFFIXES):
+            return words[:last], unit_id([words[last]])
+    return words, None
+
+
+def _fast(words: list[str]) -> StreetParts | None:
+    """The common shapes, or None when the tagger should decide."""
+    house = _house(words[0])
+    start = 1 if house else 0
+    if house and len(words) > 1 and _FRACTION.fullmatch(words[1]):
+        house, start = f"{house} {words[1]}", 2
+    body, unit = _split_unit(words, start)
+    body = body[start:]
+    if not body:
+        return StreetParts(house, None, unit, None)
+    if body[0] in _PRETYPE_LEADS:
+        return None
+    if body[0] in SUFFIXES and len(body) > 1 and body[-1] not in SUFFIXES:
+        return None  # a leading street type: "Avenue B"
+    if any(_DIGIT.search(w) and not _ORDINAL_NUMBER.fullmatch(w) for w in body):
+        return None
+    post = DIRECTIONS.get(body[-1]) if len(body) > 1 else None
+    if post:
+        body = body[:-1]
+    suffix = SUFFIXES.get(body[-1]) if len(body) > 1 else None
+    if suffix:
+        body = body[:-1]
+    pre = DIRECTIONS.get(body[0]) if len(body) > 1 else None
+    if pre:
+        body = body[1:]
+    name = [pre or "", *_name_words(body), suffix or "", post or ""]
+    return StreetParts(house, " ".join(w for w in name if w), unit, None)
+
+
+def _words_of(labelled: dict[str, list[str]], *labels: str) -> list[str]:
+    return [w for label in labels for raw in labelled.get(label, []) for w in tokens(raw)]
+
+
+def _tagged(text: str) -> StreetParts:
+    """Parse with usaddress's tagger (labels collected in order; repeated labels concatenated)."""
+    labelled: dict[str, list[str]] = {}
+    for token, label in usaddress.parse(text):
+        labelled.setdefault(label, []).append(token)
+    box_id = unit_id(_words_of(labelled, "USPSBoxID"))
+    house_words = _words_of(labelled, "AddressNumberPrefix", "AddressNumber", "AddressNumberSuffix")
+    house = "".join(w for w in house_words if not _FRACTION.fullmatch(w)) or None
+    if house and not _HOUSE.fullmatch(house):
+        house = _NOT_ALNUM.sub("", house) or None
+    pre = [DIRECTIONS.get(w, w) for w in _words_of(labelled, "StreetNamePreDirectional")]
+    pre_type = " ".join(_words_of(labelled, "StreetNamePreType"))
+    post_type = " ".join(_words_of(labelled, "StreetNamePostType"))
+    post = [DIRECTIONS.get(w, w) for w in _words_of(labelled, "StreetNamePostDirectional")]
+    name = _name_words(
+        _words_of(labelled, "USPSBoxGroupType", "USPSBoxGroupID", "StreetNamePreModifier")
+        + ([SUFFIXES.get(pre_type, pre_type)] if pre_type else [])
+        + _words_of(labelled, "StreetName")
+    )
+    parts = [*pre, *name, SUFFIXES.get(post_type, post_type), *post]
+    parts += _name_words(_words_of(labelled, "StreetNamePostModifier"))
+    street = " ".join(p for p in parts if p) or None
+    unit = unit_id(_words_of(labelled, "OccupancyIdentifier", "SubaddressIdentifier"))
+    return StreetParts(house, street, unit, box_id)
+
+
+@lru_cache(maxsize=1 << 18)
+def parse_street(text: str) -> StreetParts:
+    """House number, normalized street name, unit and PO box of one street line.
+
+    Placeholders (``N/A``, ``Unknown``, ``Failed to Provide``, ...) and digits only (a ZIP code in
+    the street column) give nothing at all.
+    """
+    words = tokens(text)
+    if not words or _DIGITS_ONLY.fullmatch(text):
+        return EMPTY
+    if _NOT_ALNUM.sub("", "".join(words)) in PLACEHOLDERS:
+        return EMPTY
+    box = po_box(words)
+    if box:
+        return StreetParts(None, None, None, box)
+    return _fast(words) or _tagged(" ".join(words))
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_line2(text: str) -> StreetParts:
+    """Unit (or PO box) held in an address's second line; other text there is ignored."""
+    words = tokens(text)
+    if not words:
+        return EMPTY
+    box = po_box(words)
+    if box:
+        return StreetParts(po_box=box)
+    if words[0] in UNIT_TYPES:
+        if len(words) == 1:
+            return StreetParts(unit=UNIT_TYPES[words[0]] if words[0] in _BARE_UNITS else None)
+        return StreetParts(unit=unit_id(words[1:]))
+    if len(words) <= 2 and (_DIGIT.search(words[0]) or len(words[0]) == 1):
+        return StreetParts(unit=unit_id(words))
+    return EMPTY
