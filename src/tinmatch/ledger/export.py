@@ -1,0 +1,35 @@
+"""Write the ledger as CSV, one row per entry, every field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from tinmatch.ledger.entry import FIELD_NAMES, LedgerEntry
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if name == "fields_released":
+        return json.dumps(list(value))
+    text = str(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return "'" + text  # neutralize spreadsheet formula injection
+    return text
+
+
+def write_csv(entries: Iterable[LedgerEntry], out: TextIO) -> int:
+    """Write a header and one row per entry to `out`; return the number of entries written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELD_NAMES)
+    n = 0
+    for entry in entries:
+        row = entry.as_dict()
+        writer.writerow([_cell(name, row[name]) for name in FIELD_NAMES])
+        n += 1
+    return n

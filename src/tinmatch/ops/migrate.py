@@ -1,0 +1,27 @@
+"""Bring the operational database to the newest schema with Alembic's `upgrade head`."""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the packaged migrations on `engine` up to `revision`, in one transaction."""
+    with as_file(files("tinmatch.ops") / "alembic.ini") as ini:
+        config = Config(str(ini))
+        config.set_main_option("script_location", str(ini.parent / "migrations"))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,163 @@
+"""SQLAlchemy 2 tables of the operational database (portable: SQLite and PostgreSQL).
+
+Timestamps are stored as UTC without zone and come back as aware UTC datetimes;
+JSON is stored as TEXT. The schema is created by the Alembic migrations, never by create_all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime, stored as a naive UTC timestamp on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RequestRow(Base):
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index("ix_requests_agency_created", "agency", "created_at"),
+        Index("ix_requests_official_created", "agency", "official", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(200), unique=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    official: Mapped[str] = mapped_column(String(200))
+    attestation: Mapped[str] = mapped_column(Text)
+    agreement_id: Mapped[str] = mapped_column(String(200), index=True)
+    agreement_sha256: Mapped[str] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    input_name: Mapped[str] = mapped_column(Text)
+    out_dir: Mapped[str] = mapped_column(Text)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    counts_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingRow(Base):
+    __tablename__ = "pending_disclosures"
+    __table_args__ = (UniqueConstraint("request_id", "record_id", name="uq_pending_record"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(200))
+    tin: Mapped[str] = mapped_column(String(16))
+    fields_json: Mapped[str] = mapped_column(Text)
+    tax_year: Mapped[int | None] = mapped_column(Integer)
+    match_probability: Mapped[float | None] = mapped_column(Float)
+    statute: Mapped[str] = mapped_column(Text)
+    case_number: Mapped[str] = mapped_column(Text)
+
+
+class DecisionRow(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    tin: Mapped[str | None] = mapped_column(String(16))
+    probability: Mapped[float | None] = mapped_column(Float)
+
+
+class LedgerRow(Base):
+    """Append-only: code inserts rows and never updates or deletes them."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_type: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str] = mapped_column(String(40), index=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    official: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(200))
+    tin: Mapped[str] = mapped_column(String(16), index=True)
+    fields_released: Mapped[str] = mapped_column(Text)
+    tax_year: Mapped[int | None] = mapped_column(Integer)
+    match_probability: Mapped[float | None] = mapped_column(Float)
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    agreement_sha256: Mapped[str] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    statute: Mapped[str] = mapped_column(Text)
+    case_number: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    recalls_seq: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHeadRow(Base):
+    """One row (id 1): the last seq and hash; locked and updated with every append."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AgreementEventRow(Base):
+    __tablename__ = "agreement_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    why: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PurgeRow(Base):
+    __tablename__ = "purge_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(40), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    files_removed: Mapped[int] = mapped_column(Integer)
+    bytes_removed: Mapped[int] = mapped_column(BigInteger)
+    older_than: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

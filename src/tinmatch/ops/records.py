@@ -1,0 +1,104 @@
+"""Plain values passed to and returned by the Store (no SQLAlchemy objects leave it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+REQUEST_STATUSES = ("received", "held", "released", "denied")
+"""received: begun, no outcome yet; held: awaiting review; released / denied: decided."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The agreement's volume and pacing limits; None means the agreement leaves it unset."""
+
+    max_rows_per_request: int | None = None
+    max_rows_per_agency_per_period: int | None = None
+    period_days: int | None = None
+    max_rows_per_official_per_period: int | None = None
+    min_interval_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What validation may still accept: rows beyond these get `volume_cap_exceeded`."""
+
+    remaining_rows_for_agency_in_period: int | None
+    max_rows_per_request: int | None
+
+
+@dataclass(frozen=True)
+class PendingDisclosure:
+    """A row the pipeline would disclose once the request is released."""
+
+    record_id: str
+    tin: str
+    fields: dict[str, str | int | None]
+    tax_year: int | None
+    match_probability: float | None
+    statute: str
+    case_number: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The private per-row decision log (TINs stay inside the tax agency)."""
+
+    record_id: str
+    outcome: str
+    reason: str | None = None
+    tin: str | None = None
+    probability: float | None = None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the operational database knows it."""
+
+    id: str
+    request_key: str
+    agency: str
+    official: str
+    attestation: str
+    agreement_id: str
+    agreement_sha256: str
+    model_sha256: str | None
+    input_sha256: str
+    input_name: str
+    out_dir: str
+    n_rows: int
+    status: str
+    counts: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+    outcome_at: datetime | None = None
+    reviewer: str | None = None
+    review_note: str | None = None
+    decided_at: datetime | None = None
+    purged_at: datetime | None = None
+    n_pending: int = 0
+    n_disclosed: int = 0
+    recalled_record_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class AgreementEvent:
+    """A suspension or resumption of an agreement."""
+
+    agreement_id: str
+    action: str  # suspend | resume
+    why: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PurgeRecord:
+    """The log line of one purge of a request's result files."""
+
+    request_id: str
+    path: str
+    files_removed: int
+    bytes_removed: int
+    older_than: str
+    at: datetime

@@ -1,0 +1,681 @@
+"""The operational database: requests, their review, suspensions, and the ledger.
+
+Every method runs in its own transaction. Nothing here updates or deletes a ledger entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TextIO
+
+from sqlalchemy import ColumnElement, Engine, delete, func, select, true
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tinmatch.errors import LedgerError, RefusedError, TinmatchError
+from tinmatch.ledger import LedgerEntry, Problem, verify_chain, write_csv
+from tinmatch.ledger.entry import GENESIS_HASH, utc
+from tinmatch.ops import chain, reporting
+from tinmatch.ops.engine import display_url, make_engine, resolve_url
+from tinmatch.ops.migrate import upgrade
+from tinmatch.ops.models import (
+    AgreementEventRow,
+    DecisionRow,
+    LedgerRow,
+    PendingRow,
+    PurgeRow,
+    RequestRow,
+)
+from tinmatch.ops.records import (
+    AgreementEvent,
+    Decision,
+    Limits,
+    PendingDisclosure,
+    PurgeRecord,
+    Quota,
+    RequestRecord,
+)
+
+DEFAULT_PERIOD_DAYS = 30
+
+
+def request_id_for(request_key: str) -> str:
+    """The request id derived from its key: the same file from the same agency, the same id."""
+    return "req-" + hashlib.sha256(request_key.encode("utf-8")).hexdigest()[:16]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Store:
+    """Typed access to the operational database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Connect to `url` (default: $TINMATCH_DATABASE_URL or sqlite:///tinmatch.sqlite)
+        and migrate it to the newest schema."""
+        resolved = resolve_url(url)
+        engine = make_engine(resolved)
+        try:
+            upgrade(engine)
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LedgerError(
+                f"cannot open the operational database {display_url(resolved)}: {reason}"
+            ) from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except TinmatchError:
+            raise
+        except SQLAlchemyError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LedgerError(f"operational database error: {first}") from exc
+
+    # -- submission ------------------------------------------------------------------------
+
+    def check_submission(
+        self,
+        *,
+        agency: str,
+        official: str,
+        n_rows: int,
+        now: datetime,
+        agreement_id: str,
+        limits: Limits,
+        request_key: str | None = None,
+    ) -> Quota:
+        """Refuse the request whole, or say how many rows validation may still accept.
+
+        Raises RefusedError when the agreement is suspended, when this agency's last request is
+        more recent than `min_interval_seconds`, or when the official's rows in the rolling
+        period plus `n_rows` exceed `max_rows_per_official_per_period`. Denied requests do not
+        count. Pass `request_key` when re-processing: the request itself is then not counted.
+        """
+        now = utc(now)
+        agency, official = _clean(agency), _clean(official)
+        with self._tx() as s:
+            why = _active_suspension(s, agreement_id)
+            if why is not None:
+                raise RefusedError(f"agreement {agreement_id!r} is suspended: {why}")
+            others: ColumnElement[bool] = (
+                RequestRow.request_key != request_key if request_key else true()
+            )
+            same_agency = func.lower(RequestRow.agency) == agency.lower()
+            if limits.min_interval_seconds:
+                last = s.scalar(select(func.max(RequestRow.created_at)).where(same_agency, others))
+                if last is not None:
+                    last = utc(last)
+                    next_ok = last + timedelta(seconds=limits.min_interval_seconds)
+                    if now < next_ok:
+                        raise RefusedError(
+                            f"agency {agency!r} sent a request at {last:%Y-%m-%d %H:%M:%S} UTC; "
+                            f"the agreement requires {limits.min_interval_seconds} s between "
+                            f"requests (next allowed at {next_ok:%Y-%m-%d %H:%M:%S} UTC)"
+                        )
+            days = limits.period_days or DEFAULT_PERIOD_DAYS
+            in_period = (
+                same_agency,
+                others,
+                RequestRow.status != "denied",
+                RequestRow.created_at > now - timedelta(days=days),
+            )
+            cap = limits.max_rows_per_official_per_period
+            if cap is not None:
+                used = s.scalar(
+                    select(func.coalesce(func.sum(RequestRow.n_rows), 0)).where(
+                        *in_period, func.lower(RequestRow.official) == official.lower()
+                    )
+                )
+                if int(used or 0) + n_rows > cap:
+                    raise RefusedError(
+                        f"official {official!r} of {agency!r} already has {used} rows in the "
+                        f"last {days} days; {n_rows} more would exceed the agreement's cap of "
+                        f"{cap} rows per official (request refused whole)"
+                    )
+            remaining: int | None = None
+            agency_cap = limits.max_rows_per_agency_per_period
+            if agency_cap is not None:
+                used_agency = s.scalar(
+                    select(func.coalesce(func.sum(RequestRow.n_rows), 0)).where(*in_period)
+                )
+                remaining = max(0, agency_cap - int(used_agency or 0))
+        return Quota(remaining, limits.max_rows_per_request)
+
+    def begin_request(
+        self,
+        *,
+        request_key: str,
+        agency: str,
+        official: str,
+        attestation: str,
+        agreement_id: str,
+        agreement_sha256: str,
+        model_sha256: str | None,
+        input_sha256: str,
+        input_name: str,
+        out_dir: str,
+        n_rows: int,
+        now: datetime,
+    ) -> RequestRecord:
+        """Record a request (status `received`), or return the one with the same key.
+
+        `n_rows` is what counts against the volume caps (the rows looked up). Re-processing an
+        undecided request updates its output folder, hashes and row count.
+        """
+        now = utc(now)
+        rid = request_id_for(request_key)
+        try:
+            with self._tx() as s:
+                row = s.scalars(
+                    select(RequestRow)
+                    .where(RequestRow.request_key == request_key)
+                    .with_for_update()
+                ).one_or_none()
+                if row is None:
+                    row = RequestRow(
+                        id=rid,
+                        request_key=request_key,
+                        agency=_clean(agency),
+                        official=_clean(official),
+                        attestation=attestation,
+                        agreement_id=agreement_id,
+                        agreement_sha256=agreement_sha256,
+                        model_sha256=model_sha256,
+                        input_sha256=input_sha256,
+                        input_name=input_name,
+                        out_dir=out_dir,
+                        n_rows=n_rows,
+                        status="received",
+                        counts_json="{}",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    s.add(row)
+                elif row.status in ("received", "held"):
+                    row.out_dir, row.n_rows, row.updated_at = out_dir, n_rows, now
+                    row.agreement_sha256, row.model_sha256 = agreement_sha256, model_sha256
+                s.flush()
+                return _record(s, row)
+        except LedgerError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # a concurrent begin with the same key
+                return self.get_request(rid)
+            raise
+
+    def record_outcome(
+        self,
+        request_id: str,
+        *,
+        counts: Mapping[str, int],
+        disclosures: Sequence[PendingDisclosure],
+        decisions: Sequence[Decision] | None,
+        auto_release: bool,
+        now: datetime,
+    ) -> RequestRecord:
+        """Store the batch figures, the pending disclosures and the decision log; hold it.
+
+        Replaces any earlier outcome of the same request while it is undecided; `decisions=None`
+        clears the decision log. With `auto_release` the request is released in the same
+        transaction (reviewer `auto`). A request already released or denied is left as it is
+        and returned unchanged: re-processing never discloses twice.
+        """
+        now = utc(now)
+        ids = [d.record_id for d in disclosures]
+        if len(set(ids)) != len(ids):
+            raise LedgerError(f"request {request_id}: a record_id appears twice among disclosures")
+        with self._tx() as s:
+            row = _lock_request(s, request_id)
+            if row.status in ("released", "denied"):
+                return _record(s, row)
+            s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
+            s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
+            s.add_all(_pending_row(request_id, d) for d in disclosures)
+            s.add_all(_decision_row(request_id, d) for d in decisions or ())
+            row.counts_json = json.dumps({k: int(v) for k, v in counts.items()}, sort_keys=True)
+            row.status, row.outcome_at, row.updated_at = "held", now, now
+            s.flush()
+            if auto_release:
+                self._release(
+                    s,
+                    row,
+                    reviewer="auto",
+                    note="released automatically under the agreement",
+                    now=now,
+                )
+            return _record(s, row)
+
+    # -- review ----------------------------------------------------------------------------
+
+    def release(self, request_id: str, *, reviewer: str, note: str, now: datetime) -> int:
+        """Release a held request: one chained ledger entry per pending disclosure.
+
+        Returns the number of entries written. A request is released once: releasing it again,
+        or releasing a denied request, raises LedgerError and writes nothing.
+        """
+        with self._tx() as s:
+            row = _lock_request(s, request_id)
+            return self._release(s, row, reviewer=reviewer, note=note, now=utc(now))
+
+    def _release(
+        self, s: Session, row: RequestRow, *, reviewer: str, note: str, now: datetime
+    ) -> int:
+        reviewer = _clean(reviewer)
+        if not reviewer:
+            raise LedgerError("a release needs the reviewer's name")
+        _require_undecided(row, "released")
+        if row.status != "held":
+            raise LedgerError(f"request {row.id} has no recorded outcome yet: nothing to release")
+        why = _active_suspension(s, row.agreement_id)
+        if why is not None:
+            raise RefusedError(
+                f"agreement {row.agreement_id!r} is suspended ({why}): request {row.id} "
+                "cannot be released"
+            )
+        pending = s.scalars(
+            select(PendingRow).where(PendingRow.request_id == row.id).order_by(PendingRow.id)
+        ).all()
+        drafts = [
+            LedgerEntry(
+                seq=0,
+                entry_type="disclosure",
+                request_id=row.id,
+                agency=row.agency,
+                official=row.official,
+                record_id=p.record_id,
+                tin=p.tin,
+                fields_released=tuple(json.loads(p.fields_json)),
+                tax_year=p.tax_year,
+                match_probability=p.match_probability,
+                agreement_id=row.agreement_id,
+                agreement_sha256=row.agreement_sha256,
+                model_sha256=row.model_sha256,
+                statute=p.statute,
+                case_number=p.case_number,
+                reviewer=reviewer,
+                note=note,
+                recalls_seq=None,
+                created_at=now,
+                released_at=now,
+                prev_hash=GENESIS_HASH,
+            )
+            for p in pending
+        ]
+        written = chain.append(s, drafts)
+        row.status, row.reviewer, row.review_note = "released", reviewer, note
+        row.decided_at = row.updated_at = now
+        return len(written)
+
+    def deny(self, request_id: str, *, reviewer: str, note: str, now: datetime) -> None:
+        """Deny a request: nothing is disclosed, its pending disclosures are discarded."""
+        now = utc(now)
+        reviewer = _clean(reviewer)
+        if not reviewer:
+            raise LedgerError("a denial needs the reviewer's name")
+        with self._tx() as s:
+            row = _lock_request(s, request_id)
+            _require_undecided(row, "denied")
+            s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
+            row.status, row.reviewer, row.review_note = "denied", reviewer, note
+            row.decided_at = row.updated_at = now
+
+    def list_requests(self, status: str | None = None) -> list[RequestRecord]:
+        """Requests, newest first, optionally only those with `status`."""
+        with self._tx() as s:
+            query = select(RequestRow).order_by(RequestRow.created_at.desc(), RequestRow.id)
+            if status:
+                query = query.where(RequestRow.status == status)
+            rows = s.scalars(query).all()
+            return [_record(s, r) for r in rows]
+
+    def get_request(self, request_id: str) -> RequestRecord:
+        with self._tx() as s:
+            return _record(s, _find_request(s, request_id))
+
+    def decisions(self, request_id: str) -> list[Decision]:
+        """The private per-row decision log of a request, in the order recorded."""
+        with self._tx() as s:
+            _find_request(s, request_id)
+            rows = s.scalars(
+                select(DecisionRow)
+                .where(DecisionRow.request_id == request_id)
+                .order_by(DecisionRow.id)
+            ).all()
+            return [Decision(r.record_id, r.outcome, r.reason, r.tin, r.probability) for r in rows]
+
+    def pending(self, request_id: str) -> list[PendingDisclosure]:
+        """The disclosures a release of this request would record (empty once purged/denied)."""
+        with self._tx() as s:
+            _find_request(s, request_id)
+            rows = s.scalars(
+                select(PendingRow)
+                .where(PendingRow.request_id == request_id)
+                .order_by(PendingRow.id)
+            ).all()
+            return [
+                PendingDisclosure(
+                    r.record_id,
+                    r.tin,
+                    json.loads(r.fields_json),
+                    r.tax_year,
+                    r.match_probability,
+                    r.statute,
+                    r.case_number,
+                )
+                for r in rows
+            ]
+
+    # -- agreements --------------------------------------------------------------------------
+
+    def suspend(self, agreement_id: str, why: str, now: datetime) -> None:
+        """Suspend an agreement: new requests are refused and nothing under it is released."""
+        if not why.strip():
+            raise LedgerError("say why the agreement is suspended (--why)")
+        with self._tx() as s:
+            current = _active_suspension(s, agreement_id)
+            if current is not None:
+                raise LedgerError(f"agreement {agreement_id!r} is already suspended: {current}")
+            s.add(
+                AgreementEventRow(
+                    agreement_id=agreement_id, action="suspend", why=why.strip(), at=utc(now)
+                )
+            )
+
+    def resume(self, agreement_id: str, now: datetime, why: str = "") -> None:
+        """Lift the suspension of an agreement."""
+        with self._tx() as s:
+            if _active_suspension(s, agreement_id) is None:
+                raise LedgerError(f"agreement {agreement_id!r} is not suspended")
+            s.add(
+                AgreementEventRow(
+                    agreement_id=agreement_id, action="resume", why=why.strip(), at=utc(now)
+                )
+            )
+
+    def suspension(self, agreement_id: str) -> str | None:
+        """Why the agreement is suspended, or None when it is not."""
+        with self._tx() as s:
+            return _active_suspension(s, agreement_id)
+
+    def agreement_events(self, agreement_id: str | None = None) -> list[AgreementEvent]:
+        """Suspensions and resumptions, oldest first."""
+        with self._tx() as s:
+            query = select(AgreementEventRow).order_by(AgreementEventRow.id)
+            if agreement_id is not None:
+                query = query.where(AgreementEventRow.agreement_id == agreement_id)
+            return [
+                AgreementEvent(r.agreement_id, r.action, r.why, utc(r.at)) for r in s.scalars(query)
+            ]
+
+    # -- ledger ------------------------------------------------------------------------------
+
+    def recall(
+        self, request_id: str, record_id: str, why: str, now: datetime, *, by: str | None = None
+    ) -> LedgerEntry:
+        """Recall a released disclosure found wrong: a chained ledger entry of its own."""
+        if not why.strip():
+            raise LedgerError("say why the disclosure is recalled (--why)")
+        now = utc(now)
+        with self._tx() as s:
+            _lock_request(s, request_id)
+            original = s.scalars(
+                select(LedgerRow).where(
+                    LedgerRow.request_id == request_id,
+                    LedgerRow.record_id == record_id,
+                    LedgerRow.entry_type == "disclosure",
+                )
+            ).first()
+            if original is None:
+                raise LedgerError(
+                    f"request {request_id} disclosed nothing for record {record_id!r}: "
+                    "nothing to recall"
+                )
+            earlier = s.scalar(
+                select(LedgerRow.seq).where(
+                    LedgerRow.entry_type == "recall", LedgerRow.recalls_seq == original.seq
+                )
+            )
+            if earlier is not None:
+                raise LedgerError(
+                    f"record {record_id!r} of request {request_id} was already recalled "
+                    f"(seq {earlier})"
+                )
+            draft = replace(
+                chain.from_row(original),
+                entry_type="recall",
+                reviewer=_clean(by or ""),
+                note=why.strip(),
+                recalls_seq=original.seq,
+                created_at=now,
+            )
+            return chain.append(s, [draft])[0]
+
+    def verify_problems(self) -> list[Problem]:
+        """Breaks in the chain, in seq order (empty when intact)."""
+        with self._tx() as s:
+            return verify_chain(chain.stream(s), chain.head(s))
+
+    def verify_ledger(self) -> list[str]:
+        """Problems found, one sentence each starting `seq N: edited|deleted|reordered|...`."""
+        return [str(p) for p in self.verify_problems()]
+
+    def ledger_entries(self, request_id: str | None = None) -> list[LedgerEntry]:
+        with self._tx() as s:
+            query = select(LedgerRow)
+            if request_id is not None:
+                query = query.where(LedgerRow.request_id == request_id)
+            return list(chain.stream(s, query))
+
+    def disclosures_for_tin(self, tin: str) -> list[LedgerEntry]:
+        """Every disclosure (and recall) about this taxpayer: who received what, when, why."""
+        with self._tx() as s:
+            return list(chain.stream(s, select(LedgerRow).where(LedgerRow.tin == tin.strip())))
+
+    def export_ledger(self, out: TextIO) -> int:
+        """Write the whole ledger as CSV to `out`; return the number of entries."""
+        with self._tx() as s:
+            return write_csv(chain.stream(s), out)
+
+    # -- accounting and retention -----------------------------------------------------------
+
+    def period_report(self, period: str) -> list[dict[str, object]]:
+        """Per-agency figures for `2026-Q3`, `2026-09` or `2026` (see `ops.reporting`)."""
+        with self._tx() as s:
+            return reporting.period_report(s, period)
+
+    def purgeable(self, older_than: timedelta, now: datetime) -> list[RequestRecord]:
+        """Released or denied requests decided before `now - older_than`, not yet purged."""
+        cutoff = utc(now) - older_than
+        with self._tx() as s:
+            rows = s.scalars(
+                select(RequestRow)
+                .where(
+                    RequestRow.status.in_(("released", "denied")),
+                    RequestRow.decided_at < cutoff,
+                    RequestRow.purged_at.is_(None),
+                )
+                .order_by(RequestRow.decided_at)
+            ).all()
+            return [_record(s, r) for r in rows]
+
+    def log_purge(
+        self,
+        request_id: str,
+        *,
+        path: str,
+        files_removed: int,
+        bytes_removed: int,
+        older_than: str,
+        now: datetime,
+    ) -> None:
+        """Log that a request's result files were deleted; its pending values go too.
+
+        The ledger is untouched.
+        """
+        now = utc(now)
+        with self._tx() as s:
+            row = _lock_request(s, request_id)
+            s.add(
+                PurgeRow(
+                    request_id=request_id,
+                    path=path,
+                    files_removed=files_removed,
+                    bytes_removed=bytes_removed,
+                    older_than=older_than,
+                    at=now,
+                )
+            )
+            s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
+            row.purged_at = row.updated_at = now
+
+    def purge_log(self) -> list[PurgeRecord]:
+        with self._tx() as s:
+            rows = s.scalars(select(PurgeRow).order_by(PurgeRow.id)).all()
+            return [
+                PurgeRecord(
+                    r.request_id, r.path, r.files_removed, r.bytes_removed, r.older_than, utc(r.at)
+                )
+                for r in rows
+            ]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _active_suspension(s: Session, agreement_id: str) -> str | None:
+    last = s.scalars(
+        select(AgreementEventRow)
+        .where(AgreementEventRow.agreement_id == agreement_id)
+        .order_by(AgreementEventRow.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.action != "suspend":
+        return None
+    return f"{last.why} (since {utc(last.at):%Y-%m-%d %H:%M} UTC)"
+
+
+def _find_request(s: Session, request_id: str) -> RequestRow:
+    row = s.get(RequestRow, request_id)
+    if row is None:
+        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+    return row
+
+
+def _lock_request(s: Session, request_id: str) -> RequestRow:
+    row = s.scalars(
+        select(RequestRow).where(RequestRow.id == request_id).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+    return row
+
+
+def _require_undecided(row: RequestRow, action: str) -> None:
+    if row.status in ("released", "denied"):
+        when = f"{utc(row.decided_at):%Y-%m-%d %H:%M} UTC" if row.decided_at else "earlier"
+        raise LedgerError(
+            f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
+            f"it cannot be {action} again; nothing written"
+            if row.status == action
+            else f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
+            f"it cannot be {action}; nothing written"
+        )
+
+
+def _pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
+    if not d.tin.strip():
+        raise LedgerError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
+    return PendingRow(
+        request_id=request_id,
+        record_id=d.record_id,
+        tin=d.tin.strip(),
+        fields_json=json.dumps(dict(d.fields)),
+        tax_year=d.tax_year,
+        match_probability=d.match_probability,
+        statute=d.statute,
+        case_number=d.case_number,
+    )
+
+
+def _decision_row(request_id: str, d: Decision) -> DecisionRow:
+    return DecisionRow(
+        request_id=request_id,
+        record_id=d.record_id,
+        outcome=d.outcome,
+        reason=d.reason,
+        tin=d.tin,
+        probability=d.probability,
+    )
+
+
+def _record(s: Session, row: RequestRow) -> RequestRecord:
+    n_pending = s.scalar(
+        select(func.count()).select_from(PendingRow).where(PendingRow.request_id == row.id)
+    )
+    n_disclosed = s.scalar(
+        select(func.count())
+        .select_from(LedgerRow)
+        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "disclosure")
+    )
+    recalled = s.scalars(
+        select(LedgerRow.record_id)
+        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "recall")
+        .order_by(LedgerRow.seq)
+    ).all()
+    return RequestRecord(
+        id=row.id,
+        request_key=row.request_key,
+        agency=row.agency,
+        official=row.official,
+        attestation=row.attestation,
+        agreement_id=row.agreement_id,
+        agreement_sha256=row.agreement_sha256,
+        model_sha256=row.model_sha256,
+        input_sha256=row.input_sha256,
+        input_name=row.input_name,
+        out_dir=row.out_dir,
+        n_rows=row.n_rows,
+        status=row.status,
+        counts=json.loads(row.counts_json or "{}"),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+        outcome_at=utc(row.outcome_at) if row.outcome_at else None,
+        reviewer=row.reviewer,
+        review_note=row.review_note,
+        decided_at=utc(row.decided_at) if row.decided_at else None,
+        purged_at=utc(row.purged_at) if row.purged_at else None,
+        n_pending=int(n_pending or 0),
+        n_disclosed=int(n_disclosed or 0),
+        recalled_record_ids=tuple(recalled),
+    )
