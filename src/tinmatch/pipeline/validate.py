@@ -1,0 +1,249 @@
+"""Validate request rows against the agreement: each row passes, or is rejected with ALL its codes.
+
+Nothing is looked up for a rejected row. Checks run column-wise over a chunk (each distinct value
+parsed once); only the rows that fail are gathered row by row into their reason codes and message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from tinmatch.agreement import REQUEST_COLUMNS
+from tinmatch.pipeline.periods import parse_tax_periods
+from tinmatch.pipeline.read import OVERLONG, ROW
+from tinmatch.pipeline.standardize.addresses import is_placeholder_street, valid_state
+from tinmatch.pipeline.statutes import normalize_statute
+from tinmatch.report import REJECT_REASONS
+
+if TYPE_CHECKING:
+    from tinmatch.agreement import Agreement
+
+REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message", ROW)
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+_ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
+
+
+@dataclass
+class ValidationContext:
+    """What validation needs beyond one chunk; ``remaining_quota`` and ``counters`` are updated."""
+
+    allowed_years: tuple[int, int]
+    today: dt.date
+    duplicate_ids: set[str] = field(default_factory=set)
+    remaining_quota: int | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    code: str
+    field: str
+    rows: pd.Index
+    messages: list[str]
+
+
+def parse_date(text: object) -> dt.date | None:
+    """A request date (YYYY-MM-DD, MM/DD/YYYY or M/D/YYYY) or None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip()
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _map_unique(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` once per distinct non-missing value; missing values map to None."""
+    present = values.dropna()
+    lookup: dict[Hashable, Any] = {v: func(v) for v in present.unique()}
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    if len(present):
+        out[present.index] = [lookup[v] for v in present]
+    return out
+
+
+def _show(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _fixed(message: str) -> Callable[[Any], str]:
+    return lambda _value: message
+
+
+def _names(column: str) -> Callable[[Any], bool]:
+    return lambda flags: isinstance(flags, str) and column in flags.split(";")
+
+
+def _try_periods(text: str) -> list[int] | str:
+    try:
+        return parse_tax_periods(text)
+    except ValueError as exc:
+        return str(exc)
+
+
+class _Collector:
+    def __init__(self, chunk: pd.DataFrame) -> None:
+        self.chunk = chunk
+        self.problems: list[_Problem] = []
+
+    def add(self, code: str, column: str, mask: pd.Series, say: Callable[[Any], str]) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            rows = mask.index[mask.to_numpy()]
+            values = self.chunk.loc[rows, column] if column in self.chunk else [None] * len(rows)
+            self.problems.append(_Problem(code, column, rows, [say(v) for v in values]))
+
+
+def validate(
+    chunk: pd.DataFrame, agreement: Agreement, ctx: ValidationContext
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a chunk from ``read_request`` into (valid, rejected) under ``agreement``.
+
+    Valid rows keep every column and gain ``tax_years`` (sorted list of int), ``dob`` (ISO date
+    or None) and ``statute`` (normalized citation). Rejected rows are ``record_id, reason_codes,
+    fields, message, _row``.
+    """
+    chunk = chunk.reset_index(drop=True)
+    found = _Collector(chunk)
+    present = {c: chunk[c].notna() for c in REQUEST_COLUMNS}
+
+    for column in agreement.request.required_columns:
+        found.add("missing_field", column, ~present[column], _fixed(f"{column} is missing"))
+
+    if OVERLONG in chunk:
+        limit = agreement.limits.max_cell_chars
+        for column in REQUEST_COLUMNS:
+            long = chunk[OVERLONG].map(_names(column))
+            found.add(
+                "invalid_value", column, long, _fixed(f"{column} is longer than {limit} characters")
+            )
+
+    dob = _map_unique(chunk["date_of_birth"], parse_date)
+    bad_dob = present["date_of_birth"] & dob.map(
+        lambda d: d is None or not EARLIEST_BIRTH <= d <= ctx.today
+    )
+    found.add(
+        "invalid_value", "date_of_birth", bad_dob,
+        lambda v: f"date_of_birth {_show(v)} is not a plausible date of birth",
+    )
+    placeholder = _map_unique(chunk["street"], is_placeholder_street)
+    found.add(
+        "invalid_value", "street", present["street"] & (placeholder == True),  # noqa: E712
+        lambda v: f"street {_show(v)} is not an address",
+    )
+    state_ok = _map_unique(chunk["state"], valid_state)
+    found.add(
+        "invalid_value", "state", present["state"] & (state_ok != True),  # noqa: E712
+        lambda v: f"state {_show(v)} is not a 2-letter state code",
+    )
+    zip_ok = _map_unique(chunk["zip"], lambda v: _ZIP.fullmatch(v) is not None)
+    found.add(
+        "invalid_value", "zip", present["zip"] & (zip_ok != True),  # noqa: E712
+        lambda v: f"zip {_show(v)} is not 5 or 9 digits",
+    )
+    removal = _map_unique(chunk["removal_order_date"], parse_date)
+    found.add(
+        "invalid_value", "removal_order_date",
+        present["removal_order_date"] & removal.isna(),
+        lambda v: f"removal_order_date {_show(v)} is not a date (YYYY-MM-DD or MM/DD/YYYY)",
+    )
+    found.add(
+        "invalid_value", "removal_order_date",
+        removal.map(lambda d: d is not None and d > ctx.today),
+        lambda v: f"removal_order_date {_show(v)} is in the future",
+    )
+    periods = _map_unique(chunk["tax_periods"], _try_periods)
+    found.add(
+        "invalid_value", "tax_periods", periods.map(lambda p: isinstance(p, str)),
+        lambda v: f"tax_periods {_show(v)} is not a year, range or list of years "
+        f"({_try_periods(v)})",
+    )
+
+    statute = _map_unique(chunk["criminal_statute"], normalize_statute)
+    authorized = set(agreement.request.authorized_statutes)
+    found.add(
+        "statute_not_authorized", "criminal_statute",
+        present["criminal_statute"] & ~statute.isin(authorized),
+        lambda v: f"statute {_show(v)} is not authorized by agreement {agreement.id}",
+    )
+
+    first, last = ctx.allowed_years
+    found.add(
+        "tax_period_out_of_range", "tax_periods",
+        periods.map(lambda p: isinstance(p, list) and not all(first <= y <= last for y in p)),
+        lambda v: f"tax_periods {_show(v)} fall outside the allowed years {first}-{last}",
+    )
+    found.add(
+        "duplicate_record_id", "record_id",
+        present["record_id"] & chunk["record_id"].isin(ctx.duplicate_ids),
+        lambda v: f"record_id {_show(v)} occurs more than once in the file",
+    )
+
+    bad = pd.Series(False, index=chunk.index)
+    for problem in found.problems:
+        bad[problem.rows] = True
+    if ctx.remaining_quota is not None:
+        passing = chunk.index[~bad.to_numpy()]
+        over = passing[max(ctx.remaining_quota, 0):]
+        found.add(
+            "volume_cap_exceeded", "record_id",
+            pd.Series(chunk.index.isin(over), index=chunk.index) & ~bad,
+            lambda _v: "the request is over the agreement's volume cap; this row was not looked up",
+        )
+        bad[over] = True
+        ctx.remaining_quota = max(ctx.remaining_quota - (len(passing) - len(over)), 0)
+
+    valid = chunk[~bad.to_numpy()].drop(columns=[OVERLONG], errors="ignore").copy()
+    valid["tax_years"] = periods[valid.index]
+    valid["dob"] = pd.Series(
+        [d.isoformat() if d is not None else None for d in dob[valid.index]],
+        index=valid.index, dtype=object,
+    )
+    valid["statute"] = statute[valid.index]
+    rejected = _rejected_frame(chunk, found.problems)
+
+    ctx.counters["rows"] += len(chunk)
+    ctx.counters["valid"] += len(valid)
+    ctx.counters["rejected"] += len(rejected)
+    for code in rejected["reason_codes"]:
+        ctx.counters.update(code.split(";"))
+    return valid.reset_index(drop=True), rejected
+
+
+def _rejected_frame(chunk: pd.DataFrame, problems: list[_Problem]) -> pd.DataFrame:
+    order = {code: i for i, code in enumerate(REJECT_REASONS)}
+    columns = {c: i for i, c in enumerate(REQUEST_COLUMNS)}
+    per_row: dict[int, list[tuple[int, int, str, str, str]]] = {}
+    for problem in problems:
+        key = (order[problem.code], columns.get(problem.field, len(columns)))
+        for row, message in zip(problem.rows, problem.messages, strict=True):
+            per_row.setdefault(int(row), []).append((*key, problem.code, problem.field, message))
+    records = []
+    row_numbers = chunk[ROW].tolist()
+    for row in sorted(per_row):
+        found = sorted(per_row[row], key=lambda p: p[:2])
+        codes = list(dict.fromkeys(p[2] for p in found))
+        fields = list(dict.fromkeys(p[3] for p in found if p[2] != "volume_cap_exceeded"))
+        message = "; ".join(p[4] for p in found)
+        records.append({
+            "record_id": chunk.at[row, "record_id"],
+            "reason_codes": ";".join(codes),
+            "fields": ";".join(fields),
+            "message": message + ".",
+            ROW: int(row_numbers[row]),
+        })
+    frame = pd.DataFrame(records, columns=list(REJECTED_COLUMNS), dtype=object)
+    frame[ROW] = frame[ROW].astype("int64")
+    return frame
