@@ -1,0 +1,318 @@
+"""Write the result: matched, rejected and unmatched CSVs plus ``result.xlsx`` (contract §3).
+
+Chunks are appended to hidden temporary files in the output folder (memory stays bounded);
+``close`` builds the workbook in constant-memory mode and moves every file into place with
+``os.replace``, so a run that fails half way leaves no partial result under the final names.
+Every text cell is neutralized against formula injection, and ``add_matched`` refuses any
+column the agreement does not disclose.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import pandas as pd
+
+from tinmatch.agreement import DISCLOSABLE_FIELDS
+from tinmatch.errors import TinmatchError
+from tinmatch.pipeline.neutralize import neutralize, neutralize_cell
+from tinmatch.report import REJECT_REASONS, UNMATCHED_REASONS
+
+REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message")
+UNMATCHED_COLUMNS = ("record_id", "reason_code", "message")
+NUMERIC_COLUMNS = frozenset({"tax_year", "match_probability"})
+INTERNAL_COLUMNS = frozenset({"_row"})
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CHARS = 32_767
+
+
+class DisclosureGuardError(TinmatchError):
+    """Something tried to write a column the agreement does not disclose."""
+
+
+@dataclass(frozen=True)
+class ResultPaths:
+    matched: Path
+    rejected: Path
+    unmatched: Path
+    xlsx: Path
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+def matched_columns(disclosed_fields: Sequence[str]) -> tuple[str, ...]:
+    """``record_id``, the disclosed fields in contract order, then ``match_probability``."""
+    named = set(disclosed_fields)
+    return ("record_id", *(f for f in DISCLOSABLE_FIELDS if f in named), "match_probability")
+
+
+def _number(value: object, column: str) -> int | float | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if column == "tax_year":
+        return int(float(str(value)))
+    probability = float(str(value))
+    if not 0.0 <= probability <= 1.0:
+        raise DisclosureGuardError(f"match_probability {probability} is outside [0, 1]")
+    return probability
+
+
+class _Table:
+    """One output table: a header and rows appended to a temporary CSV."""
+
+    def __init__(self, out_dir: Path, name: str, columns: Sequence[str]) -> None:
+        self.name = name
+        self.columns = tuple(columns)
+        self.final = out_dir / f"{name}.csv"
+        fd, temp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".csv.tmp")
+        self.temp = Path(temp)
+        self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(self.columns)
+        self.rows = 0
+
+    def append(self, frame: pd.DataFrame) -> None:
+        data: dict[str, list[Any]] = {}
+        for column in self.columns:
+            values = frame[column] if column in frame else pd.Series([None] * len(frame))
+            if column in NUMERIC_COLUMNS:
+                data[column] = [_number(v, column) for v in values]
+            else:
+                data[column] = [
+                    None if v is None or (isinstance(v, float) and v != v) else
+                    neutralize(v if isinstance(v, str) else str(v))
+                    for v in values
+                ]
+        self.writer.writerows(zip(*(data[c] for c in self.columns), strict=True))
+        self.rows += len(frame)
+
+    def finish(self) -> None:
+        if not self.handle.closed:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+
+    def read_back(self) -> Iterator[list[str]]:
+        with self.temp.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            yield from reader
+
+    def discard(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        self.temp.unlink(missing_ok=True)
+
+
+class ResultWriter:
+    """Collect result chunks, then ``close`` to publish every file at once."""
+
+    def __init__(self, out_dir: Path, disclosed_fields: Sequence[str]) -> None:
+        unknown = [f for f in disclosed_fields if f not in DISCLOSABLE_FIELDS]
+        if unknown:
+            raise DisclosureGuardError(f"field(s) {', '.join(unknown)} may never be written")
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.matched_columns = matched_columns(disclosed_fields)
+        self._allowed = frozenset(self.matched_columns) | INTERNAL_COLUMNS
+        self._reasons: Counter[str] = Counter()
+        self._tables: dict[str, _Table] = {}
+        try:
+            for name, columns in (
+                ("matched", self.matched_columns),
+                ("rejected", REJECTED_COLUMNS),
+                ("unmatched", UNMATCHED_COLUMNS),
+            ):
+                self._tables[name] = _Table(self.out_dir, name, columns)
+        except OSError:
+            self.abort()
+            raise
+
+    # -- adding rows -----------------------------------------------------------------------
+
+    def add_matched(self, frame: pd.DataFrame) -> None:
+        """Append disclosed rows; refuse any column the agreement does not disclose."""
+        extra = sorted(str(c) for c in frame.columns if c not in self._allowed)
+        if extra:
+            raise DisclosureGuardError(
+                f"refusing to write matched rows carrying {', '.join(extra)}: "
+                "not disclosed under the agreement"
+            )
+        for required in ("record_id", "match_probability"):
+            if required not in frame.columns:
+                raise DisclosureGuardError(f"matched rows lack the {required} column")
+        self._tables["matched"].append(frame)
+
+    def add_rejected(self, frame: pd.DataFrame) -> None:
+        for codes in frame["reason_codes"]:
+            self._reasons.update(str(codes).split(";"))
+        self._tables["rejected"].append(frame)
+
+    def add_unmatched(self, frame: pd.DataFrame) -> None:
+        self._reasons.update(str(code) for code in frame["reason_code"])
+        self._tables["unmatched"].append(frame)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        tables = {f"rows_{name}": table.rows for name, table in self._tables.items()}
+        tables["rows_total"] = sum(tables.values())
+        return tables
+
+    def summary_rows(self, summary: Mapping[str, object]) -> list[tuple[str, object]]:
+        """The key/value rows of the summary sheet: the caller's, then counts and reasons."""
+        rows = list(_flatten(summary))
+        keys = {k for k, _ in rows}
+        if "review_status" not in keys:
+            rows.append(("review_status", "held"))
+        rows.extend((k, v) for k, v in self.counts().items() if k not in keys)
+        rows.extend(
+            (f"reason.{code}", self._reasons.get(code, 0))
+            for code in (*REJECT_REASONS, *UNMATCHED_REASONS)
+        )
+        if "generated_at" not in keys:
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            rows.append(("generated_at", now.isoformat()))
+        return rows
+
+    def close(self, summary: Mapping[str, object]) -> ResultPaths:
+        """Write ``result.xlsx`` and move every file into place; return their paths."""
+        xlsx_temp: Path | None = None
+        try:
+            for table in self._tables.values():
+                table.finish()
+            fd, name = tempfile.mkstemp(dir=self.out_dir, prefix=".result.", suffix=".xlsx.tmp")
+            os.close(fd)
+            xlsx_temp = Path(name)
+            self._write_xlsx(xlsx_temp, self.summary_rows(summary))
+            final_xlsx = self.out_dir / "result.xlsx"
+            os.replace(xlsx_temp, final_xlsx)
+            for table in self._tables.values():
+                os.replace(table.temp, table.final)
+        except BaseException:
+            if xlsx_temp is not None:
+                xlsx_temp.unlink(missing_ok=True)
+            self.abort()
+            raise
+        tables = self._tables
+        return ResultPaths(
+            matched=tables["matched"].final,
+            rejected=tables["rejected"].final,
+            unmatched=tables["unmatched"].final,
+            xlsx=final_xlsx,
+            counts=self.counts(),
+        )
+
+    def abort(self) -> None:
+        """Remove the temporary files; nothing is published."""
+        for table in self._tables.values():
+            table.discard()
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _write_xlsx(self, path: Path, summary: list[tuple[str, object]]) -> None:
+        import xlsxwriter
+
+        options = {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "tmpdir": str(self.out_dir),
+        }
+        workbook = xlsxwriter.Workbook(str(path), options)
+        bold = workbook.add_format({"bold": True})
+        for table in self._tables.values():
+            _write_sheets(workbook, table, bold)
+        sheet = workbook.add_worksheet("summary")
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, 1, 66)
+        sheet.write_row(0, 0, ("key", "value"), bold)
+        reason_rows = []
+        for index, (key, value) in enumerate(summary, start=1):
+            sheet.write_string(index, 0, _excel_text(key))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                sheet.write_number(index, 1, value)
+            else:
+                sheet.write_string(index, 1, _excel_text(_text(value)))
+            if key.startswith("reason."):
+                reason_rows.append(index)
+        if reason_rows:
+            chart = workbook.add_chart({"type": "bar"})
+            first, last = reason_rows[0], reason_rows[-1]
+            chart.add_series({
+                "name": "rows by reason",
+                "categories": ["summary", first, 0, last, 0],
+                "values": ["summary", first, 1, last, 1],
+            })
+            chart.set_title({"name": "Rows by reason"})
+            chart.set_legend({"none": True})
+            sheet.insert_chart(1, 3, chart)
+        workbook.close()
+
+
+def _write_sheets(workbook: Any, table: _Table, bold: Any) -> None:
+    """Stream a table's CSV into its sheet (continued in ``name_2``... past Excel's row limit)."""
+    numeric = [c in NUMERIC_COLUMNS for c in table.columns]
+    part, sheet, row = 1, None, EXCEL_MAX_ROWS
+    for record in _with_sentinel(table.read_back()):
+        if sheet is None or row >= EXCEL_MAX_ROWS:
+            sheet = workbook.add_worksheet(table.name if part == 1 else f"{table.name}_{part}")
+            sheet.write_row(0, 0, table.columns, bold)
+            part, row = part + 1, 1
+        if record is None:
+            break
+        for col, value in enumerate(record):
+            if value == "":
+                continue
+            if numeric[col]:
+                sheet.write_number(row, col, float(value))
+            else:
+                sheet.write_string(row, col, _excel_text(value))
+        row += 1
+
+
+def _with_sentinel(rows: Iterator[list[str]]) -> Iterator[list[str] | None]:
+    """The rows, then None (so an empty table still gets its sheet and header)."""
+    yield from rows
+    yield None
+
+
+def _excel_text(value: str) -> str:
+    return str(neutralize_cell(value))[:EXCEL_MAX_CHARS]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ";".join(_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _flatten(mapping: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, object]]:
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
