@@ -1,0 +1,158 @@
+import hashlib
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tinmatch.agreement import Agreement
+from tinmatch.errors import ConfigError, MasterNotLoadedError
+
+DEFAULT = Path(__file__).parents[2] / "src" / "tinmatch" / "data" / "default_agreement.toml"
+
+GOOD = """
+[agreement]
+id = "test-1"
+effective = 2026-01-01
+expires = 2027-06-30
+
+[request]
+required_columns = ["record_id", "first_name", "last_name"]
+authorized_statutes = ["8 USC 1326"]
+
+[tax_years]
+first = 2020
+last = 2023
+
+[disclosure]
+fields = ["tax_year", "zip", "street", "filing_status"]
+
+[matching]
+min_match_probability = 0.95
+ambiguity_margin = 0.2
+blocking_rules = "default"
+
+[limits]
+max_rows_per_request = 10
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agreement.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        Agreement.load(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_default_agreement_loads_with_contract_defaults() -> None:
+    agreement = Agreement.load()
+    assert agreement.id == "default"
+    assert agreement.sha256 == hashlib.sha256(DEFAULT.read_bytes()).hexdigest()
+    assert agreement.disclosed_fields == (
+        "street", "address_line2", "city", "state", "zip", "tax_year",
+    )
+    assert agreement.request.authorized_statutes == ("8 U.S.C. 1253(a)(1)", "8 U.S.C. 1326")
+    assert agreement.limits.max_rows_per_request == 100_000
+    assert agreement.limits.max_rows_per_agency_per_period == 1_000_000
+    assert agreement.limits.max_rows_per_official_per_period is None
+    assert agreement.review.required is True
+    assert "record_id" in agreement.request.required_columns
+
+
+def test_allowed_years_are_the_six_most_recent_in_the_master() -> None:
+    agreement = Agreement.load()
+    master_years = [2015, 2024, 2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023]
+    assert agreement.allowed_years(master_years) == (2019, 2024)
+    assert agreement.allowed_years([2023, 2024]) == (2023, 2024)
+    with pytest.raises(MasterNotLoadedError):
+        agreement.allowed_years([])
+
+
+def test_explicit_years_disclosure_order_and_open_matching(tmp_path: Path) -> None:
+    agreement = Agreement.load(write(tmp_path, GOOD))
+    assert agreement.allowed_years([2001, 2030]) == (2020, 2023)
+    assert agreement.disclosed_fields == ("street", "zip", "tax_year", "filing_status")
+    assert agreement.matching.ambiguity_margin == 0.2
+    assert agreement.matching.model_extra == {"blocking_rules": "default"}
+    assert agreement.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
+    assert agreement.in_force(date(2026, 6, 1)) and not agreement.in_force(date(2027, 7, 1))
+
+
+@pytest.mark.parametrize(
+    "citation", ["8 USC 1326", "8 U.S.C. § 1326", "8 u.s.c. 1326", "8 U.S.C. §1326"],
+)
+def test_statute_authorized_after_normalization(citation: str) -> None:
+    agreement = Agreement.load()
+    assert agreement.statute_authorized(citation)
+    assert agreement.statute_authorized("8 U.S.C. § 1253 (a)(1)")
+    assert not agreement.statute_authorized("8 U.S.C. 1253(a)(2)")
+    assert not agreement.statute_authorized("18 U.S.C. 1326")
+
+
+def test_unknown_keys_are_errors(tmp_path: Path) -> None:
+    text = GOOD.replace("[limits]", "[limits]\nmax_rows_per_requets = 5").replace(
+        "[agreement]", "[agreement]\ncolour = 'red'"
+    )
+    message = problems(tmp_path, text)
+    assert "unknown key limits.max_rows_per_requets" in message
+    assert "unknown key agreement.colour" in message
+    assert problems(tmp_path, GOOD + "\n[extra]\na = 1\n").count("unknown key extra") == 1
+
+
+def test_typo_of_a_matching_key_is_an_error(tmp_path: Path) -> None:
+    text = GOOD.replace("ambiguity_margin", "ambiguity_margn")
+    assert "matching.ambiguity_margn (did you mean ambiguity_margin?)" in problems(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["tin", "spouse_tin", "date_of_birth", "employer_name", "spouse", "dependants",
+     "first_name", "middle_name", "last_name"],
+)
+def test_forbidden_fields_may_never_be_disclosed(tmp_path: Path, field: str) -> None:
+    text = GOOD.replace('"filing_status"]', f'"filing_status", "{field}"]')
+    assert f"'{field}' may never be disclosed" in problems(tmp_path, text)
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace('"record_id", ', "")
+        .replace("expires = 2027-06-30", "expires = 2027-07-02")
+        .replace('"filing_status"]', '"filing_status", "shoe_size"]')
+        .replace("min_match_probability = 0.95", "min_match_probability = 1.5")
+        .replace("last = 2023", "")
+    )
+    message = problems(tmp_path, text)
+    for part in (
+        "required_columns must include record_id",
+        "more than 18 months",
+        "'shoe_size' is not a disclosable field",
+        "matching.min_match_probability",
+        "give both first and last",
+    ):
+        assert part in message
+
+
+def test_expiry_of_exactly_eighteen_months_is_allowed(tmp_path: Path) -> None:
+    text = GOOD.replace("expires = 2027-06-30", "expires = 2027-07-01")
+    assert Agreement.load(write(tmp_path, text)).agreement.expires == date(2027, 7, 1)
+    bad = GOOD.replace("expires = 2027-06-30", "expires = 2025-12-31")
+    assert "expires must be after" in problems(tmp_path, bad)
+
+
+def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read agreement"):
+        Agreement.load(tmp_path / "missing.toml")
+    assert "not valid TOML" in problems(tmp_path, "[agreement\n")
+
+
+def test_default_file_is_the_packaged_one() -> None:
+    raw = tomllib.loads(DEFAULT.read_text(encoding="utf-8"))
+    assert Agreement.load().disclosure.fields == tuple(raw["disclosure"]["fields"])

@@ -1,0 +1,31 @@
+import pytest
+
+from tinmatch.pipeline.periods import parse_tax_periods
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2024", [2024]),
+        ("2022-2024", [2022, 2023, 2024]),
+        ("2022 - 2024", [2022, 2023, 2024]),
+        ("2022\u20132024", [2022, 2023, 2024]),
+        ("2022;2024", [2022, 2024]),
+        ("2022, 2024", [2022, 2024]),
+        (" 2024 ; 2022 ,2024 ", [2022, 2024]),
+        ("2019;2021-2022", [2019, 2021, 2022]),
+        ("2024 2023", [2023, 2024]),
+        ("2024.0", [2024]),
+    ],
+)
+def test_period_forms(text: str, years: list[int]) -> None:
+    assert parse_tax_periods(text) == years
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "abc", "2024-2022", "24", "20244", "1850", "2500", "2022-", "2022;x", "2022/2023"],
+)
+def test_garbage_reversed_and_absurd_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_tax_periods(text)
