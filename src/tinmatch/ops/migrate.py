@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import as_file, files
 
 from alembic import command
@@ -11,12 +12,21 @@ from sqlalchemy import Engine
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the packaged migrations on `engine` up to `revision`, in one transaction."""
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to `revision` (`base`: drop every table). For development."""
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     with as_file(files("tinmatch.ops") / "alembic.ini") as ini:
         config = Config(str(ini))
         config.set_main_option("script_location", str(ini.parent / "migrations"))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -12,7 +12,7 @@ from tinmatch.ops.models import LedgerRow, RequestRow
 from tinmatch.ops.periods import parse_period
 
 FIXED_COLUMNS = ("agency", "requests", "held", "released", "denied")
-LEDGER_COLUMNS = ("disclosed", "recalled")
+LEDGER_COLUMNS = ("ledger_disclosed", "ledger_recalled")
 
 
 def period_report(s: Session, period: str) -> list[dict[str, object]]:
@@ -20,7 +20,8 @@ def period_report(s: Session, period: str) -> list[dict[str, object]]:
 
     Requests received in the period: how many, by current status, and the sum of each batch
     figure the pipeline recorded (received, rejected by reason, matched, ambiguous, ...).
-    From the ledger: rows disclosed (released in the period) and recalls written in it.
+    From the ledger: `ledger_disclosed`, the entries released in the period, and
+    `ledger_recalled`, the recalls written in it (authoritative, unlike the batch figures).
     Every dict has the same keys; figures absent for an agency are 0.
     """
     start, end = parse_period(period)
@@ -39,8 +40,8 @@ def period_report(s: Session, period: str) -> list[dict[str, object]]:
             figures[key] += int(value)
             count_keys.add(key)
     for entry_type, column, moment in (
-        ("disclosure", "disclosed", LedgerRow.released_at),
-        ("recall", "recalled", LedgerRow.created_at),
+        ("disclosure", "ledger_disclosed", LedgerRow.released_at),
+        ("recall", "ledger_recalled", LedgerRow.created_at),
     ):
         rows = s.execute(
             select(LedgerRow.agency, func.count())
@@ -49,11 +50,7 @@ def period_report(s: Session, period: str) -> list[dict[str, object]]:
         )
         for agency, n in rows:
             per_agency[agency][column] += int(n)
-    keys = (
-        [k for k in FIXED_COLUMNS[1:]]
-        + sorted(count_keys - set(FIXED_COLUMNS))
-        + list(LEDGER_COLUMNS)
-    )
+    keys = [*FIXED_COLUMNS[1:], *sorted(count_keys - set(FIXED_COLUMNS)), *LEDGER_COLUMNS]
     return [
         {"agency": agency, **{k: per_agency[agency][k] for k in keys}}
         for agency in sorted(per_agency)
