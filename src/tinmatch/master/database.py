@@ -1,0 +1,92 @@
+"""The master database file: a DuckDB file holding the standardized master and its model.
+
+Tables (all built by ``load-master``; never written by ``process``):
+
+- ``meta(key, value)``: load time, source hashes, counts, tax years, model hash.
+- ``taxpayers``: identity records (tin, names, date_of_birth), as given.
+- ``appearances``: one row per (person, return): the person as ``tin`` or as ``spouse_tin``, the
+  tax year and the return's address as written. Disclosure reads only this table.
+- ``link_rows``: what linkage scores against: one row per distinct (taxpayer, name as written,
+  address filed), with standardized features (see :data:`tinmatch.master.params.LINK_COLUMNS`).
+- ``tf_first_name_std``, ``tf_last_name_std``: term frequencies over identity records (one
+  per person).
+- ``model(params_json)``: the trained parameters.
+
+The master keeps only what matching and disclosure need: employer names and every other
+return field are never loaded, so no option can ever disclose them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tinmatch.errors import MasterNotLoadedError
+from tinmatch.master.params import ModelParams
+
+DEFAULT_DB = "tinmatch.duckdb"
+SCHEMA_VERSION = "1"
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("TINMATCH_MASTER_DB", DEFAULT_DB))
+
+
+def configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str | None = None) -> None:
+    """Bound DuckDB's memory and give it somewhere to spill."""
+    limit = memory_limit or os.environ.get("TINMATCH_DUCKDB_MEMORY", "6GB")
+    con.execute(f"SET memory_limit = '{limit}'")
+    spill = os.environ.get("TINMATCH_SPILL_DIR")
+    if spill:
+        con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = false")
+
+
+def open_master(db: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the master attached read-only as schema ``m``."""
+    if not db.exists():
+        raise MasterNotLoadedError(
+            f"no master loaded: {db} does not exist (run `tinmatch load-master` first)"
+        )
+    con = duckdb.connect(":memory:")
+    configure(con)
+    try:
+        con.execute(f"ATTACH '{_sql_path(db)}' AS m (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise MasterNotLoadedError(f"cannot open master database {db}: {exc}") from None
+    meta = read_meta(con, "m")
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise MasterNotLoadedError(
+            f"{db} is not a tinmatch master (or an older format): run `tinmatch load-master` again"
+        )
+    return con
+
+
+def read_meta(con: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, Any]:
+    try:
+        rows = con.execute(f"SELECT key, value FROM {schema}.meta").fetchall()
+    except duckdb.Error:
+        return {}
+    return {k: json.loads(v) for k, v in rows}
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for key, value in values.items():
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, json.dumps(value)])
+
+
+def read_params(con: duckdb.DuckDBPyConnection, schema: str = "m") -> ModelParams:
+    rows = con.execute(f"SELECT params_json FROM {schema}.model").fetchall()
+    row = rows[0] if rows else None
+    if row is None:
+        raise MasterNotLoadedError("the master has no trained model: run `tinmatch load-master`")
+    return ModelParams.from_json(row[0])
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

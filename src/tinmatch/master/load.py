@@ -1,0 +1,315 @@
+"""``load-master``: import taxpayers and returns, standardize once, train the model, swap in.
+
+The new master is built in a temporary file next to the target and renamed over it at the end,
+so a crash leaves the old master intact, and loading the same files twice does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tinmatch.errors import InputFileError
+from tinmatch.master import database
+from tinmatch.master.features import (
+    ADDRESS_INPUT,
+    NAME_INPUT,
+    count_distinct,
+    key_sql,
+    standardize_addresses,
+    standardize_names,
+)
+from tinmatch.master.params import LINK_COLUMNS
+from tinmatch.master.read import load_table
+from tinmatch.master.train import TRAINING_PEOPLE, train_model
+from tinmatch.progress import Reporter
+
+
+@dataclass
+class LoadSummary:
+    db: Path
+    unchanged: bool
+    people: int
+    returns: int
+    appearances: int
+    link_rows: int
+    tax_years: list[int]
+    dropped_rows: int
+    model_sha256: str
+    seconds: float
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_master(
+    taxpayers: Path, returns: Path, db: Path, reporter: Reporter | None = None
+) -> LoadSummary:
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    for path in (taxpayers, returns):
+        if not path.exists():
+            raise InputFileError(f"file not found: {path}")
+    hashes = {"taxpayers_sha256": file_sha256(taxpayers), "returns_sha256": file_sha256(returns)}
+    previous = _existing_meta(db)
+    if previous and all(previous.get(k) == v for k, v in hashes.items()):
+        return LoadSummary(
+            db, True, previous["people"], previous["returns"], previous["appearances"],
+            previous["link_rows"], previous["tax_years"], previous.get("dropped_rows", 0),
+            previous["model_sha256"], time.monotonic() - started,
+        )  # fmt: skip
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(db.name + ".building")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        database.configure(con)
+        summary = _build(con, taxpayers, returns, hashes, reporter)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, db)
+    summary.db = db
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _existing_meta(db: Path) -> dict[str, Any] | None:
+    if not db.exists():
+        return None
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        meta = database.read_meta(con)
+    finally:
+        con.close()
+    return meta if meta.get("schema_version") == database.SCHEMA_VERSION else None
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchall()[0]
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    taxpayers: Path,
+    returns: Path,
+    hashes: dict[str, str],
+    reporter: Reporter,
+) -> LoadSummary:
+    with reporter.task("reading master files", 2) as advance:
+        raw_people = load_table(con, taxpayers, "taxpayers", "raw_taxpayers")
+        advance(1)
+        raw_returns = load_table(con, returns, "returns", "raw_returns")
+        advance(1)
+    _clean(con)
+    people = _scalar(con, "SELECT count(*) FROM taxpayers")
+    n_returns = _scalar(con, "SELECT count(*) FROM returns")
+    if people == 0:
+        raise InputFileError(f"{taxpayers}: no taxpayer with a valid 9-digit TIN")
+    dropped = (raw_people - people) + (raw_returns - n_returns)
+    _appearances(con)
+
+    name_src = (
+        "SELECT first_name, middle_name, last_name, suffix FROM taxpayers "
+        "UNION ALL SELECT first_name, middle_name, last_name, suffix FROM appearances"
+    )
+    addr_src = "SELECT street, address_line2, city, state, zip FROM appearances"
+    n_names = count_distinct(con, name_src, NAME_INPUT)
+    with reporter.task("standardizing names", n_names) as advance:
+        standardize_names(con, name_src, "names_std", progress=advance)
+    n_addr = count_distinct(con, addr_src, ADDRESS_INPUT)
+    with reporter.task("standardizing addresses", n_addr) as advance:
+        standardize_addresses(con, addr_src, "addresses_std", progress=advance)
+
+    with reporter.task("building link rows", 3) as advance:
+        _link_rows(con)
+        advance(1)
+        _term_frequencies(con)
+        advance(1)
+        _train_rows(con, people)
+        advance(1)
+    with reporter.task("training the model", 1) as advance:
+        params = train_model(con, people)
+        advance(1)
+    con.execute("CREATE OR REPLACE TABLE model(params_json VARCHAR)")
+    con.execute("INSERT INTO model VALUES (?)", [params.to_json()])
+    for table in ("raw_taxpayers", "raw_returns", "train_rows"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    years = [int(r[0]) for r in con.execute(
+        "SELECT DISTINCT tax_year FROM appearances ORDER BY 1").fetchall()]  # fmt: skip
+    summary = LoadSummary(
+        db=Path(),
+        unchanged=False,
+        people=people,
+        returns=n_returns,
+        appearances=_scalar(con, "SELECT count(*) FROM appearances"),
+        link_rows=_scalar(con, "SELECT count(*) FROM link_rows"),
+        tax_years=years,
+        dropped_rows=dropped,
+        model_sha256=params.sha256,
+        seconds=0.0,
+    )
+    database.write_meta(
+        con,
+        {
+            "schema_version": database.SCHEMA_VERSION,
+            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **hashes,
+            "people": summary.people,
+            "returns": summary.returns,
+            "appearances": summary.appearances,
+            "link_rows": summary.link_rows,
+            "tax_years": years,
+            "dropped_rows": dropped,
+            "model_sha256": params.sha256,
+        },
+    )
+    return summary
+
+
+TIN_OK = "regexp_full_match({c}, '[0-9]{{9}}')"
+
+
+def _clean(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep rows with a valid TIN (and a tax year on returns); one identity record per TIN."""
+    tin = TIN_OK.format(c="tin")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE taxpayers AS
+        SELECT tin, first_name, middle_name, last_name, suffix,
+               strftime(try_cast(date_of_birth AS DATE), '%Y-%m-%d') AS dob
+        FROM (SELECT *, row_number() OVER (PARTITION BY tin) AS n FROM raw_taxpayers WHERE {tin})
+        WHERE n = 1
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE returns AS
+        SELECT tin,
+               CASE WHEN {TIN_OK.format(c="spouse_tin")} THEN spouse_tin END AS spouse_tin,
+               try_cast(tax_year AS INTEGER) AS tax_year,
+               first_name, middle_name, last_name, suffix,
+               street, address_line2, city, state, zip, filing_status
+        FROM raw_returns
+        WHERE {tin} AND try_cast(tax_year AS INTEGER) IS NOT NULL
+        """
+    )
+
+
+def _appearances(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per (person, return): as primary filer or as spouse on a joint return."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE appearances AS
+        SELECT r.tin, r.tax_year, 'primary' AS role,
+               coalesce(r.first_name, t.first_name) AS first_name,
+               CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
+                   AS middle_name,
+               coalesce(r.last_name, t.last_name) AS last_name,
+               CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
+               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
+        UNION ALL
+        SELECT r.spouse_tin, r.tax_year, 'spouse',
+               t.first_name, t.middle_name, t.last_name, t.suffix,
+               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
+        WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
+        """
+    )
+    con.execute(
+        f"""
+        ALTER TABLE appearances ADD COLUMN nk VARCHAR;
+        ALTER TABLE appearances ADD COLUMN ak VARCHAR;
+        UPDATE appearances SET nk = {key_sql(NAME_INPUT)}, ak = {key_sql(ADDRESS_INPUT)};
+        """
+    )
+
+
+def _feature_select(name_alias: str, addr_alias: str) -> str:
+    name_cols = [
+        "first_name_std", "middle_name_std", "middle_initial", "last_name_std",
+        "last_name_tokens", "suffix_std", "first_name_variants", "first_name_mp", "last_name_mp",
+    ]  # fmt: skip
+    addr_cols = [
+        "house_number", "street_name", "street_key", "unit", "city_std", "state_std", "zip5",
+    ]  # fmt: skip
+    parts = [f"{name_alias}.{c}" for c in name_cols] + [f"{addr_alias}.{c}" for c in addr_cols]
+    return ", ".join(parts)
+
+
+def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Every distinct (person, name as written, address filed) pair, with features."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE link_rows AS
+        WITH person_names AS (
+            SELECT tin, {key_sql(NAME_INPUT)} AS nk FROM taxpayers
+            UNION
+            SELECT tin, nk FROM appearances WHERE role = 'primary'
+        ),
+        person_addrs AS (SELECT DISTINCT tin, ak FROM appearances)
+        SELECT 'm' || CAST(row_number() OVER () AS VARCHAR) AS unique_id,
+               pn.tin, {_feature_select("n", "a")}, t.dob
+        FROM person_names pn
+        JOIN names_std n ON n.k = pn.nk
+        LEFT JOIN person_addrs pa ON pa.tin = pn.tin
+        LEFT JOIN addresses_std a ON a.k = pa.ak
+        LEFT JOIN taxpayers t ON t.tin = pn.tin
+        """
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE link_rows AS SELECT {', '.join(LINK_COLUMNS)} FROM link_rows"
+    )
+
+
+def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
+    """Name frequencies over people (identity records), not over rows or requests."""
+    for col in ("first_name_std", "last_name_std"):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE tf_{col} AS
+            SELECT n.{col}, count(*)::DOUBLE / sum(count(*)) OVER () AS tf_{col}
+            FROM taxpayers t JOIN names_std n ON n.k = {key_sql(NAME_INPUT, "t")}
+            WHERE n.{col} IS NOT NULL
+            GROUP BY n.{col}
+            """
+        )
+
+
+def _train_rows(con: duckdb.DuckDBPyConnection, people: int) -> None:
+    """Person-years of a deterministic sample of people, for training."""
+    modulus = max(1, people // TRAINING_PEOPLE)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE train_rows AS
+        SELECT ap.tin || '-' || CAST(ap.tax_year AS VARCHAR) || '-' || ap.role AS unique_id,
+               ap.tin, {_feature_select("n", "a")}, t.dob
+        FROM appearances ap
+        JOIN names_std n ON n.k = ap.nk
+        JOIN addresses_std a ON a.k = ap.ak
+        LEFT JOIN taxpayers t ON t.tin = ap.tin
+        WHERE hash(ap.tin) % {modulus} = 0
+        """
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE train_rows AS SELECT {', '.join(LINK_COLUMNS)} FROM train_rows"
+    )

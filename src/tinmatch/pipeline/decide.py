@@ -1,0 +1,131 @@
+"""Decide: one taxpayer, certainly and uniquely, or nothing.
+
+For each valid request row, its candidates (taxpayers with a scored pair) are ranked by match
+weight. The rule, in order (see docs/matching.md for the reasoning):
+
+1. ``no_candidate`` when no taxpayer reaches a probability of ``CANDIDATE_FLOOR``;
+2. ``ambiguous`` when two or more taxpayers each reach ``PLAUSIBLE`` on their own, or when the
+   best reaches the agreement's threshold but the runner-up is within ``margin_bits`` of it (the
+   runner-up is then less than 2^margin times less likely than the best: both plausibly fit);
+3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
+   middle name or generational suffix conflicts with the request, or only its name agrees
+   (neither an address of its return history nor the date of birth corroborates it);
+4. otherwise the best candidate is *identified*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tinmatch.master.comparisons import (
+    COMPARISONS,
+    CONFLICT_LEVELS,
+    CORROBORATING_LEVELS,
+    gamma_label,
+)
+
+CANDIDATE_FLOOR = 0.01
+PLAUSIBLE = 0.5
+DEFAULT_MARGIN_BITS = 6.64  # the runner-up must be at least 100 times less likely
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    min_probability: float
+    margin_bits: float = DEFAULT_MARGIN_BITS
+    plausible: float = PLAUSIBLE
+    candidate_floor: float = CANDIDATE_FLOOR
+
+
+DECISION_COLUMNS = [
+    "qid",
+    "outcome",
+    "reason_code",
+    "message",
+    "tin",
+    "match_probability",
+    "match_weight",
+    "runner_up_tin",
+    "runner_up_probability",
+    "runner_up_weight",
+    "n_candidates",
+]
+
+
+def levels_of(row: pd.Series) -> dict[str, str]:
+    return {name: gamma_label(name, int(row[f"gamma_{name}"])) for name in COMPARISONS}
+
+
+def _corroborated(levels: dict[str, str]) -> bool:
+    return any(levels[comp] in ok for comp, ok in CORROBORATING_LEVELS.items())
+
+
+def _conflicts(levels: dict[str, str]) -> list[str]:
+    return [comp for comp, bad in CONFLICT_LEVELS.items() if levels[comp] in bad]
+
+
+def decide(qids: list[str], candidates: pd.DataFrame, rule: DecisionRule) -> pd.DataFrame:
+    """One decision row per qid (in the order given)."""
+    ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
+    groups = {qid: g for qid, g in ranked.groupby("qid", sort=False)}
+    rows = [_decide_one(qid, groups.get(qid), rule) for qid in qids]
+    return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+
+
+def _decide_one(qid: str, cands: pd.DataFrame | None, rule: DecisionRule) -> dict[str, object]:
+    out: dict[str, object] = {c: None for c in DECISION_COLUMNS}
+    out["qid"] = qid
+    out["n_candidates"] = 0 if cands is None else len(cands)
+
+    def unmatched(reason: str, message: str) -> dict[str, object]:
+        out.update(outcome="unmatched", reason_code=reason, message=message)
+        return out
+
+    if cands is None or cands.empty:
+        return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
+    best = cands.iloc[0]
+    p_best = float(best["match_probability"])
+    if p_best < rule.candidate_floor:
+        return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
+    out.update(tin=best["tin"], match_probability=p_best, match_weight=float(best["match_weight"]))
+    second = cands.iloc[1] if len(cands) > 1 else None
+    if second is not None:
+        out.update(
+            runner_up_tin=second["tin"],
+            runner_up_probability=float(second["match_probability"]),
+            runner_up_weight=float(second["match_weight"]),
+        )
+    n_plausible = int((cands["match_probability"] >= rule.plausible).sum())
+    if n_plausible >= 2:
+        return unmatched(
+            "ambiguous", f"{n_plausible} taxpayers plausibly fit this row; nothing is disclosed"
+        )
+    if second is not None and p_best >= rule.min_probability:
+        gap = float(best["match_weight"]) - float(second["match_weight"])
+        if gap < rule.margin_bits:
+            return unmatched(
+                "ambiguous",
+                f"the best candidate is only {2**gap:.0f} times likelier than the next "
+                f"(needs {2**rule.margin_bits:.0f}); nothing is disclosed",
+            )
+    if p_best < rule.min_probability:
+        return unmatched(
+            "low_confidence",
+            f"best candidate's match probability {p_best:.4f} is below the agreement's "
+            f"minimum {rule.min_probability}",
+        )
+    levels = levels_of(best)
+    conflicts = _conflicts(levels)
+    if conflicts:
+        what = " and ".join(c.replace("_", " ") for c in conflicts)
+        return unmatched("low_confidence", f"the best candidate's {what} conflicts with the request")
+    if not _corroborated(levels):
+        return unmatched(
+            "low_confidence",
+            "only the name agrees: neither an address on the candidate's returns nor the date "
+            "of birth corroborates it",
+        )
+    out.update(outcome="identified", reason_code=None, message="identified")
+    return out

@@ -1,0 +1,124 @@
+"""Link: score each valid request row against the master with the trained Splink model.
+
+The master is attached read-only; request rows are standardized with the same functions as the
+master, registered as a table, and scored with ``predict_between`` (left = request, right =
+master rows). A taxpayer has several master rows (one per name as written x address filed), so
+the candidate's score is that of its best-scoring row: the request address is compared with
+**every** address in the taxpayer's return history.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from splink import DuckDBAPI, Linker
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from tinmatch.master.comparisons import COMPARISONS
+from tinmatch.master.database import read_params
+from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
+from tinmatch.pipeline.standardize.addresses import address_features
+from tinmatch.pipeline.standardize.names import name_features
+
+GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
+MW_COLUMNS = [f"mw_{name}" for name in COMPARISONS]
+# Pairs scoring below this are dropped before deciding: 2^-20 posterior odds is no candidate.
+MIN_MATCH_WEIGHT = -20.0
+
+
+def request_features(valid: pd.DataFrame) -> pd.DataFrame:
+    """Standardized link columns for valid request rows (same functions as the master)."""
+    names = name_features(valid[["first_name", "middle_name", "last_name", "suffix"]])
+    addrs = address_features(valid[["street", "address_line2", "city", "state", "zip"]])
+    out = pd.concat([names, addrs], axis=1)
+    out["unique_id"] = "q" + valid["_row"].astype(str)
+    out["tin"] = None
+    out["dob"] = valid["dob"] if "dob" in valid else None
+    return out[LINK_COLUMNS]
+
+
+@dataclass
+class LinkEngine:
+    """A Splink linker over the attached master, reused for every chunk of a request."""
+
+    con: duckdb.DuckDBPyConnection
+    params: ModelParams
+    linker: Linker
+    db_api: DuckDBAPI
+    master: SplinkDataFrame
+    _chunks: int = 0
+
+    @classmethod
+    def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        params = read_params(con)
+        con.execute("CREATE OR REPLACE TEMP VIEW master_rows AS SELECT * FROM m.link_rows")
+        db_api = DuckDBAPI(con)
+        master = db_api.register("master_rows", table_name="tinmatch_master_rows")
+        settings = render_settings(params, "duckdb")
+        settings["retain_intermediate_calculation_columns"] = True
+        linker = Linker(master, settings, log_level=logging.ERROR)
+        for col in ("first_name_std", "last_name_std"):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW tf_{col} AS SELECT * FROM m.tf_{col}")
+            lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
+            linker.table_management.register_term_frequency_lookup(lookup, col)
+        return cls(con, params, linker, db_api, master)
+
+    @property
+    def model_sha256(self) -> str:
+        return self.params.sha256
+
+    def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per (request row, taxpayer): the best-scoring master row's weight, levels and factors.
+
+        Columns: qid, tin, match_weight, match_probability, gamma_* (level of each comparison),
+        mw_* (its match weight in bits, term-frequency adjustment included), match_key (the
+        blocking rule that found the pair).
+        """
+        if features.empty:
+            return _empty_candidates()
+        self._chunks += 1
+        name = f"tinmatch_request_{self._chunks}"
+        table = pa.Table.from_pandas(features, preserve_index=False)
+        request = self.db_api.register(table, table_name=name)
+        predictions = self.linker.inference.predict_between(
+            request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
+        )
+        cols = predictions.columns
+        colnames = {c.unquote().name for c in cols}
+        mw_sql = []
+        for comp in COMPARISONS:
+            expr = f'p."mw_{comp}"'
+            if f"mw_tf_adj_{comp}" in colnames:
+                expr = f'{expr} + coalesce(p."mw_tf_adj_{comp}", 0)'
+            mw_sql.append(f"{expr} AS mw_{comp}_total")
+        sql = f"""
+            SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight, p.match_probability,
+                   {", ".join("p." + g for g in GAMMA_COLUMNS)}, {", ".join(mw_sql)}, p.match_key
+            FROM {predictions.physical_name} AS p
+            QUALIFY row_number() OVER (
+                PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, p.unique_id_r
+            ) = 1
+        """
+        out = self.con.execute(sql).df()
+        out.columns = [c.removesuffix("_total") for c in out.columns]
+        predictions.drop_table_from_database_and_remove_from_cache()
+        request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        return out
+
+
+def _empty_candidates() -> pd.DataFrame:
+    cols = [
+        "qid",
+        "tin",
+        "match_weight",
+        "match_probability",
+        *GAMMA_COLUMNS,
+        *MW_COLUMNS,
+        "match_key",
+    ]
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})

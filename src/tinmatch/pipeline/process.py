@@ -1,0 +1,249 @@
+"""``process``: the order of the stages, and nothing else.
+
+read -> validate -> standardize -> link -> decide -> disclose -> write (-> record, by the caller).
+
+The request streams through in chunks, so memory is bounded by the chunk size, not the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tinmatch.agreement import Agreement
+from tinmatch.cover import Cover
+from tinmatch.errors import RefusedError
+from tinmatch.master.database import open_master, read_meta
+from tinmatch.pipeline.decide import DEFAULT_MARGIN_BITS, DecisionRule, decide
+from tinmatch.pipeline.disclose import disclose
+from tinmatch.pipeline.link import LinkEngine, request_features
+from tinmatch.pipeline.read import RequestReader
+from tinmatch.pipeline.validate import ValidationContext, validate
+from tinmatch.pipeline.write import ResultWriter
+from tinmatch.progress import Reporter
+
+CHUNK_ROWS = 50_000
+
+
+@dataclass
+class Disclosed:
+    """One disclosure, kept inside the agency (it carries the TIN) for review and the ledger."""
+
+    record_id: str
+    tin: str
+    fields: dict[str, Any]
+    tax_year: int
+    match_probability: float
+    statute: str
+    case_number: str
+
+
+@dataclass
+class RowDecision:
+    record_id: str
+    outcome: str  # matched | rejected | unmatched
+    reason: str | None
+    tin: str | None
+    probability: float | None
+
+
+@dataclass
+class ProcessResult:
+    request_key: str
+    out_dir: Path
+    input_sha256: str
+    agreement_id: str
+    agreement_sha256: str
+    model_sha256: str
+    rows: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    disclosures: list[Disclosed] = field(default_factory=list)
+    decisions: list[RowDecision] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "request_key": self.request_key,
+            "agreement_id": self.agreement_id,
+            "agreement_sha256": self.agreement_sha256,
+            "model_sha256": self.model_sha256,
+            "input_sha256": self.input_sha256,
+            "rows": self.rows,
+        }
+        for outcome in ("matched", "rejected", "unmatched"):
+            out[outcome] = self.counts.get(outcome, 0)
+        for reason, n in sorted(self.reasons.items()):
+            out[f"reason:{reason}"] = n
+        return out
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def request_key(input_sha256: str, cover: Cover, agreement: Agreement) -> str:
+    """Deterministic: the same file from the same agency under one agreement is one request."""
+    basis = f"{input_sha256}|{cover.agency}|{agreement.id}|{agreement.sha256}"
+    return "REQ-" + hashlib.sha256(basis.encode()).hexdigest()[:16].upper()
+
+
+def process(
+    request: Path,
+    out_dir: Path,
+    *,
+    db: Path,
+    agreement: Agreement,
+    cover: Cover,
+    reporter: Reporter | None = None,
+    today: date | None = None,
+    remaining_quota: int | None = None,
+    review_status: str = "held",
+) -> ProcessResult:
+    reporter = reporter or Reporter()
+    today = today or datetime.now(UTC).date()
+    if not agreement.in_force(today):
+        raise RefusedError(
+            f"agreement {agreement.id} is not in force on {today.isoformat()} "
+            f"(effective {agreement.agreement.effective}, expires {agreement.agreement.expires})"
+        )
+    limits = agreement.limits
+    reader = RequestReader(
+        request,
+        required_columns=agreement.request.required_columns,
+        chunk_rows=CHUNK_ROWS,
+        max_cell_chars=limits.max_cell_chars,
+        max_file_bytes=limits.max_file_bytes,
+    )
+    con = open_master(db)
+    try:
+        meta = read_meta(con, "m")
+        engine = LinkEngine.open(con)
+        input_sha = file_sha256(request)
+        result = ProcessResult(
+            request_key=request_key(input_sha, cover, agreement),
+            out_dir=out_dir,
+            input_sha256=input_sha,
+            agreement_id=agreement.id,
+            agreement_sha256=agreement.sha256,
+            model_sha256=engine.model_sha256,
+        )
+        ids = reader.record_ids()
+        counts = Counter(i for i in ids if i is not None)
+        quota = limits.max_rows_per_request
+        if remaining_quota is not None:
+            quota = min(quota, remaining_quota)
+        ctx = ValidationContext(
+            allowed_years=agreement.allowed_years(meta.get("tax_years", [])),
+            today=today,
+            duplicate_ids={i for i, n in counts.items() if n > 1},
+            remaining_quota=quota,
+        )
+        rule = DecisionRule(
+            min_probability=agreement.matching.min_match_probability,
+            margin_bits=DEFAULT_MARGIN_BITS,
+        )
+        writer = ResultWriter(out_dir, agreement.disclosed_fields)
+        with reporter.task("matching request rows", reader.n_rows) as advance:
+            for chunk in reader:
+                _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
+                result.rows += len(chunk)
+                advance(len(chunk))
+        summary = {"review_status": review_status, **result.summary()}
+        with reporter.task("writing results", 1) as advance:
+            writer.close(summary)
+            advance(1)
+        return result
+    finally:
+        con.close()
+
+
+def _process_chunk(
+    chunk: pd.DataFrame,
+    agreement: Agreement,
+    ctx: ValidationContext,
+    engine: LinkEngine,
+    rule: DecisionRule,
+    writer: ResultWriter,
+    result: ProcessResult,
+) -> None:
+    valid, rejected = validate(chunk, agreement, ctx)
+    if len(rejected):
+        writer.add_rejected(rejected)
+        result.counts["rejected"] += len(rejected)
+        for codes, rid in zip(rejected["reason_codes"], rejected["record_id"], strict=True):
+            for code in str(codes).split(";"):
+                result.reasons[code] += 1
+            result.decisions.append(RowDecision(str(rid), "rejected", str(codes), None, None))
+    if valid.empty:
+        return
+    valid = valid.reset_index(drop=True)
+    valid["qid"] = "q" + valid["_row"].astype(str)
+    candidates = engine.candidates(request_features(valid))
+    decisions = decide(valid["qid"].tolist(), candidates, rule)
+    rows = valid.merge(decisions, on="qid", how="left", validate="one_to_one")
+    result.probabilities.extend(float(p) for p in rows["match_probability"].dropna().tolist())
+    identified = rows[rows["outcome"] == "identified"]
+    found = disclose(
+        engine.con, identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields
+    )
+    found = found.set_index("qid")
+    matched_out: list[dict[str, Any]] = []
+    unmatched_out: list[dict[str, Any]] = []
+    fields = list(agreement.disclosed_fields)
+    for row in rows.itertuples(index=False):
+        rid = str(row.record_id)
+        prob = None if pd.isna(row.match_probability) else float(row.match_probability)
+        if row.outcome == "identified" and row.qid in found.index:
+            ret = found.loc[row.qid]
+            values = {f: _plain(ret[f]) for f in fields}
+            matched_out.append(
+                {"record_id": rid, **values, "match_probability": round(prob or 0, 6)}
+            )
+            result.disclosures.append(
+                Disclosed(
+                    rid,
+                    str(row.tin),
+                    values,
+                    int(ret["tax_year"]),
+                    prob or 0.0,
+                    str(row.statute),
+                    str(row.case_number),
+                )  # fmt: skip
+            )
+            result.decisions.append(RowDecision(rid, "matched", None, str(row.tin), prob))
+            continue
+        if row.outcome == "identified":
+            reason = "no_return_in_period"
+            years = ", ".join(str(y) for y in row.tax_years)
+            message = f"the person was identified but appears on no return for {years}"
+        else:
+            reason, message = str(row.reason_code), str(row.message)
+        unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
+        result.reasons[reason] += 1
+        tin = None if row.tin is None or pd.isna(row.tin) else str(row.tin)
+        result.decisions.append(RowDecision(rid, "unmatched", reason, tin, prob))
+    if matched_out:
+        writer.add_matched(pd.DataFrame(matched_out))
+        result.counts["matched"] += len(matched_out)
+    if unmatched_out:
+        writer.add_unmatched(pd.DataFrame(unmatched_out))
+        result.counts["unmatched"] += len(unmatched_out)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
