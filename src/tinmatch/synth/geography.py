@@ -20,6 +20,7 @@ from faker.providers.person.en_US import Provider as UsPerson
 from faker.providers.person.es_MX import Provider as MxPerson
 
 from tinmatch.synth.names import CULTURES, HISPANIC, ascii_upper
+from tinmatch.synth.variants import masked
 
 # state: (population in millions, Hispanic share, Asian share) -- 2020 census, rounded.
 STATES: dict[str, tuple[float, float, float]] = {
@@ -214,7 +215,7 @@ def new_addresses(rng: np.random.Generator, geo: Geography, city: np.ndarray) ->
     label = np.where(style < 0.4, floor.astype(str).astype(object) + letter,
                      np.where(style < 0.7, (floor * 100 + rng.integers(1, 20, size=n))
                               .astype(str).astype(object), floor.astype(str).astype(object)))
-    unit = np.where(has_unit, label, None)
+    unit = masked(has_unit, label)
     zi = geo.zip_start[city] + (rng.random(n) * geo.zip_count[city]).astype(np.int64)
     zip4 = np.char.zfill(rng.integers(1, 9999, size=n).astype(str), 4).astype(object)
     return Addresses(city=city, street=street, house=house, unit=unit, zip=geo.zips[zi],
@@ -266,6 +267,17 @@ def render_street(geo: Geography, addr: Addresses, idx: np.ndarray, form: np.nda
         pa.array(geo.street_name[street], type=pa.string()),
         pa.array(SUFFIX_FORMS[suffix], type=pa.string()), " ", null_handling="skip")
     return pc.if_else(pa.array(upper), pc.utf8_upper(text), text)
+
+
+def street_text(geo: Geography, addr: Addresses, i: int, form: int, upper: bool) -> str:
+    """One address's street line, same rules as `render_street` (for small request files)."""
+    street = int(addr.street[i])
+    parts = [str(addr.house[i])]
+    if geo.street_dir[street] >= 0:
+        parts.append(DIRECTIONS[int(geo.street_dir[street])][form])
+    parts += [str(geo.street_name[street]), SUFFIXES[int(geo.street_suffix[street])][form]]
+    text = " ".join(parts)
+    return text.upper() if upper else text
 
 
 def render_unit(addr: Addresses, idx: np.ndarray, form: np.ndarray) -> pa.Array:

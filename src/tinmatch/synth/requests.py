@@ -25,7 +25,7 @@ from tinmatch.synth.geography import (
     Addresses,
     Geography,
     new_addresses,
-    render_street,
+    street_text,
 )
 from tinmatch.synth.names import NameTables
 from tinmatch.synth.targets import Target
@@ -111,9 +111,7 @@ class Builder:
         return text.upper() if upper else text.title()
 
     def _address(self, addr: Addresses, i: int, upper: bool) -> dict[str, Any]:
-        form = np.array([self.rng.integers(4)])
-        idx = np.array([i])
-        street = render_street(self.geo, addr, idx, form, np.array([upper]))[0].as_py()
+        street = street_text(self.geo, addr, i, int(self.rng.integers(4)), upper)
         unit = addr.unit[i]
         line2 = None
         if unit is not None and self.rng.random() >= 0.15:

@@ -23,7 +23,7 @@ from faker.providers.person.en_US import Provider as UsPerson
 from tinmatch.synth.geography import Geography, render_street, render_unit
 from tinmatch.synth.names import NameTables
 from tinmatch.synth.people import SUFFIX_TEXT, People
-from tinmatch.synth.variants import apply_typos, join_surname, take_names
+from tinmatch.synth.variants import apply_typos, join_surname, masked, take_names
 
 RETURN_COLUMNS = [
     "tin", "spouse_tin", "tax_year", "first_name", "middle_name", "last_name", "suffix",
@@ -121,9 +121,9 @@ def make_returns(rng: np.random.Generator, geo: Geography, names: NameTables, pe
     l1[changed], l2[changed], form[changed] = people.last1[partner[p][changed]], -1, 0
     last_text = apply_typos(rng, join_surname(vocab, l1, l2, form), 0.01)
     keep_suffix = (rng.random(n) < 0.85)[p]
-    suffix = np.where(keep_suffix, SUFFIX_TEXT[people.suffix[p]], None)
+    suffix = masked(keep_suffix, SUFFIX_TEXT[people.suffix[p]])
     dotted = (rng.random(rows) < 0.2) & np.isin(suffix, ["JR", "SR"])
-    suffix[dotted] = suffix[dotted] + "."
+    suffix[dotted] = np.array([s + "." for s in suffix[dotted]], dtype=object)
 
     # Address as written.
     street_form = _habit(rng, rng.integers(4, size=n), p, 0.12, 4)
@@ -154,7 +154,7 @@ def make_returns(rng: np.random.Generator, geo: Geography, names: NameTables, pe
     tin = people.tin
     table = pa.table({
         "tin": pa.array(tin[p], type=pa.string()),
-        "spouse_tin": pa.array(np.where(spouse >= 0, tin[spouse], None), type=pa.string()),
+        "spouse_tin": pa.array(masked(spouse >= 0, tin[spouse]), type=pa.string()),
         "tax_year": pa.array(np.array(years, dtype=np.int32)[y]),
         "first_name": first_text, "middle_name": middle_text, "last_name": last_text,
         "suffix": pa.array(suffix, type=pa.string()),
@@ -169,7 +169,7 @@ def make_returns(rng: np.random.Generator, geo: Geography, names: NameTables, pe
 def taxpayer_table(names: NameTables, people: People) -> pa.Table:
     """The identity records, contract columns."""
     vocab = pa.array(names.vocab, type=pa.string())
-    dob = np.where(people.dob_known, np.datetime_as_string(people.dob, unit="D"), None)
+    dob = masked(people.dob_known, np.datetime_as_string(people.dob, unit="D"))
     return pa.table({
         "tin": pa.array(people.tin, type=pa.string()),
         "first_name": take_names(vocab, people.first),

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from tinmatch.synth.geography import Addresses, Geography
 from tinmatch.synth.names import NameTables
@@ -66,7 +67,7 @@ def plant_namesakes(rng: np.random.Generator, people: People, geo: Geography,
     for i in first_of_pair:  # non-overlapping adjacent pairs
         if i > last_used + 1:
             chosen.append(int(i))
-            last_used = i + 1
+            last_used = int(i) + 1
     if not chosen:
         return np.zeros((0, 2), dtype=np.int64)
     chosen_arr = np.array(chosen)[rng.permutation(len(chosen))[:k]]
@@ -77,17 +78,11 @@ def plant_namesakes(rng: np.random.Generator, people: People, geo: Geography,
     return np.stack([x, y], axis=1)
 
 
-def _target(scenario: str, i: int, people: People, returns: Returns, rows: np.ndarray,
-            names: NameTables, geo: Geography, years: list[int]) -> Target:
-    table = returns.table.take(rows).to_pylist()
-    addr_ids = returns.addr[rows]
-    uniq, local = np.unique(addr_ids, return_inverse=True)
+def _target(scenario: str, i: int, people: People, returns: Returns,
+            table: list[dict[str, Any]], sub: Addresses, names: NameTables, geo: Geography,
+            years: list[int]) -> Target:
+    table = sorted((dict(r) for r in table), key=lambda r: r["tax_year"])
     a = people.addresses
-    sub = Addresses(a.city[uniq], a.street[uniq], a.house[uniq], a.unit[uniq], a.zip[uniq],
-                    a.zip4[uniq])
-    for row, loc in zip(table, local, strict=True):
-        row["addr"] = int(loc)
-    table.sort(key=lambda r: r["tax_year"])
     v = names.vocab
     l1, l2, form = int(people.last1[i]), int(people.last2[i]), int(people.last_form[i])
     last = v[l1] if form == 0 or l2 < 0 else v[l1] + ("-" if form == 2 else " ") + v[l2]
@@ -96,7 +91,7 @@ def _target(scenario: str, i: int, people: People, returns: Returns, rows: np.nd
         scenario=scenario, tin=str(people.tin[i]), first=v[int(people.first[i])],
         middle=v[int(people.middle[i])] if people.middle[i] >= 0 else None, last=last,
         last1=v[l1], last2=v[l2] if l2 >= 0 else None, suffix=SUFFIX_TEXT[people.suffix[i]],
-        dob=people.dob[i].astype(object), culture=int(people.culture[i]),
+        dob=people.dob[i].item(), culture=int(people.culture[i]),
         sex=int(people.sex[i]), state=int(geo.city_state[a.city[latest]]), returns=table,
         addresses=sub,
         years_appearing=[years[y] for y in np.nonzero(returns.appear[i])[0]],
@@ -110,8 +105,8 @@ def select_targets(rng: np.random.Generator, people: People, returns: Returns,
     n = len(people)
     allowed = np.array(years) >= allowed_from
     appear = returns.appear
-    in_allowed = appear[:, allowed].any(axis=1)
-    gap = (~appear[:, allowed]).any(axis=1) & appear.any(axis=1)
+    in_allowed = np.asarray(appear[:, allowed].any(axis=1))
+    gap = np.asarray((~appear[:, allowed]).any(axis=1) & appear.any(axis=1))
     used = np.zeros(n, dtype=bool)
     chosen: list[tuple[str, int, int]] = []  # scenario, person, partner (-1)
 
@@ -135,9 +130,10 @@ def select_targets(rng: np.random.Generator, people: People, returns: Returns,
             used[f] = used[s] = True
             quotas["ambiguous_jr_sr"] -= 1
     order = rng.permutation(n)
-    eligible = {"no_return": gap, "rejected": in_allowed, "matched": in_allowed,
-                "not_in_master_namesake": in_allowed,
-                "not_in_master_random": np.ones(n, dtype=bool)}
+    eligible: dict[str, np.ndarray] = {
+        "no_return": gap, "rejected": in_allowed, "matched": in_allowed,
+        "not_in_master_namesake": in_allowed, "not_in_master_random": np.ones(n, dtype=bool),
+    }
     for scenario in MASTER_SCENARIOS[2:]:
         want = quotas[scenario]
         if want <= 0:
@@ -158,15 +154,28 @@ def select_targets(rng: np.random.Generator, people: People, returns: Returns,
     sort = np.argsort(owner, kind="stable")
     owner, rows = owner[sort], rows[sort]
 
-    def rows_of(p: int) -> np.ndarray:
+    # One take for the whole chunk; addresses renumbered into one small shared table.
+    uniq_rows, row_local = np.unique(rows, return_inverse=True)
+    records = returns.table.take(pa.array(uniq_rows)).to_pylist()
+    uniq_addr, addr_local = np.unique(returns.addr[uniq_rows], return_inverse=True)
+    for rec, loc in zip(records, addr_local, strict=True):
+        rec["addr"] = int(loc)
+    a = people.addresses
+    sub = Addresses(a.city[uniq_addr], a.street[uniq_addr], a.house[uniq_addr],
+                    a.unit[uniq_addr], a.zip[uniq_addr], a.zip4[uniq_addr])
+
+    def rows_of(p: int) -> list[dict[str, Any]]:
         lo, hi = np.searchsorted(owner, [p, p + 1])
-        return rows[lo:hi]
+        return [records[k] for k in row_local[lo:hi]]
+
+    def make(scenario: str, p: int) -> Target:
+        return _target(scenario, p, people, returns, rows_of(p), sub, names, geo, years)
 
     out: list[Target] = []
     for scenario, i, j in chosen:
-        t = _target(scenario, i, people, returns, rows_of(i), names, geo, years)
+        t = make(scenario, i)
         if j >= 0:
-            t.other = _target(scenario, j, people, returns, rows_of(j), names, geo, years)
+            t.other = make(scenario, j)
             both = appear[i] & appear[j] & allowed
             if scenario == "ambiguous_jr_sr":
                 both &= people.address[i] == people.address[j]

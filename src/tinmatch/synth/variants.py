@@ -45,6 +45,13 @@ def apply_typos(rng: np.random.Generator, values: pa.Array, rate: float) -> pa.A
     return pc.replace_with_mask(values, pa.array(mask), pa.array(new, type=values.type))
 
 
+def masked(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Object array: values where mask, None elsewhere."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = values[mask]
+    return out
+
+
 def take_names(vocab: pa.Array, ids: np.ndarray) -> pa.Array:
     """Names by id; -1 gives null."""
     return vocab.take(pa.array(ids, mask=ids < 0))
