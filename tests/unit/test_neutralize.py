@@ -1,5 +1,7 @@
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinmatch.pipeline.neutralize import neutralize, neutralize_cell, neutralize_series
 
@@ -29,3 +31,11 @@ def test_numbers_and_missing_are_not_text() -> None:
     assert neutralize_cell(-5) == -5
     assert neutralize_cell(None) is None
     assert neutralize_series(pd.Series(["=x", None, 3])).tolist() == ["'=x", None, 3]
+
+
+@given(st.text())
+def test_neutralized_text_never_starts_a_formula(text: str) -> None:
+    safe = neutralize(text)
+    assert neutralize(safe) == safe
+    assert safe in (text, "'" + text)
+    assert safe.lstrip(" \n\u00a0\u3000")[:1] not in set("=+-@\t\r")

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinmatch.pipeline.periods import parse_tax_periods
 
@@ -29,3 +31,9 @@ def test_period_forms(text: str, years: list[int]) -> None:
 def test_garbage_reversed_and_absurd_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_tax_periods(text)
+
+
+@given(st.lists(st.integers(min_value=1913, max_value=2100), min_size=1, max_size=6), st.data())
+def test_any_written_list_parses_back(years: list[int], data: st.DataObject) -> None:
+    separator = data.draw(st.sampled_from([";", ",", ", ", " ; ", " "]))
+    assert parse_tax_periods(separator.join(map(str, years))) == sorted(set(years))

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinmatch.pipeline.statutes import normalize_statute
 
@@ -31,3 +33,9 @@ def test_subdivision_case_follows_its_level() -> None:
 
 def test_non_code_citations_fold_case_dots_and_spacing() -> None:
     assert normalize_statute("ina 243( a )") == normalize_statute("INA  243(a)")
+
+
+@given(st.text(alphabet="0123456789 .§()aAiUuSsCc", max_size=30))
+def test_normalizing_twice_changes_nothing(text: str) -> None:
+    once = normalize_statute(text)
+    assert normalize_statute(once) == once

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -180,3 +181,13 @@ def test_parse_date_forms() -> None:
     assert parse_date("2024-01-02") == dt.date(2024, 1, 2)
     assert parse_date("01/02/2024") == parse_date("1/2/2024") == dt.date(2024, 1, 2)
     assert parse_date("2024/01/02") is None and parse_date(None) is None
+
+
+def test_optional_tax_periods_default_to_every_allowed_year(tmp_path: Any) -> None:
+    text = (Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml").read_text()
+    path = tmp_path / "a.toml"
+    path.write_text(text.replace('"case_number", "tax_periods",', '"case_number",'))
+    lenient = Agreement.load(path)
+    valid, rejected = validate(chunk({"tax_periods": None}), lenient, context())
+    assert rejected.empty
+    assert valid["tax_years"].tolist() == [[2019, 2020, 2021, 2022, 2023, 2024]]

@@ -24,7 +24,10 @@ def neutralize(value: str) -> str:
     """Return ``value`` made safe to open in a spreadsheet (unchanged when already safe)."""
     if value.startswith("'"):  # already neutralized (or literal text): idempotent
         return value
-    if _FORMULA.match(value) or _DDE.search(value):
+    first = value[:1]
+    if first and (first in _STARTERS or (first.isspace() and _FORMULA.match(value))):
+        return "'" + value
+    if "|" in value and "!" in value and _DDE.search(value):
         return "'" + value
     return value
 

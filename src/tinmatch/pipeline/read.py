@@ -216,8 +216,7 @@ def _blank_overlong(frame: pd.DataFrame, limit: int) -> pd.Series:
     """Blank cells longer than ``limit``; return which fields were blanked, per row."""
     flags = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     for column in REQUEST_COLUMNS:
-        lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
-        long = lengths > limit
+        long = (frame[column].astype("string").str.len() > limit).fillna(False).astype(bool)
         if long.any():
             frame.loc[long, column] = None
             flags[long] = [f"{f};{column}" if f else column for f in flags[long]]

@@ -111,7 +111,8 @@ def validate(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a chunk from ``read_request`` into (valid, rejected) under ``agreement``.
 
-    Valid rows keep every column and gain ``tax_years`` (sorted list of int), ``dob`` (ISO date
+    Valid rows keep every column and gain ``tax_years`` (sorted list of int; all allowed years
+    if the agreement leaves tax_periods optional and it is blank), ``dob`` (ISO date
     or None) and ``statute`` (normalized citation). Rejected rows are ``record_id, reason_codes,
     fields, message, _row``.
     """
@@ -206,7 +207,8 @@ def validate(
         ctx.remaining_quota = max(ctx.remaining_quota - (len(passing) - len(over)), 0)
 
     valid = chunk[~bad.to_numpy()].drop(columns=[OVERLONG], errors="ignore").copy()
-    valid["tax_years"] = periods[valid.index]
+    every_year = list(range(first, last + 1))  # when an agreement leaves tax_periods optional
+    valid["tax_years"] = [p if isinstance(p, list) else every_year for p in periods[valid.index]]
     valid["dob"] = pd.Series(
         [d.isoformat() if d is not None else None for d in dob[valid.index]],
         index=valid.index, dtype=object,
@@ -232,13 +234,14 @@ def _rejected_frame(chunk: pd.DataFrame, problems: list[_Problem]) -> pd.DataFra
             per_row.setdefault(int(row), []).append((*key, problem.code, problem.field, message))
     records = []
     row_numbers = chunk[ROW].tolist()
+    record_ids = chunk["record_id"].tolist()
     for row in sorted(per_row):
         found = sorted(per_row[row], key=lambda p: p[:2])
         codes = list(dict.fromkeys(p[2] for p in found))
         fields = list(dict.fromkeys(p[3] for p in found if p[2] != "volume_cap_exceeded"))
         message = "; ".join(p[4] for p in found)
         records.append({
-            "record_id": chunk.at[row, "record_id"],
+            "record_id": record_ids[row],
             "reason_codes": ";".join(codes),
             "fields": ";".join(fields),
             "message": message + ".",
