@@ -1,4 +1,5 @@
-"""Write the ledger as CSV, one row per entry, every field."""
+"""Write the ledger as CSV, one row per entry, every field (text neutralized against
+spreadsheet formula injection)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from tinmatch.ledger.entry import FIELD_NAMES, LedgerEntry
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from tinmatch.pipeline.neutralize import neutralize
 
 
 def _cell(name: str, value: Any) -> str:
@@ -17,10 +17,7 @@ def _cell(name: str, value: Any) -> str:
         return ""
     if name == "fields_released":
         return json.dumps(list(value))
-    text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        return "'" + text  # neutralize spreadsheet formula injection
-    return text
+    return neutralize(value) if isinstance(value, str) else str(value)
 
 
 def write_csv(entries: Iterable[LedgerEntry], out: TextIO) -> int:

@@ -263,7 +263,7 @@ class Store:
             s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
             s.add_all(_pending_row(request_id, d) for d in disclosures)
             s.add_all(_decision_row(request_id, d) for d in decisions or ())
-            row.counts_json = json.dumps({k: int(v) for k, v in counts.items()}, sort_keys=True)
+            row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
             s.flush()
             if auto_release:
@@ -485,6 +485,11 @@ class Store:
         """Breaks in the chain, in seq order (empty when intact)."""
         with self._tx() as s:
             return verify_chain(chain.stream(s), chain.head(s))
+
+    def ledger_head(self) -> tuple[int, str]:
+        """The last seq written and its hash, as the chain-head row records them."""
+        with self._tx() as s:
+            return chain.head(s) or (0, GENESIS_HASH)
 
     def verify_ledger(self) -> list[str]:
         """Problems found, one sentence each starting `seq N: edited|deleted|reordered|...`."""
