@@ -20,7 +20,7 @@ from faker.providers.person.en_US import Provider as UsPerson
 from faker.providers.person.es_MX import Provider as MxPerson
 
 from tinmatch.synth.names import CULTURES, HISPANIC, ascii_upper
-from tinmatch.synth.variants import masked
+from tinmatch.synth.variants import masked, zero_pad
 
 # state: (population in millions, Hispanic share, Asian share) -- 2020 census, rounded.
 STATES: dict[str, tuple[float, float, float]] = {
@@ -217,7 +217,7 @@ def new_addresses(rng: np.random.Generator, geo: Geography, city: np.ndarray) ->
                               .astype(str).astype(object), floor.astype(str).astype(object)))
     unit = masked(has_unit, label)
     zi = geo.zip_start[city] + (rng.random(n) * geo.zip_count[city]).astype(np.int64)
-    zip4 = np.char.zfill(rng.integers(1, 9999, size=n).astype(str), 4).astype(object)
+    zip4 = zero_pad(rng.integers(1, 9999, size=n), 4)
     return Addresses(city=city, street=street, house=house, unit=unit, zip=geo.zips[zi],
                      zip4=zip4)
 

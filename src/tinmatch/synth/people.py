@@ -27,6 +27,7 @@ from tinmatch.synth.names import (
     MALE,
     NameTables,
 )
+from tinmatch.synth.variants import zero_pad
 
 SINGLE, COUPLE, FAMILY, TWINS = range(4)
 HOUSEHOLD_SHARE = np.array([0.50, 0.41, 0.05, 0.04])
@@ -57,7 +58,7 @@ def make_tins(pid: np.ndarray, itin: np.ndarray, seed: int) -> np.ndarray:
     j = (p * a_itin + b_itin) % _ITIN_SPACE
     itin_no = ((900 + j // (len(_ITIN_GROUPS) * 10000)) * 1_000_000
                + _ITIN_GROUPS[j // 10000 % len(_ITIN_GROUPS)] * 10_000 + j % 10000)
-    return np.char.zfill(np.where(itin, itin_no, ssn).astype(str), 9).astype(object)
+    return zero_pad(np.where(itin, itin_no, ssn), 9)
 
 
 @dataclass
@@ -188,7 +189,7 @@ def make_people(rng: np.random.Generator, geo: Geography, names: NameTables, fir
     form = np.where(last2 >= 0, rng.choice(3, size=n, p=[0.45, 0.40, 0.15]), 0)
     blood = (kind == FAMILY) & (pos == 2) | (kind == TWINS) & (pos == 1)
     last1[blood], last2[blood] = last1[anchor[blood]], last2[anchor[blood]]
-    form[blood & (last2 < 0)] = 0
+    form[blood] = form[anchor[blood]]
 
     suffix = np.zeros(n, dtype=np.int64)
     suffix[fam_father] = np.where(rng.random(int(fam_father.sum())) < 0.5, SR, NO_JR)

@@ -52,6 +52,13 @@ def masked(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def zero_pad(values: np.ndarray, width: int) -> np.ndarray:
+    """Integers as zero-padded strings (object array); empty in, empty out."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    return np.char.zfill(values.astype(str), width).astype(object)
+
+
 def take_names(vocab: pa.Array, ids: np.ndarray) -> pa.Array:
     """Names by id; -1 gives null."""
     return vocab.take(pa.array(ids, mask=ids < 0))
