@@ -184,7 +184,7 @@ def validate(
     found.add(
         "tax_period_out_of_range", "tax_periods",
         periods.map(lambda p: isinstance(p, list) and not all(first <= y <= last for y in p)),
-        lambda v: f"tax_periods {_show(v)} fall outside the allowed years {first}-{last}",
+        lambda v: f"tax_periods {_show(v)} reach outside the allowed years {first}-{last}",
     )
     found.add(
         "duplicate_record_id", "record_id",
