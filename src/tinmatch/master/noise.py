@@ -114,7 +114,28 @@ def apply_request_noise(params: ModelParams) -> ModelParams:
             if (comp, label) in CONFLICTS:
                 m = min(m, u * 2**-CONFLICT_BITS)
             out[label] = LevelParams(m, u)
-        levels[comp] = out
+        levels[comp] = _monotone(comp, out)
     meta = dict(params.meta)
     meta["request_noise"] = {k: {"epsilon": e, "share": s} for k, (e, s) in REQUEST_NOISE.items()}
     return ModelParams(params.probability_two_random_records_match, levels, meta)
+
+
+def _monotone(comp: str, levels: dict[str, LevelParams]) -> dict[str, LevelParams]:
+    """Cap each level's weight at the weight of the level above it.
+
+    Levels are ordered from most to least specific agreement; a sparse level (say, same house
+    number and ZIP) must never outweigh a stricter one just because chance agreement on it was
+    rarely seen in the sample.
+    """
+    from tinmatch.master.comparisons import level_labels
+
+    ceiling = float("inf")
+    for label in level_labels(comp)[1:]:
+        p = levels[label]
+        assert p.m is not None and p.u is not None
+        ratio = p.m / p.u
+        if ratio > ceiling:
+            levels[label] = LevelParams(ceiling * p.u, p.u)
+            ratio = ceiling
+        ceiling = ratio
+    return levels

@@ -14,6 +14,7 @@ one person's records drift (typos, marriage, moves) without any labels being use
 from __future__ import annotations
 
 import logging
+import os
 
 import duckdb
 from splink import DuckDBAPI, Linker, block_on
@@ -37,12 +38,15 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
         lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
         linker.table_management.register_term_frequency_lookup(lookup, col)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), estimate_without_term_frequencies=True
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("street_key", "zip5"), estimate_without_term_frequencies=True
-    )
+    if os.environ.get("TINMATCH_M_METHOD", "labels") == "em":
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("dob"), estimate_without_term_frequencies=True
+        )
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on("street_key", "zip5"), estimate_without_term_frequencies=True
+        )
+    else:
+        linker.training.estimate_m_from_label_column("tin")
     settings = linker.misc.save_model_to_json()
     params = params_from_settings_dict(
         settings, {"trained_on_people": n_people, "u_max_pairs": U_MAX_PAIRS, "seed": SEED}

@@ -28,7 +28,7 @@ from tinmatch.master.comparisons import (
 
 CANDIDATE_FLOOR = 0.01
 PLAUSIBLE = 0.5
-DEFAULT_MARGIN_BITS = 6.64  # the runner-up must be at least 100 times less likely
+DEFAULT_MARGIN_BITS = 10.0  # the best must be at least 1,024 times likelier than the runner-up
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,7 @@ def _decide_one(qid: str, cands: pd.DataFrame | None, rule: DecisionRule) -> dic
             runner_up_probability=float(second["match_probability"]),
             runner_up_weight=float(second["match_weight"]),
         )
-    n_plausible = int((cands["match_probability"] >= rule.plausible).sum())
-    if n_plausible >= 2:
-        return unmatched(
-            "ambiguous", f"{n_plausible} taxpayers plausibly fit this row; nothing is disclosed"
-        )
-    if second is not None and p_best >= rule.min_probability:
+    if second is not None and float(second["match_probability"]) >= rule.plausible:
         gap = float(best["match_weight"]) - float(second["match_weight"])
         if gap < rule.margin_bits:
             return unmatched(
@@ -120,7 +115,9 @@ def _decide_one(qid: str, cands: pd.DataFrame | None, rule: DecisionRule) -> dic
     conflicts = _conflicts(levels)
     if conflicts:
         what = " and ".join(c.replace("_", " ") for c in conflicts)
-        return unmatched("low_confidence", f"the best candidate's {what} conflicts with the request")
+        return unmatched(
+            "low_confidence", f"the best candidate's {what} conflicts with the request"
+        )
     if not _corroborated(levels):
         return unmatched(
             "low_confidence",

@@ -8,6 +8,7 @@ The request streams through in chunks, so memory is bounded by the chunk size, n
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -75,12 +76,7 @@ class ProcessResult:
             "agreement_sha256": self.agreement_sha256,
             "model_sha256": self.model_sha256,
             "input_sha256": self.input_sha256,
-            "rows": self.rows,
         }
-        for outcome in ("matched", "rejected", "unmatched"):
-            out[outcome] = self.counts.get(outcome, 0)
-        for reason, n in sorted(self.reasons.items()):
-            out[f"reason:{reason}"] = n
         return out
 
 
@@ -151,7 +147,7 @@ def process(
         )
         rule = DecisionRule(
             min_probability=agreement.matching.min_match_probability,
-            margin_bits=DEFAULT_MARGIN_BITS,
+            margin_bits=float(os.environ.get("TINMATCH_MARGIN", DEFAULT_MARGIN_BITS)),
         )
         writer = ResultWriter(out_dir, agreement.disclosed_fields)
         with reporter.task("matching request rows", reader.n_rows) as advance:

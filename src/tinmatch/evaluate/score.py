@@ -1,0 +1,162 @@
+"""Precision, recall and wrong-person disclosures of a processed request, against truth.
+
+The truth file has one row per request row: ``record_id``, ``expected_outcome``
+(matched | rejected | unmatched), ``expected_reason``, the expected disclosed address
+(``expected_street`` ... ``expected_zip``) and ``expected_tax_year``; optionally ``true_tin``
+and ``scenario``.
+
+A disclosure is **correct** when its address and tax year equal the expected ones. It is a
+**wrong-person** disclosure when the row should not have been disclosed at all (the person is
+not in the master, or the row is indistinguishable) or the address disclosed is not the
+expected person's; a **wrong-period** disclosure when the address is the person's but from
+another tax year than the most recent in the requested periods.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tinmatch.errors import InputFileError
+
+ADDRESS = ["street", "address_line2", "city", "state", "zip"]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputFileError(f"file not found: {path}")
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _norm(value: object) -> str:
+    text = str(value or "").strip().upper()
+    return text[1:] if text.startswith("'") else text  # undo formula neutralization
+
+
+@dataclass
+class Evaluation:
+    rows: int
+    valid_rows: int
+    should_disclose: int
+    disclosed: int
+    correct: int
+    wrong_person: int
+    wrong_period: int
+    precision: float
+    recall: float
+    wrong_person_per_10k_valid: float
+    rejected_as_expected: int
+    rejected_expected: int
+    outcome_mismatch_rows: int
+    misses_by_reason: dict[str, int] = field(default_factory=dict)
+    misses_by_scenario: dict[str, int] = field(default_factory=dict)
+    wrong_person_records: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"rows {self.rows:,}; valid {self.valid_rows:,}; should disclose "
+            f"{self.should_disclose:,}; disclosed {self.disclosed:,}",
+            f"precision {self.precision:.4f}  recall {self.recall:.4f}",
+            f"wrong-person disclosures {self.wrong_person} "
+            f"({self.wrong_person_per_10k_valid:.2f} per 10,000 valid requests); "
+            f"wrong-period {self.wrong_period}",
+            f"rejections as expected {self.rejected_as_expected:,} of "
+            f"{self.rejected_expected:,}",
+        ]
+        if self.misses_by_reason:
+            out.append("misses by reason:")
+            out += [f"  {k:<24} {v:>7,}" for k, v in sorted(self.misses_by_reason.items())]
+        if self.misses_by_scenario:
+            out.append("misses by scenario (top 10):")
+            top = sorted(self.misses_by_scenario.items(), key=lambda kv: -kv[1])[:10]
+            out += [f"  {k:<60} {v:>6,}" for k, v in top]
+        if self.wrong_person_records:
+            out.append("wrong-person record_ids: " + ", ".join(self.wrong_person_records[:20]))
+        return out
+
+
+def evaluate(truth_path: Path, results: Path) -> Evaluation:
+    truth = _read(truth_path).set_index("record_id")
+    matched = _read(results / "matched.csv")
+    rejected = _read(results / "rejected.csv")
+    unmatched = _read(results / "unmatched.csv")
+    outcome: dict[str, tuple[str, str]] = {}
+    for rid in rejected["record_id"]:
+        outcome[_norm(rid)] = ("rejected", "")
+    for rid, reason in zip(unmatched["record_id"], unmatched["reason_code"], strict=True):
+        outcome[_norm(rid)] = ("unmatched", reason)
+    for rid in matched["record_id"]:
+        outcome[_norm(rid)] = ("matched", "")
+    truth.index = [_norm(i) for i in truth.index]
+    truth = truth[~truth.index.duplicated(keep="first")]
+
+    expected = truth["expected_outcome"]
+    should = expected == "matched"
+    valid = expected != "rejected"
+    correct = wrong_person = wrong_period = 0
+    wrong_records: list[str] = []
+    for row in matched.itertuples(index=False):
+        rid = _norm(row.record_id)
+        if rid not in truth.index or truth.at[rid, "expected_outcome"] != "matched":
+            wrong_person += 1
+            wrong_records.append(rid)
+            continue
+        t = truth.loc[rid]
+        same_address = all(_norm(getattr(row, c)) == _norm(t[f"expected_{c}"]) for c in ADDRESS)
+        same_year = _norm(row.tax_year) == _norm(t["expected_tax_year"])
+        if same_address and same_year:
+            correct += 1
+        elif same_address or _same_person_other_year(rid, row, t):
+            wrong_period += 1
+        else:
+            wrong_person += 1
+            wrong_records.append(rid)
+
+    misses_reason: Counter[str] = Counter()
+    misses_scenario: Counter[str] = Counter()
+    mismatch = 0
+    rejected_ok = 0
+    for rid, exp in expected.items():
+        got, reason = outcome.get(str(rid), ("missing", ""))
+        if exp == "rejected" and got == "rejected":
+            rejected_ok += 1
+        if got != exp:
+            mismatch += 1
+        if exp == "matched" and got != "matched":
+            misses_reason[reason or got] += 1
+            if "scenario" in truth.columns:
+                misses_scenario[str(truth.at[rid, "scenario"])] += 1
+    disclosed = len(matched)
+    n_valid = int(valid.sum())
+    n_should = int(should.sum())
+    return Evaluation(
+        rows=len(truth),
+        valid_rows=n_valid,
+        should_disclose=n_should,
+        disclosed=disclosed,
+        correct=correct,
+        wrong_person=wrong_person,
+        wrong_period=wrong_period,
+        precision=correct / disclosed if disclosed else 1.0,
+        recall=correct / n_should if n_should else 1.0,
+        wrong_person_per_10k_valid=10_000 * wrong_person / n_valid if n_valid else 0.0,
+        rejected_as_expected=rejected_ok,
+        rejected_expected=int((expected == "rejected").sum()),
+        outcome_mismatch_rows=mismatch,
+        misses_by_reason=dict(misses_reason),
+        misses_by_scenario=dict(misses_scenario),
+        wrong_person_records=wrong_records,
+    )
+
+
+def _same_person_other_year(rid: str, row: Any, t: pd.Series) -> bool:
+    # Without TINs in the outputs, a different year with a different address cannot be told
+    # apart from another person: count it as wrong-person (the conservative reading).
+    return False
