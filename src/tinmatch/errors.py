@@ -37,7 +37,7 @@ class EngineError(TinmatchError):
 
 
 class RefusedError(TinmatchError):
-    """The request as a whole is refused under the agreement (no cover, expired, suspended, caps)."""
+    """The request as a whole is refused under the agreement (no cover, expired, caps...)."""
 
     exit_code = 6
 

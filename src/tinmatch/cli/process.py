@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from tinmatch.agreement import Agreement
+from tinmatch.answer import answer_request
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.options import DbOption, QuietOption
-from tinmatch.cover import ANONYMOUS, Cover
-from tinmatch.errors import RefusedError
-from tinmatch.pipeline.process import process
+from tinmatch.cli.state import StateDbOption, open_store
+from tinmatch.cover import Cover
 from tinmatch.progress import Reporter, RichReporter
 
 
@@ -30,34 +30,39 @@ def process_command(
         Path | None,
         typer.Option("--cover", help="Cover letter TOML: agency, official, attestation."),
     ] = None,
+    state_db: StateDbOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Answer a request: validate each row, identify the taxpayer, disclose only certain matches.
 
     Writes DIR/matched.csv, DIR/rejected.csv, DIR/unmatched.csv (every input row in exactly one)
     and DIR/result.xlsx with a summary sheet. Exit 0 whenever the request was processed.
+    Under the default agreement the request is then *held* until a reviewer approves it
+    (`tinmatch review`); only the release is written to the ledger.
 
     Example:
 
         tinmatch process request.xlsx --cover cover.toml --db master.duckdb --out result/
     """
     agreement = Agreement.load(agreement_path)
-    if cover_path is not None:
-        cover = Cover.load(cover_path)
-    elif agreement.request.cover_required:
-        raise RefusedError(
-            "the agreement requires a cover letter naming the agency, the official and their "
-            "attestation: pass --cover FILE"
-        )
-    else:
-        cover = ANONYMOUS
+    cover = Cover.load(cover_path) if cover_path is not None else None
     reporter: Reporter = Reporter() if quiet else RichReporter()
-    result = process(request, out, db=db, agreement=agreement, cover=cover, reporter=reporter)
+    with open_store(state_db) as store:
+        answer = answer_request(
+            request, out, db=db, agreement=agreement, cover=cover, store=store, reporter=reporter
+        )
+    result = answer.result
     counts = result.counts
     typer.echo(
-        f"{result.request_key}: {result.rows:,} rows -> matched {counts['matched']:,}, "
-        f"rejected {counts['rejected']:,}, unmatched {counts['unmatched']:,}"
+        f"{answer.record.id}: {result.rows:,} rows -> matched {counts['matched']:,}, "
+        f"rejected {counts['rejected']:,}, unmatched {counts['unmatched']:,}; "
+        f"status {answer.status}"
     )
     for reason, n in sorted(result.reasons.items(), key=lambda kv: -kv[1]):
         typer.echo(f"  {reason:<24} {n:>8,}")
     typer.echo(f"results in {out}/ (matched.csv, rejected.csv, unmatched.csv, result.xlsx)")
+    if answer.status == "held":
+        typer.echo(
+            f"held for review: tinmatch review show {answer.record.id}; release with "
+            f"tinmatch review approve {answer.record.id} --reviewer NAME --note TEXT"
+        )

@@ -21,6 +21,7 @@ from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.errors import RefusedError
 from tinmatch.master.database import open_master, read_meta
+from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DEFAULT_MARGIN_BITS, DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.link import LinkEngine, request_features
@@ -30,28 +31,6 @@ from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
 
 CHUNK_ROWS = 50_000
-
-
-@dataclass
-class Disclosed:
-    """One disclosure, kept inside the agency (it carries the TIN) for review and the ledger."""
-
-    record_id: str
-    tin: str
-    fields: dict[str, Any]
-    tax_year: int
-    match_probability: float
-    statute: str
-    case_number: str
-
-
-@dataclass
-class RowDecision:
-    record_id: str
-    outcome: str  # matched | rejected | unmatched
-    reason: str | None
-    tin: str | None
-    probability: float | None
 
 
 @dataclass
@@ -65,12 +44,14 @@ class ProcessResult:
     rows: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    disclosures: list[Disclosed] = field(default_factory=list)
-    decisions: list[RowDecision] = field(default_factory=list)
+    request_id: str | None = None
+    disclosures: list[PendingDisclosure] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "request_id": self.request_id or self.request_key,
             "request_key": self.request_key,
             "agreement_id": self.agreement_id,
             "agreement_sha256": self.agreement_sha256,
@@ -105,6 +86,7 @@ def process(
     today: date | None = None,
     remaining_quota: int | None = None,
     review_status: str = "held",
+    request_id: str | None = None,
 ) -> ProcessResult:
     reporter = reporter or Reporter()
     today = today or datetime.now(UTC).date()
@@ -133,6 +115,7 @@ def process(
             agreement_id=agreement.id,
             agreement_sha256=agreement.sha256,
             model_sha256=engine.model_sha256,
+            request_id=request_id,
         )
         ids = reader.record_ids()
         counts = Counter(i for i in ids if i is not None)
@@ -180,7 +163,7 @@ def _process_chunk(
         for codes, rid in zip(rejected["reason_codes"], rejected["record_id"], strict=True):
             for code in str(codes).split(";"):
                 result.reasons[code] += 1
-            result.decisions.append(RowDecision(str(rid), "rejected", str(codes), None, None))
+            result.decisions.append(Decision(str(rid), "rejected", str(codes), None, None))
     if valid.empty:
         return
     valid = valid.reset_index(drop=True)
@@ -207,7 +190,7 @@ def _process_chunk(
                 {"record_id": rid, **values, "match_probability": round(prob or 0, 6)}
             )
             result.disclosures.append(
-                Disclosed(
+                PendingDisclosure(
                     rid,
                     str(row.tin),
                     values,
@@ -217,7 +200,7 @@ def _process_chunk(
                     str(row.case_number),
                 )  # fmt: skip
             )
-            result.decisions.append(RowDecision(rid, "matched", None, str(row.tin), prob))
+            result.decisions.append(Decision(rid, "matched", None, str(row.tin), prob))
             continue
         if row.outcome == "identified":
             reason = "no_return_in_period"
@@ -228,7 +211,7 @@ def _process_chunk(
         unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
         result.reasons[reason] += 1
         tin = None if row.tin is None or pd.isna(row.tin) else str(row.tin)
-        result.decisions.append(RowDecision(rid, "unmatched", reason, tin, prob))
+        result.decisions.append(Decision(rid, "unmatched", reason, tin, prob))
     if matched_out:
         writer.add_matched(pd.DataFrame(matched_out))
         result.counts["matched"] += len(matched_out)
