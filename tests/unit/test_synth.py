@@ -245,7 +245,7 @@ def test_xlsx_has_real_dates(out: Path, request_rows: pd.DataFrame) -> None:
     assert sum(isinstance(v, dt.datetime) for v in removal) > REQUESTS * 0.9
     first = rows[1]
     csv_first = request_rows.iloc[0]
-    assert first[0] == csv_first.record_id and first[3] == csv_first.last_name
+    assert first[0] == csv_first.record_id and (first[3] or "") == csv_first.last_name
 
 
 def test_cover_letter(out: Path) -> None:
@@ -274,3 +274,10 @@ def test_parse_years() -> None:
     assert parse_years("2019-2025") == list(range(2019, 2026))
     with pytest.raises(ConfigError):
         parse_years("2025-2019")
+
+
+def test_jr_sr_rows_keep_their_dob(truth: pd.DataFrame, request_rows: pd.DataFrame) -> None:
+    rows = truth.merge(request_rows, on="record_id")
+    jr = rows[rows.scenario.str.contains("jr_sr_with_dob")]
+    assert len(jr) > 0
+    assert (jr.date_of_birth != "").all()

@@ -167,7 +167,9 @@ class Builder:
         first, middle, last, suffix = t.first, t.middle, t.last, t.suffix
         dob: date | None = t.dob
         r = rng.random()
-        if r < 0.4:
+        if t.same_name_at_home:  # without DOB a Jr/Sr request would be truly ambiguous
+            tags.append("jr_sr_with_dob")
+        elif r < 0.4:
             dob = None
             tags.append("dob_missing")
         elif r < 0.43 and t.dob.day <= 12 and t.dob.day != t.dob.month:
@@ -197,7 +199,7 @@ class Builder:
                     continue
                 last = t.last1
             elif kind == "drop_suffix":
-                if suffix is None or t.scenario == "ambiguous_jr_sr":
+                if suffix is None or t.same_name_at_home:
                     continue
                 suffix = None
             tags.append(kind)
@@ -218,7 +220,8 @@ class Builder:
             run.append(run[-1] + 1)
         text = str(y) if len(run) == 1 else f"{run[0]}-{run[-1]}"
         fields = self._base(t.first, t.middle, t.last, t.suffix,
-                            t.dob if self.rng.random() < 0.6 else None, text)
+                            t.dob if t.same_name_at_home or self.rng.random() < 0.6 else None,
+                            text)
         fields.update(self._address(t.addresses, t.returns[-1]["addr"], fields["_upper"]))
         return Row(fields, self._truth("no_return", t.tin, "unmatched", "no_return_in_period",
                                        None))

@@ -45,6 +45,7 @@ class Target:
     returns: list[dict[str, Any]]    # rows where the person is tin or spouse_tin, with `addr`
     addresses: Addresses             # the dwellings those rows refer to (local ids)
     years_appearing: list[int]
+    same_name_at_home: bool = False  # father or son named alike: requests keep DOB and suffix
     other: Target | None = None      # the namesake / father-son partner
     common_years: list[int] = field(default_factory=list)
 
@@ -95,6 +96,7 @@ def _target(scenario: str, i: int, people: People, returns: Returns,
         sex=int(people.sex[i]), state=int(geo.city_state[a.city[latest]]), returns=table,
         addresses=sub,
         years_appearing=[years[y] for y in np.nonzero(returns.appear[i])[0]],
+        same_name_at_home=bool(people.kind[i] == FAMILY and people.pos[i] in (0, 2)),
     )
 
 

@@ -27,9 +27,11 @@ def typo(text: str, r_pos: float, r_op: float) -> str:
         return text[:i] + (new if c.isupper() else new.lower()) + text[i + 1:]
     if op == 1:
         return text[:i] + text[i + 1:]
-    if op == 2 and i + 1 < len(text):
+    if op == 2 and i + 1 < len(text) and text[i + 1] != c:
         return text[:i] + text[i + 1] + text[i] + text[i + 2:]
-    return text[:i] + c + text[i:]
+    if op == 3:
+        return text[:i] + c + text[i:]
+    return text[:i] + text[i + 1:]
 
 
 def apply_typos(rng: np.random.Generator, values: pa.Array, rate: float) -> pa.Array:
