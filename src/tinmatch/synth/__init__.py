@@ -109,7 +109,7 @@ def generate(out: Path, people: int, requests: int, seed: int = 0,
     order = {s: k for k, s in enumerate(MASTER_SCENARIOS)}
     targets.sort(key=lambda t: order[t.scenario])  # stable: scenario, then chunk order
     builder = Builder(np.random.default_rng([seed, 2]), geo, names, years, allowed)
-    rows = build_rows(builder, targets, requests)
+    rows = build_rows(builder, targets)
     write_request_csv(out / "request.csv", rows, np.random.default_rng([seed, 3]))
     write_request_xlsx(out / "request.xlsx", rows)
     write_truth(out / "truth.csv", rows)

@@ -292,7 +292,7 @@ class Builder:
         return row
 
 
-def build_rows(builder: Builder, targets: list[Target], m: int) -> list[Row]:
+def build_rows(builder: Builder, targets: list[Target]) -> list[Row]:
     """All request rows in their final (shuffled) order, record ids assigned."""
     rng = builder.rng
     rows: list[Row] = []
