@@ -77,14 +77,19 @@ class Disclosure(BaseModel):
 
 
 class Matching(BaseModel):
-    """Known keys are typed; further tuning keys are allowed unless they look like a typo."""
+    """The decision rule's numbers (see docs/matching.md). No other key is accepted.
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    - ``min_match_probability``: the best candidate must reach it to be disclosed (>= 0.5).
+    - ``ambiguity_margin_bits``: the best must be 2^bits times likelier than the runner-up
+      (default 10 bits: 1,024 times); at least 3.32 bits (10 times).
+    - ``min_candidate_probability``: below it a taxpayer is no candidate at all.
+    """
 
-    min_match_probability: float = Field(ge=0.0, le=1.0)
-    ambiguity_margin: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_candidate_probability: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_candidates: int | None = Field(default=None, ge=1)
+    model_config = _STRICT
+
+    min_match_probability: float = Field(ge=0.5, le=1.0)
+    ambiguity_margin_bits: float = Field(default=10.0, ge=3.32, le=40.0)
+    min_candidate_probability: float = Field(default=0.01, gt=0.0, lt=0.5)
 
 
 class Limits(BaseModel):

@@ -29,8 +29,7 @@ fields = ["tax_year", "zip", "street", "filing_status"]
 
 [matching]
 min_match_probability = 0.95
-ambiguity_margin = 0.2
-blocking_rules = "default"
+ambiguity_margin_bits = 12
 
 [limits]
 max_rows_per_request = 10
@@ -75,12 +74,11 @@ def test_allowed_years_are_the_six_most_recent_in_the_master() -> None:
         agreement.allowed_years([])
 
 
-def test_explicit_years_disclosure_order_and_open_matching(tmp_path: Path) -> None:
+def test_explicit_years_disclosure_order_and_matching(tmp_path: Path) -> None:
     agreement = Agreement.load(write(tmp_path, GOOD))
     assert agreement.allowed_years([2001, 2030]) == (2020, 2023)
     assert agreement.disclosed_fields == ("street", "zip", "tax_year", "filing_status")
-    assert agreement.matching.ambiguity_margin == 0.2
-    assert agreement.matching.model_extra == {"blocking_rules": "default"}
+    assert agreement.matching.ambiguity_margin_bits == 12
     assert agreement.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
     assert agreement.in_force(date(2026, 6, 1)) and not agreement.in_force(date(2027, 7, 1))
 
@@ -107,8 +105,8 @@ def test_unknown_keys_are_errors(tmp_path: Path) -> None:
 
 
 def test_typo_of_a_matching_key_is_an_error(tmp_path: Path) -> None:
-    text = GOOD.replace("ambiguity_margin", "ambiguity_margn")
-    assert "matching.ambiguity_margn (did you mean ambiguity_margin?)" in problems(tmp_path, text)
+    text = GOOD.replace("ambiguity_margin_bits", "ambiguity_margn_bits")
+    assert "matching.ambiguity_margn_bits" in problems(tmp_path, text)
 
 
 @pytest.mark.parametrize(
@@ -156,3 +154,8 @@ def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
 def test_default_file_is_the_packaged_one() -> None:
     raw = tomllib.loads(DEFAULT.read_text(encoding="utf-8"))
     assert Agreement.load().disclosure.fields == tuple(raw["disclosure"]["fields"])
+
+
+def test_unknown_matching_key_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("[matching]", "[matching]\nblocking_rules = \"none\"")
+    assert "unknown key matching.blocking_rules" in problems(tmp_path, text)

@@ -8,7 +8,6 @@ The request streams through in chunks, so memory is bounded by the chunk size, n
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ from tinmatch.cover import Cover
 from tinmatch.errors import RefusedError
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
-from tinmatch.pipeline.decide import DEFAULT_MARGIN_BITS, DecisionRule, decide
+from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.link import LinkEngine, request_features
 from tinmatch.pipeline.read import RequestReader
@@ -130,7 +129,8 @@ def process(
         )
         rule = DecisionRule(
             min_probability=agreement.matching.min_match_probability,
-            margin_bits=float(os.environ.get("TINMATCH_MARGIN", DEFAULT_MARGIN_BITS)),
+            margin_bits=agreement.matching.ambiguity_margin_bits,
+            candidate_floor=agreement.matching.min_candidate_probability,
         )
         writer = ResultWriter(out_dir, agreement.disclosed_fields)
         with reporter.task("matching request rows", reader.n_rows) as advance:

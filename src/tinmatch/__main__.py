@@ -1,0 +1,5 @@
+"""`python -m tinmatch`."""
+
+from tinmatch.cli import main
+
+main()

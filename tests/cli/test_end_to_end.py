@@ -1,0 +1,119 @@
+"""End to end: the real CLI on generated data, scored against the generator's truth."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+PEOPLE = 20_000
+REQUESTS = 2_000
+SENSITIVE_COLUMNS = {"tin", "spouse_tin", "employer_name", "date_of_birth", "filing_status"}
+
+
+def tinmatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tinmatch", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("e2e")
+    steps = [
+        ["synth", "--people", str(PEOPLE), "--requests", str(REQUESTS), "--seed", "2026",
+         "--out", "data"],
+        ["load-master", "--taxpayers", "data/taxpayers.parquet", "--returns",
+         "data/returns.parquet", "--db", "master.duckdb", "-q"],
+        ["process", "data/request.xlsx", "--cover", "data/cover.toml", "--db", "master.duckdb",
+         "--out", "result", "--state-db", "sqlite:///state.sqlite", "-q"],
+    ]  # fmt: skip
+    for step in steps:
+        done = tinmatch(*step, cwd=root)
+        assert done.returncode == 0, f"{step[0]} failed: {done.stderr}"
+    return root
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.mark.slow
+def test_every_row_lands_in_exactly_one_file(run: Path) -> None:
+    request = pd.read_csv(run / "data" / "request.csv", dtype=str, keep_default_na=False)
+    files = {name: read(run / "result" / f"{name}.csv") for name in ("matched", "rejected", "unmatched")}
+    total = sum(len(df) for df in files.values())
+    assert total == len(request)
+    seen = pd.concat([df["record_id"] for df in files.values()])
+    assert sorted(seen.tolist()) == sorted(request["record_id"].tolist())
+    # a duplicated record_id is rejected in every occurrence, never matched
+    dups = request["record_id"][request["record_id"].duplicated(keep=False)]
+    assert set(dups) <= set(files["rejected"]["record_id"])
+
+
+@pytest.mark.slow
+def test_output_columns_are_the_contract_and_nothing_sensitive(run: Path) -> None:
+    result = run / "result"
+    expected = {
+        "matched": ["record_id", "street", "address_line2", "city", "state", "zip", "tax_year",
+                    "match_probability"],
+        "rejected": ["record_id", "reason_codes", "fields", "message"],
+        "unmatched": ["record_id", "reason_code", "message"],
+    }  # fmt: skip
+    for name, columns in expected.items():
+        with (result / f"{name}.csv").open(encoding="utf-8") as fh:
+            assert next(csv.reader(fh)) == columns
+    taxpayers = pd.read_parquet(run / "data" / "taxpayers.parquet")
+    returns = pd.read_parquet(run / "data" / "returns.parquet")
+    tins = set(taxpayers["tin"]) | set(returns["tin"])
+    employers = set(returns["employer_name"].dropna()) - {""}
+    text = "\n".join((result / f).read_text(encoding="utf-8") for f in
+                     ("matched.csv", "rejected.csv", "unmatched.csv"))  # fmt: skip
+    book = openpyxl.load_workbook(result / "result.xlsx", read_only=True)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            text += "\n" + ",".join("" if v is None else str(v) for v in row)
+    tokens = set(text.replace("\n", ",").split(","))
+    assert not (tokens & tins), "a TIN appears in the results"
+    assert not (tokens & employers), "an employer name appears in the results"
+    header_tokens = {c for sheet in book.worksheets for c in next(sheet.iter_rows(values_only=True))}
+    assert not (header_tokens & SENSITIVE_COLUMNS)
+
+
+@pytest.mark.slow
+def test_no_rejected_row_reaches_matching(run: Path) -> None:
+    import sqlite3
+
+    rejected = set(read(run / "result" / "rejected.csv")["record_id"])
+    con = sqlite3.connect(run / "state.sqlite")
+    rows = con.execute("SELECT record_id, outcome, tin FROM decisions").fetchall()
+    for record_id, outcome, tin in rows:
+        if record_id in rejected:
+            assert outcome == "rejected" and tin is None
+
+
+@pytest.mark.slow
+def test_accuracy_against_truth(run: Path) -> None:
+    done = tinmatch("evaluate", "--truth", "data/truth.csv", "--results", "result", "--json",
+                    cwd=run)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    print(
+        f"\nend-to-end at {PEOPLE:,} people / {REQUESTS:,} rows: precision "
+        f"{figures['precision']:.4f}, recall {figures['recall']:.4f}, wrong-person "
+        f"{figures['wrong_person']} ({figures['wrong_person_per_10k_valid']:.2f} per 10k valid), "
+        f"misses {figures['misses_by_reason']}"
+    )
+    assert figures["wrong_person"] == 0, figures["wrong_person_records"]
+    assert figures["recall"] >= 0.90
+    assert figures["rejected_as_expected"] == figures["rejected_expected"]
