@@ -51,7 +51,8 @@ def read(path: Path) -> pd.DataFrame:
 @pytest.mark.slow
 def test_every_row_lands_in_exactly_one_file(run: Path) -> None:
     request = pd.read_csv(run / "data" / "request.csv", dtype=str, keep_default_na=False)
-    files = {name: read(run / "result" / f"{name}.csv") for name in ("matched", "rejected", "unmatched")}
+    names = ("matched", "rejected", "unmatched")
+    files = {name: read(run / "result" / f"{name}.csv") for name in names}
     total = sum(len(df) for df in files.values())
     assert total == len(request)
     seen = pd.concat([df["record_id"] for df in files.values()])
@@ -86,7 +87,9 @@ def test_output_columns_are_the_contract_and_nothing_sensitive(run: Path) -> Non
     tokens = set(text.replace("\n", ",").split(","))
     assert not (tokens & tins), "a TIN appears in the results"
     assert not (tokens & employers), "an employer name appears in the results"
-    header_tokens = {c for sheet in book.worksheets for c in next(sheet.iter_rows(values_only=True))}
+    header_tokens = {
+        c for sheet in book.worksheets for c in next(sheet.iter_rows(values_only=True))
+    }
     assert not (header_tokens & SENSITIVE_COLUMNS)
 
 
