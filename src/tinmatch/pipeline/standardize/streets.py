@@ -51,9 +51,9 @@ SUFFIXES = _lower_table(STREET_TYPE_ABBREVIATIONS)  # includes multi-word keys (
 DIRECTIONS = _lower_table({**DIRECTIONAL_REPLACEMENTS, **AMBIGUOUS_DIRECTIONALS})
 UNIT_TYPES = _lower_table(OCCUPANCY_TYPE_ABBREVIATIONS)
 # Designators that are seldom street words: whatever follows them is the unit identifier.
+# No street name starts with one of them either ("Apt 5" is a unit, not a street).
 _STRONG_UNITS = frozenset(
-    {"#", "apt", "apartment", "unit", "ste", "suite", "rm", "room", "bldg", "building", "fl",
-     "floor", "trlr", "trailer", "spc", "dept", "department", "ofc", "office", "no"}
+    {"#", "apt", "apartment", "unit", "ste", "suite", "rm", "bldg", "fl", "trlr", "spc", "dept"}
 )  # fmt: skip
 # Designators that are also street words (Pier Ave, Front St): a unit only after a street suffix.
 _WEAK_UNITS = frozenset(UNIT_TYPES) - _STRONG_UNITS
@@ -91,6 +91,7 @@ _TENS_VALUE = {w: 20 + 10 * i for i, w in enumerate(_TENS)}
 _DROP = re.compile(r"['’`.]")
 _PUNCT = re.compile(r"[^a-z0-9#/\- ]+")
 _HOUSE = re.compile(r"\d+(?:-\d+)?(?:-?[a-z])?")
+_GRID_HOUSE = re.compile(r"[nsew]\d+[nsew]\d+")  # Wisconsin/Illinois grid: N123W456
 _FRACTION = re.compile(r"\d/\d")
 _ORDINAL_NUMBER = re.compile(r"\d+(?:st|nd|rd|th)")
 _DIGIT = re.compile(r"\d")
@@ -131,14 +132,14 @@ def po_box(words: list[str]) -> str | None:
 
 
 def _house(word: str) -> str | None:
-    """A house number (``123``, ``123a``, ``12-34``); ``123-A`` -> ``123a``."""
+    """A house number (``123``, ``123a``, ``12-34``); ``123-A`` -> ``123a``, ``0681`` -> ``681``."""
     if not _HOUSE.fullmatch(word):
         return None
-    return _LETTER_HYPHEN.sub("", word)
+    return _LETTER_HYPHEN.sub("", word.lstrip("0") or "0")
 
 
 def _name_words(words: list[str]) -> list[str]:
-    """Street-name words: hyphens split, ordinal words as numbers, saint/mount/fort abbreviated."""
+    """Street-name words: hyphens split, ordinals as numbers, ``saint james`` -> ``st james``."""
     split = [p for w in words for p in re.split(r"[-/]", w) if p]
     out: list[str] = []
     i = 0
@@ -149,9 +150,18 @@ def _name_words(words: list[str]) -> list[str]:
             out.append(_ordinal(_TENS_VALUE[word] + _ONES_VALUE[nxt]))
             i += 2
             continue
-        out.append(ORDINAL_WORDS.get(word) or _NAME_WORDS.get(word) or word)
+        # saint/mount/fort only before another word: a final "st" would read as a suffix
+        title = _NAME_WORDS.get(word) if nxt else None
+        out.append(ORDINAL_WORDS.get(word) or title or word)
         i += 1
     return out
+
+
+def _unit_like(word: str) -> bool:
+    """A word that reads as a unit identifier: ``4b``, ``12``, ``c`` (not ``5th``, not ``n``)."""
+    if len(word) == 1:
+        return word not in DIRECTIONS
+    return bool(_DIGIT.search(word)) and not _ORDINAL_NUMBER.fullmatch(word)
 
 
 def _split_unit(words: list[str], start: int) -> tuple[list[str], str | None]:
@@ -159,11 +169,11 @@ def _split_unit(words: list[str], start: int) -> tuple[list[str], str | None]:
     for i in range(start, len(words)):
         word = words[i]
         rest = words[i + 1 :]
-        if word in _STRONG_UNITS and (i > start or not rest or _DIGIT.search(rest[0])):
+        if word in _STRONG_UNITS:
             return words[:i], unit_id(rest)
         after_suffix = i > start and words[i - 1] in SUFFIXES
         if word in _WEAK_UNITS and after_suffix:
-            if rest and (_DIGIT.search(rest[0]) or len(rest[0]) == 1):
+            if rest and _unit_like(rest[0]):
                 return words[:i], unit_id(rest)
             if not rest and word in _BARE_UNITS:
                 return words[:i], UNIT_TYPES[word]
@@ -191,8 +201,6 @@ def _fast(words: list[str]) -> StreetParts | None:
         return StreetParts(house, None, unit, None)
     if body[0] in _PRETYPE_LEADS:
         return None
-    if body[0] in SUFFIXES and len(body) > 1 and body[-1] not in SUFFIXES:
-        return None  # a leading street type: "Avenue B"
     if any(_DIGIT.search(w) and not _ORDINAL_NUMBER.fullmatch(w) for w in body):
         return None
     post = DIRECTIONS.get(body[-1]) if len(body) > 1 else None
@@ -204,7 +212,10 @@ def _fast(words: list[str]) -> StreetParts | None:
     pre = DIRECTIONS.get(body[0]) if len(body) > 1 else None
     if pre:
         body = body[1:]
-    name = [pre or "", *_name_words(body), suffix or "", post or ""]
+    words = _name_words(body)
+    if words[0] in SUFFIXES and (len(words) == 1 or len(words[-1]) == 1):
+        words[0] = SUFFIXES[words[0]]  # a street type used as the name: "Avenue B", "Boulevard"
+    name = [pre or "", *words, suffix or "", post or ""]
     return StreetParts(house, " ".join(w for w in name if w), unit, None)
 
 
@@ -219,9 +230,8 @@ def _tagged(text: str) -> StreetParts:
         labelled.setdefault(label, []).append(token)
     box_id = unit_id(_words_of(labelled, "USPSBoxID"))
     house_words = _words_of(labelled, "AddressNumberPrefix", "AddressNumber", "AddressNumberSuffix")
-    house = "".join(w for w in house_words if not _FRACTION.fullmatch(w)) or None
-    if house and not _HOUSE.fullmatch(house):
-        house = _NOT_ALNUM.sub("", house) or None
+    joined = "".join(w for w in house_words if not _FRACTION.fullmatch(w))
+    house = _house(joined) or (joined if _GRID_HOUSE.fullmatch(joined) else None)
     pre = [DIRECTIONS.get(w, w) for w in _words_of(labelled, "StreetNamePreDirectional")]
     pre_type = " ".join(_words_of(labelled, "StreetNamePreType"))
     post_type = " ".join(_words_of(labelled, "StreetNamePostType"))
@@ -253,7 +263,25 @@ def parse_street(text: str) -> StreetParts:
     box = po_box(words)
     if box:
         return StreetParts(None, None, None, box)
-    return _fast(words) or _tagged(" ".join(words))
+    return _fast(words) or _settled(_tagged(" ".join(words)))
+
+
+def _settled(parts: StreetParts, rounds: int = 3) -> StreetParts:
+    """Re-tag the tagger's own output until its reading stops changing (a few rounds at most).
+
+    The tagger is probabilistic: on odd input its reading of ``"<house> <street>"`` can differ from
+    its reading of the original line. Settling makes the street key stable under re-parsing.
+    """
+    for _ in range(rounds):
+        if not parts.street_name:
+            return parts
+        text = " ".join(p for p in (parts.house_number, parts.street_name) if p)
+        again = _fast(tokens(text)) or _tagged(text)
+        if (again.house_number, again.street_name) == (parts.house_number, parts.street_name):
+            return parts
+        unit, box = parts.unit or again.unit, parts.po_box or again.po_box
+        parts = StreetParts(again.house_number, again.street_name, unit, box)
+    return parts
 
 
 @lru_cache(maxsize=1 << 16)
