@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,10 +20,15 @@ import pandas as pd
 
 from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.errors import InputFileError
+from tinmatch.pipeline.sniff import MAX_UNZIPPED_BYTES, check_xlsx, csv_encoding, not_utf8_message
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ROW = "_row"
 OVERLONG = "_overlong"  # ';'-joined names of cells longer than max_cell_chars (blanked)
+#: Longest CSV field parsed at all when the agreement sets no file size limit. Longer cells than
+#: the agreement's ``max_cell_chars`` are blanked and the row rejected; only beyond this bound
+#: (or the file size limit) is the file refused whole.
+MAX_CSV_FIELD = 16 << 20
 
 # A few headers requesters write for the contract's columns (keys without separators).
 _ALIASES = {
@@ -72,6 +78,7 @@ class RequestReader:
         chunk_rows: int = 50_000,
         max_cell_chars: int | None = None,
         max_file_bytes: int | None = None,
+        max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
     ) -> None:
         self.path = Path(path)
         self.chunk_rows = max(1, int(chunk_rows))
@@ -93,15 +100,26 @@ class RequestReader:
                 f"{self.path.name} is {size:,} bytes, over the agreement's {max_file_bytes:,}"
             )
         self._xlsx = suffix == ".xlsx"
+        self._encoding = "utf-8-sig"
+        if self._xlsx:
+            check_xlsx(self.path, max_unzipped_bytes)
+        else:
+            self._encoding = csv_encoding(self.path)
+            field_limit = min(max(max_file_bytes or MAX_CSV_FIELD, 1 << 17), sys.maxsize)
+            if csv.field_size_limit() < field_limit:
+                csv.field_size_limit(field_limit)
         self._header, self._header_row = self._read_header()
         self._mapping = _map_header(self._header, self.path)
         found = set(self._mapping.values())
         self.columns: tuple[str, ...] = tuple(c for c in REQUEST_COLUMNS if c in found)
         missing = [c for c in required_columns if c not in found]
         if missing:
+            hint = ""
+            if len(self._header) == 1 and any(sep in str(self._header[0]) for sep in ";\t|"):
+                hint = " (the header is one column: is the file separated by ';' or tabs?)"
             raise InputFileError(
                 f"{self.path.name}: missing required column{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)}"
+                f"{', '.join(missing)}{hint}"
             )
 
     # -- header ----------------------------------------------------------------------------
@@ -113,12 +131,14 @@ class RequestReader:
                     return list(row), index + 1
             raise InputFileError(f"{self.path.name} is empty")
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            with self.path.open(encoding=self._encoding, newline="") as handle:
                 header = next(csv.reader(handle), [])
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{self.path.name} is not UTF-8 text") from exc
+            raise InputFileError(
+                not_utf8_message(self.path.name, exc.object, exc.start, " in the header")
+            ) from None
         except csv.Error as exc:
-            raise InputFileError(f"{self.path.name}: unreadable CSV header ({exc})") from exc
+            raise InputFileError(f"{self.path.name}: unreadable CSV header ({exc})") from None
         if not any(str(h).strip() for h in header):
             raise InputFileError(f"{self.path.name} is empty (no header row)")
         return list(header), 1
@@ -133,10 +153,16 @@ class RequestReader:
                 yield chunk
 
     def record_ids(self) -> list[str | None]:
-        """Every row's record_id, in file order (a full first pass; sets ``n_rows``)."""
+        """Every row's record_id, in file order (a full first pass; sets ``n_rows``).
+
+        A file with a header but no data row is refused (``InputFileError``): there is
+        nothing to answer, and an empty request is almost always the wrong file.
+        """
         ids: list[str | None] = []
         for chunk in self:
             ids.extend(chunk["record_id"].tolist())
+        if not ids:
+            raise InputFileError(f"{self.path.name} has a header row but no data rows")
         self.n_rows = len(ids)
         return ids
 
@@ -146,8 +172,9 @@ class RequestReader:
         width = len(self._header)
         buffer: list[list[str | None]] = []
         rows: list[int] = []
+        number = 1
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            with self.path.open(encoding=self._encoding, newline="") as handle:
                 reader = csv.reader(handle)
                 next(reader, None)
                 for number, record in enumerate(reader, start=2):
@@ -162,22 +189,54 @@ class RequestReader:
                         yield _frame(buffer, names, rows)
                         buffer, rows = [], []
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{self.path.name} is not UTF-8 text") from exc
+            where = f" after row {number}"
+            raise InputFileError(
+                not_utf8_message(self.path.name, exc.object, exc.start, where)
+            ) from None
         except csv.Error as exc:
-            raise InputFileError(f"{self.path.name}: unreadable CSV ({exc})") from exc
+            raise InputFileError(
+                f"{self.path.name}: unreadable CSV after row {number} ({exc})"
+            ) from None
         if buffer:
             yield _frame(buffer, names, rows)
 
     def _xlsx_rows(self) -> Iterator[list[Any]]:
-        from python_calamine import CalamineError, CalamineWorkbook
+        """The first sheet's rows (refused if that sheet is hidden or not a worksheet)."""
+        from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+        name = self.path.name
         try:
             workbook = CalamineWorkbook.from_path(str(self.path))
+            meta = workbook.sheets_metadata
+            if not meta:
+                raise InputFileError(f"{name} has no sheet")
+            first = meta[0]
+            if first.typ != SheetTypeEnum.WorkSheet:
+                raise InputFileError(f"{name}: the first sheet {first.name!r} is not a worksheet")
+            if first.visible != SheetVisibleEnum.Visible:
+                raise InputFileError(
+                    f"{name}: the first sheet {first.name!r} is hidden; the request must be "
+                    "the first visible sheet (unhide it, or move it first)"
+                )
             sheet = workbook.get_sheet_by_index(0)
             # iter_rows starts at the sheet's first row, so index + 1 is the spreadsheet row.
-            yield from sheet.iter_rows()
-        except (CalamineError, OSError, ValueError) as exc:
-            raise InputFileError(f"{self.path.name}: unreadable spreadsheet ({exc})") from exc
+            rows = iter(sheet.iter_rows())
+        except InputFileError:
+            raise
+        except BaseException as exc:  # calamine errors, and a Rust panic (a BaseException)
+            _reraise_interrupts(exc)
+            raise InputFileError(f"{name}: unreadable spreadsheet ({_one_line(exc)})") from None
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                _reraise_interrupts(exc)
+                raise InputFileError(
+                    f"{name}: unreadable spreadsheet ({_one_line(exc)})"
+                ) from None
+            yield row
 
     def _xlsx_chunks(self) -> Iterator[pd.DataFrame]:
         positions = sorted(self._mapping)
@@ -205,11 +264,40 @@ class RequestReader:
                 out[column] = _clean(raw[column])
             else:
                 out[column] = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        out["zip"] = out["zip"].map(restore_zip).astype(object)
         if self.max_cell_chars is not None:
             out[OVERLONG] = _blank_overlong(out, self.max_cell_chars)
         out[ROW] = raw[ROW].astype("int64")
         present = out[list(REQUEST_COLUMNS)].notna().any(axis=1)
         return out[present].reset_index(drop=True)
+
+
+def _reraise_interrupts(exc: BaseException) -> None:
+    if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | MemoryError):
+        raise exc
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def restore_zip(value: str | None) -> str | None:
+    """A ZIP code that a spreadsheet stored as a number gets its leading zeros back.
+
+    ``2134`` -> ``02134``, ``2134.0`` -> ``02134``, ``21341234`` -> ``021341234``; anything else
+    (letters, dashes, 1-2 digits, already 5 or 9 digits) is returned unchanged for the validator.
+    """
+    if value is None:
+        return None
+    digits = value[:-2] if value.endswith(".0") else value
+    if not digits.isascii() or not digits.isdigit():
+        return value
+    if 3 <= len(digits) <= 5:
+        return digits.zfill(5)
+    if 6 <= len(digits) <= 9:
+        return digits.zfill(9)
+    return value
 
 
 def _blank_overlong(frame: pd.DataFrame, limit: int) -> pd.Series:
@@ -243,10 +331,7 @@ def _cell_text(value: Any, column: str) -> str | None:
         return value.isoformat()
     if isinstance(value, float | int):
         if float(value).is_integer():
-            text = str(int(value))
-            if column == "zip" and len(text) < 9:  # a ZIP typed as a number lost its zeros
-                text = text.zfill(5 if len(text) <= 5 else 9)
-            return text
+            return str(int(value))  # a ZIP typed as a number gets its zeros back in restore_zip
         return repr(float(value))
     return str(value)
 
@@ -258,6 +343,7 @@ def read_request(
     chunk_rows: int = 50_000,
     max_cell_chars: int | None = None,
     max_file_bytes: int | None = None,
+    max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
 ) -> RequestReader:
     """Open a request file; raises ``InputFileError`` if it cannot be read or lacks a column."""
     return RequestReader(
@@ -266,6 +352,7 @@ def read_request(
         chunk_rows=chunk_rows,
         max_cell_chars=max_cell_chars,
         max_file_bytes=max_file_bytes,
+        max_unzipped_bytes=max_unzipped_bytes,
     )
 
 

@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message", ROW)
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
+EARLIEST_DATE = dt.date(1900, 1, 1)  # no removal order predates this; 1/5/24 is not year 24
 _ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
+# Four-digit years only (strptime would read 1/5/24 as the year 24); a midnight time part, as
+# a spreadsheet or pandas export writes it, is allowed.
+_DATE_SHAPE = re.compile(
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})(?:[ T]00:00(?::00(?:\.0+)?)?)?"
+)
+# C0 control characters other than tab, newline and carriage return, and DEL: no name,
+# address or reference holds them; they hide text from a reviewer or break other tools.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 @dataclass
@@ -55,6 +64,9 @@ def parse_date(text: object) -> dt.date | None:
     if not isinstance(text, str):
         return None
     value = text.strip()
+    if _DATE_SHAPE.fullmatch(value) is None:
+        return None
+    value = re.split(r"[ T]", value, maxsplit=1)[0]
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(value, fmt).date()
@@ -131,13 +143,21 @@ def validate(
                 "invalid_value", column, long, _fixed(f"{column} is longer than {limit} characters")
             )
 
+    for column in REQUEST_COLUMNS:
+        texts = chunk[column].astype("string")
+        found.add(
+            "invalid_value", column, present[column] & texts.str.contains(_CONTROL, regex=True),
+            _fixed(f"{column} contains control characters"),
+        )
+
     dob = _map_unique(chunk["date_of_birth"], parse_date)
     bad_dob = present["date_of_birth"] & dob.map(
         lambda d: d is None or not EARLIEST_BIRTH <= d <= ctx.today
     )
     found.add(
         "invalid_value", "date_of_birth", bad_dob,
-        lambda v: f"date_of_birth {_show(v)} is not a plausible date of birth",
+        lambda v: f"date_of_birth {_show(v)} is not a plausible date of birth "
+        "(YYYY-MM-DD or MM/DD/YYYY)",
     )
     placeholder = _map_unique(chunk["street"], is_placeholder_street)
     found.add(
@@ -164,6 +184,11 @@ def validate(
         "invalid_value", "removal_order_date",
         removal.map(lambda d: d is not None and d > ctx.today),
         lambda v: f"removal_order_date {_show(v)} is in the future",
+    )
+    found.add(
+        "invalid_value", "removal_order_date",
+        removal.map(lambda d: d is not None and d < EARLIEST_DATE),
+        lambda v: f"removal_order_date {_show(v)} is before {EARLIEST_DATE.year}",
     )
     periods = _map_unique(chunk["tax_periods"], _try_periods)
     found.add(

@@ -1,8 +1,14 @@
 """Write the result: matched, rejected and unmatched CSVs plus ``result.xlsx`` (contract §3).
 
-Chunks are appended to hidden temporary files in the output folder (memory stays bounded);
-``close`` builds the workbook in constant-memory mode and moves every file into place with
-``os.replace``, so a run that fails half way leaves no partial result under the final names.
+Chunks are appended to files in a hidden staging folder inside the output folder (memory stays
+bounded); ``close`` builds the workbook in constant-memory mode and moves every file into place
+with ``os.replace``, so a run that fails or is killed half way leaves no partial file under a
+final name. ``close`` first removes an older ``result.xlsx``, then publishes the three CSVs, then
+``result.xlsx`` last: when ``result.xlsx`` exists, the CSVs beside it are from the same run.
+Staging folders left by a killed run are removed by the next writer in the same folder.
+
+The workbook is reproducible: with ``SOURCE_DATE_EPOCH`` set, ``generated_at`` and the document's
+creation date are that time, and the same input gives byte-identical files.
 Every text cell is neutralized against formula injection, and ``add_matched`` refuses any
 column the agreement does not disclose.
 """
@@ -12,6 +18,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
+import signal
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,6 +41,61 @@ NUMERIC_COLUMNS = frozenset({"tax_year", "match_probability"})
 INTERNAL_COLUMNS = frozenset({"_row"})
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767
+STAGING_PREFIX = ".tinmatch-partial-"
+#: Test hook: when this environment variable names a crash point (see ``_crash_point``), the
+#: process kills itself there with SIGKILL, as ``kill -9`` would. Only the crash tests set it.
+CRASH_ENV = "TINMATCH_TEST_CRASH_AT"
+CRASH_POINTS = (
+    "first_chunk", "before_publish", "after_first_csv", "before_xlsx", "after_publish",
+)
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def generated_at() -> dt.datetime:
+    """Now (UTC, whole seconds), or ``SOURCE_DATE_EPOCH`` when set (reproducible output)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, it is someone else's
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove staging folders of writers that are no longer running; return what was removed."""
+    removed: list[Path] = []
+    for entry in out_dir.glob(f"{STAGING_PREFIX}*"):
+        pid_text = entry.name[len(STAGING_PREFIX):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class DisclosureGuardError(TinmatchError):
@@ -68,11 +131,14 @@ def _number(value: object, column: str) -> int | float | None:
 class _Table:
     """One output table: a header and rows appended to a temporary CSV."""
 
-    def __init__(self, out_dir: Path, name: str, columns: Sequence[str]) -> None:
+    def __init__(
+        self, out_dir: Path, name: str, columns: Sequence[str], staging: Path | None = None
+    ) -> None:
         self.name = name
         self.columns = tuple(columns)
         self.final = out_dir / f"{name}.csv"
-        fd, temp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".csv.tmp")
+        temp_dir = staging or out_dir
+        fd, temp = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".csv.tmp")
         self.temp = Path(temp)
         self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.handle)
@@ -93,6 +159,8 @@ class _Table:
                 ]
         self.writer.writerows(zip(*(data[c] for c in self.columns), strict=True))
         self.rows += len(frame)
+        if len(frame):
+            _crash_point("first_chunk")
 
     def finish(self) -> None:
         if not self.handle.closed:
@@ -121,6 +189,10 @@ class ResultWriter:
             raise DisclosureGuardError(f"field(s) {', '.join(unknown)} may never be written")
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(self.out_dir)
+        self.staging = Path(
+            tempfile.mkdtemp(dir=self.out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}.")
+        )
         self.matched_columns = matched_columns(disclosed_fields)
         self._allowed = frozenset(self.matched_columns) | INTERNAL_COLUMNS
         self._reasons: Counter[str] = Counter()
@@ -131,7 +203,7 @@ class ResultWriter:
                 ("rejected", REJECTED_COLUMNS),
                 ("unmatched", UNMATCHED_COLUMNS),
             ):
-                self._tables[name] = _Table(self.out_dir, name, columns)
+                self._tables[name] = _Table(self.out_dir, name, columns, self.staging)
         except OSError:
             self.abort()
             raise
@@ -179,29 +251,34 @@ class ResultWriter:
             for code in (*REJECT_REASONS, *UNMATCHED_REASONS)
         )
         if "generated_at" not in keys:
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            rows.append(("generated_at", now.isoformat()))
+            rows.append(("generated_at", generated_at().isoformat()))
         return rows
 
     def close(self, summary: Mapping[str, object]) -> ResultPaths:
         """Write ``result.xlsx`` and move every file into place; return their paths."""
-        xlsx_temp: Path | None = None
+        final_xlsx = self.out_dir / "result.xlsx"
         try:
             for table in self._tables.values():
                 table.finish()
-            fd, name = tempfile.mkstemp(dir=self.out_dir, prefix=".result.", suffix=".xlsx.tmp")
-            os.close(fd)
-            xlsx_temp = Path(name)
+            xlsx_temp = self.staging / "result.xlsx.tmp"
             self._write_xlsx(xlsx_temp, self.summary_rows(summary))
-            final_xlsx = self.out_dir / "result.xlsx"
-            os.replace(xlsx_temp, final_xlsx)
-            for table in self._tables.values():
+            _fsync_file(xlsx_temp)
+            _crash_point("before_publish")
+            # result.xlsx is published last: while the CSVs are replaced, no workbook claims
+            # them, so a result.xlsx that exists always sits beside the CSVs of its own run.
+            final_xlsx.unlink(missing_ok=True)
+            for index, table in enumerate(self._tables.values()):
                 os.replace(table.temp, table.final)
+                if index == 0:
+                    _crash_point("after_first_csv")
+            _crash_point("before_xlsx")
+            os.replace(xlsx_temp, final_xlsx)
+            _fsync_dir(self.out_dir)
         except BaseException:
-            if xlsx_temp is not None:
-                xlsx_temp.unlink(missing_ok=True)
             self.abort()
             raise
+        shutil.rmtree(self.staging, ignore_errors=True)
+        _crash_point("after_publish")
         tables = self._tables
         return ResultPaths(
             matched=tables["matched"].final,
@@ -212,9 +289,10 @@ class ResultWriter:
         )
 
     def abort(self) -> None:
-        """Remove the temporary files; nothing is published."""
+        """Remove the temporary files; nothing more is published."""
         for table in self._tables.values():
             table.discard()
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -236,9 +314,17 @@ class ResultWriter:
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
-            "tmpdir": str(self.out_dir),
+            "tmpdir": str(self.staging),
         }
         workbook = xlsxwriter.Workbook(str(path), options)
+        created = dict(summary).get("generated_at")
+        when = generated_at()
+        if isinstance(created, str):
+            try:
+                when = dt.datetime.fromisoformat(created)
+            except ValueError:
+                pass
+        workbook.set_properties({"created": when.replace(tzinfo=None)})
         bold = workbook.add_format({"bold": True})
         for table in self._tables.values():
             _write_sheets(workbook, table, bold)
@@ -267,6 +353,11 @@ class ResultWriter:
             chart.set_legend({"none": True})
             sheet.insert_chart(1, 3, chart)
         workbook.close()
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _write_sheets(workbook: Any, table: _Table, bold: Any) -> None:
