@@ -52,36 +52,62 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "first_exact": (_w(), WILLIAM, "first_name", "exact"),
     "first_nickname_bill": (_w(first_name="Bill"), WILLIAM, "first_name", "nickname"),
     "first_nickname_pepe": (
-        {"first_name": "Pepe", "last_name": "Quintanilla", "street": "7 Cedar Ct",
-         "city": "Austin", "state": "TX", "zip": "78701"},
-        JOSE, "first_name", "nickname",
-    ),  # fmt: skip
+        {
+            "first_name": "Pepe",
+            "last_name": "Quintanilla",
+            "street": "7 Cedar Ct",
+            "city": "Austin",
+            "state": "TX",
+            "zip": "78701",
+        },
+        JOSE,
+        "first_name",
+        "nickname",
+    ),
     "first_typo": (_w(first_name="Willaim"), WILLIAM, "first_name", "jaro_winkler_0.92"),
     "first_phonetic": (
-        {"first_name": "Catherine", "last_name": "Vandermolen", "street": "8 Lake Rd",
-         "city": "Madison", "state": "WI", "zip": "53703"},
-        KATHRYN, "first_name", "phonetic",
-    ),  # fmt: skip
-    "first_middle_as_first": (
-        _w(first_name="Everett"), WILLIAM, "first_name", "middle_as_first"
+        {
+            "first_name": "Catherine",
+            "last_name": "Vandermolen",
+            "street": "8 Lake Rd",
+            "city": "Madison",
+            "state": "WI",
+            "zip": "53703",
+        },
+        KATHRYN,
+        "first_name",
+        "phonetic",
     ),
+    "first_middle_as_first": (_w(first_name="Everett"), WILLIAM, "first_name", "middle_as_first"),
     "first_swapped": (
         _w(first_name="Thornbury", last_name="William"),
-        WILLIAM, "first_name", "swapped_with_surname",
-    ),  # fmt: skip
+        WILLIAM,
+        "first_name",
+        "swapped_with_surname",
+    ),
     "first_else": (_w(first_name="Zebulon", dob=DOB), WILLIAM, "first_name", "else"),
     # last name
     "last_exact": (_w(), WILLIAM, "last_name", "exact"),
     "last_typo": (_w(last_name="Thornbery"), WILLIAM, "last_name", "jaro_winkler_0.92"),
     "last_compound_part": (
-        {"first_name": "Maria", "last_name": "Garcia", "street": "300 Palm Way",
-         "city": "Miami", "state": "FL", "zip": "33101"},
-        MARIA, "last_name", "compound_part",
-    ),  # fmt: skip
+        {
+            "first_name": "Maria",
+            "last_name": "Garcia",
+            "street": "300 Palm Way",
+            "city": "Miami",
+            "state": "FL",
+            "zip": "33101",
+        },
+        MARIA,
+        "last_name",
+        "compound_part",
+    ),
     "last_swapped": (
         _w(first_name="Thornbury", last_name="William"),
-        WILLIAM, "last_name", "swapped_with_first",
-    ),  # fmt: skip
+        WILLIAM,
+        "last_name",
+        "swapped_with_first",
+    ),
     "last_else": (_w(last_name="Oyelaran", dob=DOB), WILLIAM, "last_name", "else"),
     # middle name
     "middle_null": (_w(), WILLIAM, "middle_name", "null"),
@@ -91,25 +117,59 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "middle_conflict": (_w(middle_name="Thomas"), WILLIAM, "middle_name", "else"),
     # suffix
     "suffix_null": (
-        {"first_name": "Robert", "last_name": "Whitfield", "street": "12 Birch Ln",
-         "city": "Dayton", "state": "OH", "zip": "45402"},
-        ROBERT_JR, "suffix", "null",
-    ),  # fmt: skip
+        {
+            "first_name": "Robert",
+            "last_name": "Whitfield",
+            "street": "12 Birch Ln",
+            "city": "Dayton",
+            "state": "OH",
+            "zip": "45402",
+        },
+        ROBERT_JR,
+        "suffix",
+        "null",
+    ),
     "suffix_exact": (
-        {"first_name": "Robert", "last_name": "Whitfield", "suffix": "Jr",
-         "street": "12 Birch Ln", "city": "Dayton", "state": "OH", "zip": "45402"},
-        ROBERT_JR, "suffix", "exact",
-    ),  # fmt: skip
+        {
+            "first_name": "Robert",
+            "last_name": "Whitfield",
+            "suffix": "Jr",
+            "street": "12 Birch Ln",
+            "city": "Dayton",
+            "state": "OH",
+            "zip": "45402",
+        },
+        ROBERT_JR,
+        "suffix",
+        "exact",
+    ),
     "suffix_exact_in_surname": (
-        {"first_name": "Robert", "last_name": "Whitfield Junior",
-         "street": "12 Birch Ln", "city": "Dayton", "state": "OH", "zip": "45402"},
-        ROBERT_JR, "suffix", "exact",
-    ),  # fmt: skip
+        {
+            "first_name": "Robert",
+            "last_name": "Whitfield Junior",
+            "street": "12 Birch Ln",
+            "city": "Dayton",
+            "state": "OH",
+            "zip": "45402",
+        },
+        ROBERT_JR,
+        "suffix",
+        "exact",
+    ),
     "suffix_conflict": (
-        {"first_name": "Robert", "last_name": "Whitfield", "suffix": "Sr",
-         "street": "12 Birch Ln", "city": "Dayton", "state": "OH", "zip": "45402"},
-        ROBERT_JR, "suffix", "else",
-    ),  # fmt: skip
+        {
+            "first_name": "Robert",
+            "last_name": "Whitfield",
+            "suffix": "Sr",
+            "street": "12 Birch Ln",
+            "city": "Dayton",
+            "state": "OH",
+            "zip": "45402",
+        },
+        ROBERT_JR,
+        "suffix",
+        "else",
+    ),
     # date of birth
     "dob_null": (_w(), WILLIAM, "date_of_birth", "null"),
     "dob_exact": (_w(dob=DOB), WILLIAM, "date_of_birth", "exact"),
@@ -121,35 +181,56 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "addr_street_unit_latest": (_w(), WILLIAM, "address", "street_and_unit"),
     "addr_street_unit_historical": (_addr(**ELM), WILLIAM, "address", "street_and_unit"),
     "addr_street_other_unit": (
-        _addr(**{**ELM, "address_line2": "Apt 7"}), WILLIAM, "address", "street_other_unit"
+        _addr(**{**ELM, "address_line2": "Apt 7"}),
+        WILLIAM,
+        "address",
+        "street_other_unit",
     ),
     "addr_house_number_zip": (
         _addr(street="100 Maple Dr", city="Springfield", state="IL", zip="62701"),
-        WILLIAM, "address", "house_number_and_zip",
-    ),  # fmt: skip
+        WILLIAM,
+        "address",
+        "house_number_and_zip",
+    ),
     "addr_zip": (
         _addr(street="9 Pine Rd", city="Springfield", state="IL", zip="62701"),
-        WILLIAM, "address", "zip",
-    ),  # fmt: skip
+        WILLIAM,
+        "address",
+        "zip",
+    ),
     "addr_city_state": (
         _addr(street="9 Pine Rd", city="Springfield", state="IL", zip="62799"),
-        WILLIAM, "address", "city_and_state",
-    ),  # fmt: skip
+        WILLIAM,
+        "address",
+        "city_and_state",
+    ),
     "addr_state": (
         _addr(street="9 Pine Rd", city="Chicago", state="IL", zip="60601"),
-        WILLIAM, "address", "state",
-    ),  # fmt: skip
+        WILLIAM,
+        "address",
+        "state",
+    ),
     "addr_else": (
         _addr(street="9 Pine Rd", city="Houston", state="TX", zip="77002"),
-        WILLIAM, "address", "else",
-    ),  # fmt: skip
+        WILLIAM,
+        "address",
+        "else",
+    ),
     "addr_null": (_addr(), WILLIAM, "address", "null"),
     # term frequency pair (see test_common_surname_weighs_less)
     "tf_common": (
-        {"first_name": "Harold", "last_name": "Smith", "street": "9 Main St", "city": "Denver",
-         "state": "CO", "zip": "80202"},
-        HAROLD_SMITH, "last_name", "exact",
-    ),  # fmt: skip
+        {
+            "first_name": "Harold",
+            "last_name": "Smith",
+            "street": "9 Main St",
+            "city": "Denver",
+            "state": "CO",
+            "zip": "80202",
+        },
+        HAROLD_SMITH,
+        "last_name",
+        "exact",
+    ),
 }
 IDS = list(CASES)
 
@@ -178,9 +259,7 @@ def test_level_fires(scored: pd.DataFrame, case: str) -> None:
 
 def test_every_level_is_exercised() -> None:
     covered = {(comp, label) for _, _, comp, label in CASES.values()}
-    wanted = {
-        ("first_name", lbl) for lbl in level_labels("first_name") if lbl != "null"
-    } | {
+    wanted = {("first_name", lbl) for lbl in level_labels("first_name") if lbl != "null"} | {
         (comp, lbl)
         for comp in ("middle_name", "suffix", "date_of_birth", "address")
         for lbl in level_labels(comp)
