@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from importlib.resources import as_file, files
 
@@ -20,8 +21,12 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run(engine, command.downgrade, revision)
 
 
+_LOCK = threading.Lock()
+"""Alembic's `context` and `op` are module-wide proxies: one migration per process at a time."""
+
+
 def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    with as_file(files("tinmatch.ops") / "alembic.ini") as ini:
+    with _LOCK, as_file(files("tinmatch.ops") / "alembic.ini") as ini:
         config = Config(str(ini))
         config.set_main_option("script_location", str(ini.parent / "migrations"))
         with engine.begin() as connection:
