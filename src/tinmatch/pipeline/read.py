@@ -25,10 +25,10 @@ from tinmatch.pipeline.sniff import MAX_UNZIPPED_BYTES, check_xlsx, csv_encoding
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ROW = "_row"
 OVERLONG = "_overlong"  # ';'-joined names of cells longer than max_cell_chars (blanked)
-#: Longest CSV field parsed at all when the agreement sets no file size limit. Longer cells than
-#: the agreement's ``max_cell_chars`` are blanked and the row rejected; only beyond this bound
-#: (or the file size limit) is the file refused whole.
-MAX_CSV_FIELD = 16 << 20
+#: The csv module refuses fields over 128 KiB by default, which would refuse a whole file for
+#: one long cell. The file size limit bounds a field anyway; a cell longer than the agreement's
+#: ``max_cell_chars`` is blanked and its row rejected.
+CSV_FIELD_LIMIT = (1 << 31) - 1
 
 # A few headers requesters write for the contract's columns (keys without separators).
 _ALIASES = {
@@ -105,9 +105,8 @@ class RequestReader:
             check_xlsx(self.path, max_unzipped_bytes)
         else:
             self._encoding = csv_encoding(self.path)
-            field_limit = min(max(max_file_bytes or MAX_CSV_FIELD, 1 << 17), sys.maxsize)
-            if csv.field_size_limit() < field_limit:
-                csv.field_size_limit(field_limit)
+            if csv.field_size_limit() < CSV_FIELD_LIMIT:
+                csv.field_size_limit(min(CSV_FIELD_LIMIT, sys.maxsize))
         self._header, self._header_row = self._read_header()
         self._mapping = _map_header(self._header, self.path)
         found = set(self._mapping.values())
