@@ -326,3 +326,12 @@ def test_purge_removes_decided_results_and_logs(store: Store, tmp_path: Path) ->
     assert store.get_request(kept).status == "held"
     assert purge(store, "30d", T0 + timedelta(days=40)) == []
     assert len(store.ledger_entries()) == 3 and store.verify_ledger() == []
+
+
+def test_limits_from_the_agreement() -> None:
+    from tinmatch.agreement import Agreement
+
+    limits = Limits.from_object(Agreement.load().limits)
+    assert limits == Limits(
+        max_rows_per_request=100000, max_rows_per_agency_per_period=1000000, period_days=30
+    )

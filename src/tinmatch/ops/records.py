@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 REQUEST_STATUSES = ("received", "held", "released", "denied")
@@ -18,6 +18,12 @@ class Limits:
     period_days: int | None = None
     max_rows_per_official_per_period: int | None = None
     min_interval_seconds: int | None = None
+
+    @classmethod
+    def from_object(cls, limits: object) -> Limits:
+        """Copy the five limits from any object with these attribute names (e.g. the
+        agreement's `[limits]` section); missing attributes are unset."""
+        return cls(**{f.name: getattr(limits, f.name, None) for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from tinmatch.errors import LedgerError, RefusedError, TinmatchError
 from tinmatch.ledger import LedgerEntry, Problem, verify_chain, write_csv
 from tinmatch.ledger.entry import GENESIS_HASH, utc
 from tinmatch.ops import chain, reporting
+from tinmatch.ops import rows as db
 from tinmatch.ops.engine import display_url, make_engine, resolve_url
 from tinmatch.ops.migrate import upgrade
 from tinmatch.ops.models import (
@@ -48,10 +49,6 @@ DEFAULT_PERIOD_DAYS = 30
 def request_id_for(request_key: str) -> str:
     """The request id derived from its key: the same file from the same agency, the same id."""
     return "req-" + hashlib.sha256(request_key.encode("utf-8")).hexdigest()[:16]
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
 
 
 class Store:
@@ -125,9 +122,9 @@ class Store:
         count. Pass `request_key` when re-processing: the request itself is then not counted.
         """
         now = utc(now)
-        agency, official = _clean(agency), _clean(official)
+        agency, official = db.clean(agency), db.clean(official)
         with self._tx() as s:
-            why = _active_suspension(s, agreement_id)
+            why = db.active_suspension(s, agreement_id)
             if why is not None:
                 raise RefusedError(f"agreement {agreement_id!r} is suspended: {why}")
             others: ColumnElement[bool] = (
@@ -208,8 +205,8 @@ class Store:
                     row = RequestRow(
                         id=rid,
                         request_key=request_key,
-                        agency=_clean(agency),
-                        official=_clean(official),
+                        agency=db.clean(agency),
+                        official=db.clean(official),
                         attestation=attestation,
                         agreement_id=agreement_id,
                         agreement_sha256=agreement_sha256,
@@ -228,7 +225,7 @@ class Store:
                     row.out_dir, row.n_rows, row.updated_at = out_dir, n_rows, now
                     row.agreement_sha256, row.model_sha256 = agreement_sha256, model_sha256
                 s.flush()
-                return _record(s, row)
+                return db.record(s, row)
         except LedgerError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a concurrent begin with the same key
                 return self.get_request(rid)
@@ -256,13 +253,13 @@ class Store:
         if len(set(ids)) != len(ids):
             raise LedgerError(f"request {request_id}: a record_id appears twice among disclosures")
         with self._tx() as s:
-            row = _lock_request(s, request_id)
+            row = db.lock_request(s, request_id)
             if row.status in ("released", "denied"):
-                return _record(s, row)
+                return db.record(s, row)
             s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
             s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
-            s.add_all(_pending_row(request_id, d) for d in disclosures)
-            s.add_all(_decision_row(request_id, d) for d in decisions or ())
+            s.add_all(db.pending_row(request_id, d) for d in disclosures)
+            s.add_all(db.decision_row(request_id, d) for d in decisions or ())
             row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
             s.flush()
@@ -274,7 +271,7 @@ class Store:
                     note="released automatically under the agreement",
                     now=now,
                 )
-            return _record(s, row)
+            return db.record(s, row)
 
     # -- review ----------------------------------------------------------------------------
 
@@ -285,19 +282,19 @@ class Store:
         or releasing a denied request, raises LedgerError and writes nothing.
         """
         with self._tx() as s:
-            row = _lock_request(s, request_id)
+            row = db.lock_request(s, request_id)
             return self._release(s, row, reviewer=reviewer, note=note, now=utc(now))
 
     def _release(
         self, s: Session, row: RequestRow, *, reviewer: str, note: str, now: datetime
     ) -> int:
-        reviewer = _clean(reviewer)
+        reviewer = db.clean(reviewer)
         if not reviewer:
             raise LedgerError("a release needs the reviewer's name")
-        _require_undecided(row, "released")
+        db.require_undecided(row, "released")
         if row.status != "held":
             raise LedgerError(f"request {row.id} has no recorded outcome yet: nothing to release")
-        why = _active_suspension(s, row.agreement_id)
+        why = db.active_suspension(s, row.agreement_id)
         if why is not None:
             raise RefusedError(
                 f"agreement {row.agreement_id!r} is suspended ({why}): request {row.id} "
@@ -340,12 +337,12 @@ class Store:
     def deny(self, request_id: str, *, reviewer: str, note: str, now: datetime) -> None:
         """Deny a request: nothing is disclosed, its pending disclosures are discarded."""
         now = utc(now)
-        reviewer = _clean(reviewer)
+        reviewer = db.clean(reviewer)
         if not reviewer:
             raise LedgerError("a denial needs the reviewer's name")
         with self._tx() as s:
-            row = _lock_request(s, request_id)
-            _require_undecided(row, "denied")
+            row = db.lock_request(s, request_id)
+            db.require_undecided(row, "denied")
             s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
             row.status, row.reviewer, row.review_note = "denied", reviewer, note
             row.decided_at = row.updated_at = now
@@ -357,16 +354,16 @@ class Store:
             if status:
                 query = query.where(RequestRow.status == status)
             rows = s.scalars(query).all()
-            return [_record(s, r) for r in rows]
+            return [db.record(s, r) for r in rows]
 
     def get_request(self, request_id: str) -> RequestRecord:
         with self._tx() as s:
-            return _record(s, _find_request(s, request_id))
+            return db.record(s, db.find_request(s, request_id))
 
     def decisions(self, request_id: str) -> list[Decision]:
         """The private per-row decision log of a request, in the order recorded."""
         with self._tx() as s:
-            _find_request(s, request_id)
+            db.find_request(s, request_id)
             rows = s.scalars(
                 select(DecisionRow)
                 .where(DecisionRow.request_id == request_id)
@@ -377,7 +374,7 @@ class Store:
     def pending(self, request_id: str) -> list[PendingDisclosure]:
         """The disclosures a release of this request would record (empty once purged/denied)."""
         with self._tx() as s:
-            _find_request(s, request_id)
+            db.find_request(s, request_id)
             rows = s.scalars(
                 select(PendingRow)
                 .where(PendingRow.request_id == request_id)
@@ -403,7 +400,7 @@ class Store:
         if not why.strip():
             raise LedgerError("say why the agreement is suspended (--why)")
         with self._tx() as s:
-            current = _active_suspension(s, agreement_id)
+            current = db.active_suspension(s, agreement_id)
             if current is not None:
                 raise LedgerError(f"agreement {agreement_id!r} is already suspended: {current}")
             s.add(
@@ -415,7 +412,7 @@ class Store:
     def resume(self, agreement_id: str, now: datetime, why: str = "") -> None:
         """Lift the suspension of an agreement."""
         with self._tx() as s:
-            if _active_suspension(s, agreement_id) is None:
+            if db.active_suspension(s, agreement_id) is None:
                 raise LedgerError(f"agreement {agreement_id!r} is not suspended")
             s.add(
                 AgreementEventRow(
@@ -426,7 +423,7 @@ class Store:
     def suspension(self, agreement_id: str) -> str | None:
         """Why the agreement is suspended, or None when it is not."""
         with self._tx() as s:
-            return _active_suspension(s, agreement_id)
+            return db.active_suspension(s, agreement_id)
 
     def agreement_events(self, agreement_id: str | None = None) -> list[AgreementEvent]:
         """Suspensions and resumptions, oldest first."""
@@ -448,7 +445,7 @@ class Store:
             raise LedgerError("say why the disclosure is recalled (--why)")
         now = utc(now)
         with self._tx() as s:
-            _lock_request(s, request_id)
+            db.lock_request(s, request_id)
             original = s.scalars(
                 select(LedgerRow).where(
                     LedgerRow.request_id == request_id,
@@ -474,7 +471,7 @@ class Store:
             draft = replace(
                 chain.from_row(original),
                 entry_type="recall",
-                reviewer=_clean(by or ""),
+                reviewer=db.clean(by or ""),
                 note=why.strip(),
                 recalls_seq=original.seq,
                 created_at=now,
@@ -532,7 +529,7 @@ class Store:
                 )
                 .order_by(RequestRow.decided_at)
             ).all()
-            return [_record(s, r) for r in rows]
+            return [db.record(s, r) for r in rows]
 
     def log_purge(
         self,
@@ -550,7 +547,7 @@ class Store:
         """
         now = utc(now)
         with self._tx() as s:
-            row = _lock_request(s, request_id)
+            row = db.lock_request(s, request_id)
             s.add(
                 PurgeRow(
                     request_id=request_id,
@@ -573,114 +570,3 @@ class Store:
                 )
                 for r in rows
             ]
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _active_suspension(s: Session, agreement_id: str) -> str | None:
-    last = s.scalars(
-        select(AgreementEventRow)
-        .where(AgreementEventRow.agreement_id == agreement_id)
-        .order_by(AgreementEventRow.id.desc())
-        .limit(1)
-    ).first()
-    if last is None or last.action != "suspend":
-        return None
-    return f"{last.why} (since {utc(last.at):%Y-%m-%d %H:%M} UTC)"
-
-
-def _find_request(s: Session, request_id: str) -> RequestRow:
-    row = s.get(RequestRow, request_id)
-    if row is None:
-        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
-    return row
-
-
-def _lock_request(s: Session, request_id: str) -> RequestRow:
-    row = s.scalars(
-        select(RequestRow).where(RequestRow.id == request_id).with_for_update()
-    ).one_or_none()
-    if row is None:
-        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
-    return row
-
-
-def _require_undecided(row: RequestRow, action: str) -> None:
-    if row.status in ("released", "denied"):
-        when = f"{utc(row.decided_at):%Y-%m-%d %H:%M} UTC" if row.decided_at else "earlier"
-        raise LedgerError(
-            f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
-            f"it cannot be {action} again; nothing written"
-            if row.status == action
-            else f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
-            f"it cannot be {action}; nothing written"
-        )
-
-
-def _pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
-    if not d.tin.strip():
-        raise LedgerError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
-    return PendingRow(
-        request_id=request_id,
-        record_id=d.record_id,
-        tin=d.tin.strip(),
-        fields_json=json.dumps(dict(d.fields)),
-        tax_year=d.tax_year,
-        match_probability=d.match_probability,
-        statute=d.statute,
-        case_number=d.case_number,
-    )
-
-
-def _decision_row(request_id: str, d: Decision) -> DecisionRow:
-    return DecisionRow(
-        request_id=request_id,
-        record_id=d.record_id,
-        outcome=d.outcome,
-        reason=d.reason,
-        tin=d.tin,
-        probability=d.probability,
-    )
-
-
-def _record(s: Session, row: RequestRow) -> RequestRecord:
-    n_pending = s.scalar(
-        select(func.count()).select_from(PendingRow).where(PendingRow.request_id == row.id)
-    )
-    n_disclosed = s.scalar(
-        select(func.count())
-        .select_from(LedgerRow)
-        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "disclosure")
-    )
-    recalled = s.scalars(
-        select(LedgerRow.record_id)
-        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "recall")
-        .order_by(LedgerRow.seq)
-    ).all()
-    return RequestRecord(
-        id=row.id,
-        request_key=row.request_key,
-        agency=row.agency,
-        official=row.official,
-        attestation=row.attestation,
-        agreement_id=row.agreement_id,
-        agreement_sha256=row.agreement_sha256,
-        model_sha256=row.model_sha256,
-        input_sha256=row.input_sha256,
-        input_name=row.input_name,
-        out_dir=row.out_dir,
-        n_rows=row.n_rows,
-        status=row.status,
-        counts=json.loads(row.counts_json or "{}"),
-        created_at=utc(row.created_at),
-        updated_at=utc(row.updated_at),
-        outcome_at=utc(row.outcome_at) if row.outcome_at else None,
-        reviewer=row.reviewer,
-        review_note=row.review_note,
-        decided_at=utc(row.decided_at) if row.decided_at else None,
-        purged_at=utc(row.purged_at) if row.purged_at else None,
-        n_pending=int(n_pending or 0),
-        n_disclosed=int(n_disclosed or 0),
-        recalled_record_ids=tuple(recalled),
-    )

@@ -1,0 +1,132 @@
+"""Reading and writing rows of the operational database (helpers of the Store)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tinmatch.errors import LedgerError
+from tinmatch.ledger.entry import utc
+from tinmatch.ops.models import (
+    AgreementEventRow,
+    DecisionRow,
+    LedgerRow,
+    PendingRow,
+    RequestRow,
+)
+from tinmatch.ops.records import Decision, PendingDisclosure, RequestRecord
+
+
+def clean(text: str) -> str:
+    """Whitespace collapsed: names compare alike however they were typed."""
+    return " ".join(text.split())
+
+
+def active_suspension(s: Session, agreement_id: str) -> str | None:
+    last = s.scalars(
+        select(AgreementEventRow)
+        .where(AgreementEventRow.agreement_id == agreement_id)
+        .order_by(AgreementEventRow.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.action != "suspend":
+        return None
+    return f"{last.why} (since {utc(last.at):%Y-%m-%d %H:%M} UTC)"
+
+
+def find_request(s: Session, request_id: str) -> RequestRow:
+    row = s.get(RequestRow, request_id)
+    if row is None:
+        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+    return row
+
+
+def lock_request(s: Session, request_id: str) -> RequestRow:
+    row = s.scalars(
+        select(RequestRow).where(RequestRow.id == request_id).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+    return row
+
+
+def require_undecided(row: RequestRow, action: str) -> None:
+    if row.status in ("released", "denied"):
+        when = f"{utc(row.decided_at):%Y-%m-%d %H:%M} UTC" if row.decided_at else "earlier"
+        raise LedgerError(
+            f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
+            f"it cannot be {action} again; nothing written"
+            if row.status == action
+            else f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
+            f"it cannot be {action}; nothing written"
+        )
+
+
+def pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
+    if not d.tin.strip():
+        raise LedgerError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
+    return PendingRow(
+        request_id=request_id,
+        record_id=d.record_id,
+        tin=d.tin.strip(),
+        fields_json=json.dumps(dict(d.fields)),
+        tax_year=d.tax_year,
+        match_probability=d.match_probability,
+        statute=d.statute,
+        case_number=d.case_number,
+    )
+
+
+def decision_row(request_id: str, d: Decision) -> DecisionRow:
+    return DecisionRow(
+        request_id=request_id,
+        record_id=d.record_id,
+        outcome=d.outcome,
+        reason=d.reason,
+        tin=d.tin,
+        probability=d.probability,
+    )
+
+
+def record(s: Session, row: RequestRow) -> RequestRecord:
+    n_pending = s.scalar(
+        select(func.count()).select_from(PendingRow).where(PendingRow.request_id == row.id)
+    )
+    n_disclosed = s.scalar(
+        select(func.count())
+        .select_from(LedgerRow)
+        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "disclosure")
+    )
+    recalled = s.scalars(
+        select(LedgerRow.record_id)
+        .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "recall")
+        .order_by(LedgerRow.seq)
+    ).all()
+    return RequestRecord(
+        id=row.id,
+        request_key=row.request_key,
+        agency=row.agency,
+        official=row.official,
+        attestation=row.attestation,
+        agreement_id=row.agreement_id,
+        agreement_sha256=row.agreement_sha256,
+        model_sha256=row.model_sha256,
+        input_sha256=row.input_sha256,
+        input_name=row.input_name,
+        out_dir=row.out_dir,
+        n_rows=row.n_rows,
+        status=row.status,
+        counts=json.loads(row.counts_json or "{}"),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+        outcome_at=utc(row.outcome_at) if row.outcome_at else None,
+        reviewer=row.reviewer,
+        review_note=row.review_note,
+        decided_at=utc(row.decided_at) if row.decided_at else None,
+        purged_at=utc(row.purged_at) if row.purged_at else None,
+        n_pending=int(n_pending or 0),
+        n_disclosed=int(n_disclosed or 0),
+        recalled_record_ids=tuple(recalled),
+    )
