@@ -216,6 +216,7 @@ def test_best_is_chosen_whatever_the_input_order() -> None:
 # --- end to end through the engine ---------------------------------------------------------
 
 KEVIN_COLUMBUS = "900000007"
+WILLIAM = "900000001"
 ROBERT_SR, ROBERT_JR = "900000005", "900000006"
 WHITFIELD = {
     "first_name": "Robert",
@@ -257,6 +258,16 @@ E2E: dict[str, dict[str, Any]] = {
     "father_or_son": dict(WHITFIELD),
     "son": {**WHITFIELD, "suffix": "Jr", "dob": "1990-05-20"},
     "father": {**WHITFIELD, "suffix": "Sr", "dob": "1962-11-02"},
+    # a nickname at an address William left in 2021
+    "nickname_old_address": {
+        "first_name": "Bill",
+        "last_name": "Thornbury",
+        "street": "55 Elm Ave",
+        "address_line2": "Apt 2",
+        "city": "Peoria",
+        "state": "IL",
+        "zip": "61602",
+    },
 }
 
 
@@ -311,3 +322,9 @@ def test_father_identified_by_suffix_and_dob(decided: dict[str, pd.Series]) -> N
     row = decided["father"]
     assert row["outcome"] == "identified"
     assert row["tin"] == ROBERT_SR
+
+
+def test_nickname_at_an_old_address_is_identified(decided: dict[str, pd.Series]) -> None:
+    row = decided["nickname_old_address"]
+    assert row["outcome"] == "identified"
+    assert row["tin"] == WILLIAM
