@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from tinmatch.ledger.entry import FIELD_NAMES, LedgerEntry
-from tinmatch.pipeline.neutralize import neutralize
 
 
-def _cell(name: str, value: Any) -> str:
+def _cell(name: str, value: Any, neutralize: Callable[[str], str]) -> str:
     if value is None:
         return ""
     if name == "fields_released":
@@ -22,11 +21,14 @@ def _cell(name: str, value: Any) -> str:
 
 def write_csv(entries: Iterable[LedgerEntry], out: TextIO) -> int:
     """Write a header and one row per entry to `out`; return the number of entries written."""
+    # imported here: tinmatch.pipeline pulls in the linkage stack, which `import` need not pay
+    from tinmatch.pipeline.neutralize import neutralize
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELD_NAMES)
     n = 0
     for entry in entries:
         row = entry.as_dict()
-        writer.writerow([_cell(name, row[name]) for name in FIELD_NAMES])
+        writer.writerow([_cell(name, row[name], neutralize) for name in FIELD_NAMES])
         n += 1
     return n
