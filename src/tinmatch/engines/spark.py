@@ -1,0 +1,319 @@
+"""The Spark engine: the same linkage and disclosure as the DuckDB path, on a Spark session.
+
+:class:`SparkLinkEngine` is a drop-in for :class:`tinmatch.pipeline.link.LinkEngine`: the same
+``candidates(features)`` frame, the same ``model_sha256``, and a ``disclose`` equivalent to
+:func:`tinmatch.pipeline.disclose.disclose`. It reads the master from a Parquet export (see
+:mod:`tinmatch.engines.export`), which a cluster can read from HDFS or S3.
+
+The model is *never* a Splink JSON saved under DuckDB: the trained parameters are rendered into
+Spark settings by :func:`tinmatch.master.params.render_settings`, and any condition still written
+in DuckDB's SQL (double-quoted identifiers, which Spark reads as string literals, so that level
+would silently never fire) is translated here and checked before a single pair is scored.
+
+pyspark is imported only inside functions, so ``import tinmatch`` works without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+
+from tinmatch.engines.export import IDENTITY_KEYS, ensure_export
+from tinmatch.errors import EngineError, MasterNotLoadedError
+from tinmatch.master.comparisons import COMPARISONS
+from tinmatch.master.database import open_master, read_meta
+from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
+from tinmatch.pipeline.disclose import DISCLOSABLE
+from tinmatch.pipeline.link import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from splink import Linker, SparkAPI
+    from splink.internals.splink_dataframe import SplinkDataFrame
+
+DEFAULT_MASTER_URL = "local[2]"
+DEFAULT_SHUFFLE_PARTITIONS = 8
+# A double-quoted name: an identifier in DuckDB, a string literal in Spark SQL.
+_DOUBLE_QUOTED = re.compile(r'"[A-Za-z_][A-Za-z0-9_]*"')
+_ARRAY_COLUMNS = ("last_name_tokens", "first_name_variants")
+
+
+def spark_master_url(master: str | None = None) -> str:
+    """The Spark master: the argument, else ``TINMATCH_SPARK_MASTER``, else ``local[2]``."""
+    return master or os.environ.get("TINMATCH_SPARK_MASTER") or DEFAULT_MASTER_URL
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session with Splink's similarity UDF jar (local[2] unless told otherwise).
+
+    ``TINMATCH_SPARK_PARTITIONS`` sets ``spark.sql.shuffle.partitions`` (default 8: right for
+    one machine; on a cluster use two to three times the executor cores).
+    """
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as exc:
+        raise EngineError(f"the Spark engine needs pyspark (pip install pyspark): {exc}") from None
+    partitions = os.environ.get("TINMATCH_SPARK_PARTITIONS", str(DEFAULT_SHUFFLE_PARTITIONS))
+    settings = {
+        "spark.jars": similarity_jar_location(),
+        "spark.sql.shuffle.partitions": partitions,
+        "spark.default.parallelism": partitions,
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+        **(conf or {}),
+    }
+    builder = SparkSession.builder.master(spark_master_url(master)).appName("tinmatch")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM failed to start: no Java, bad master URL, ...
+        raise EngineError(f"cannot start Spark ({spark_master_url(master)}): {exc}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    if spark.sparkContext.getCheckpointDir() is None:
+        spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="tinmatch-spark-"))
+    return spark
+
+
+def spark_settings(params: ModelParams) -> dict[str, Any]:
+    """Splink settings for Spark carrying `params`, with every condition in Spark's SQL."""
+    settings = render_settings(params, "spark")
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            sql = level["sql_condition"]
+            if _DOUBLE_QUOTED.search(sql):
+                sql = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+                level["sql_condition"] = sql
+            if _DOUBLE_QUOTED.search(sql):
+                name = comparison["output_column_name"]
+                raise EngineError(f"comparison {name} has a level Spark cannot run: {sql}")
+    return settings
+
+
+@dataclass
+class SparkLinkEngine:
+    """A Splink linker on Spark over an exported master, reused for every chunk of a request."""
+
+    spark: SparkSession
+    params: ModelParams
+    linker: Linker
+    db_api: SparkAPI
+    master: SplinkDataFrame
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    _chunks: int = 0
+
+    @classmethod
+    def open(
+        cls, source: str | os.PathLike[str], spark: SparkSession | None = None
+    ) -> SparkLinkEngine:
+        """Open the Parquet export at `source` (a local directory or any Hadoop URL)."""
+        from splink import Linker, SparkAPI
+
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        logging.getLogger("py4j").setLevel(logging.ERROR)
+        spark = spark or spark_session()
+        root = str(source).rstrip("/")
+        try:
+            tables = {
+                name: spark.read.parquet(f"{root}/{name}.parquet")
+                for name in ("link_rows", "appearances", "tf_first_name_std", "tf_last_name_std")
+            }
+            model_rows = spark.read.parquet(f"{root}/model.parquet").collect()
+            meta_rows = spark.read.parquet(f"{root}/meta.parquet").collect()
+        except Exception as exc:
+            raise MasterNotLoadedError(
+                f"no exported master at {root} (run `tinmatch export-master`): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        if not model_rows:
+            raise MasterNotLoadedError(f"{root}: the master has no trained model")
+        meta = {row["key"]: json.loads(row["value"]) for row in meta_rows}
+        params = ModelParams.from_json(model_rows[0]["params_json"])
+        db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        tables["appearances"].createOrReplaceTempView("tinmatch_appearances")
+        master = db_api.register(
+            tables["link_rows"].select(*LINK_COLUMNS), table_name="tinmatch_master_rows"
+        )
+        settings = spark_settings(params)
+        settings["retain_intermediate_calculation_columns"] = True
+        linker = Linker(master, settings, log_level=logging.ERROR)
+        for col in ("first_name_std", "last_name_std"):
+            lookup = db_api.register(tables[f"tf_{col}"], table_name=f"tinmatch_tf_{col}")
+            linker.table_management.register_term_frequency_lookup(lookup, col)
+        return cls(spark, params, linker, db_api, master, root, meta)
+
+    @property
+    def model_sha256(self) -> str:
+        return self.params.sha256
+
+    def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per (request row, taxpayer): as :meth:`tinmatch.pipeline.link.LinkEngine.candidates`."""
+        if features.empty:
+            return _empty_candidates()
+        self._chunks += 1
+        frame = self.spark.createDataFrame(_request_table(features))
+        request = self.db_api.register(frame, table_name=f"tinmatch_request_{self._chunks}")
+        predictions = self.linker.inference.predict_between(
+            request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
+        )
+        colnames = {c.unquote().name for c in predictions.columns}
+        mw_sql = []
+        for comp in COMPARISONS:
+            expr = f"p.`mw_{comp}`"
+            if f"mw_tf_adj_{comp}" in colnames:
+                expr = f"{expr} + coalesce(p.`mw_tf_adj_{comp}`, 0)"
+            mw_sql.append(f"{expr} AS mw_{comp}")
+        sql = f"""
+            SELECT qid, tin, match_weight, match_probability,
+                   {", ".join(GAMMA_COLUMNS)}, {", ".join(MW_COLUMNS)}, match_key
+            FROM (
+                SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight,
+                       p.match_probability, {", ".join("p." + g for g in GAMMA_COLUMNS)},
+                       {", ".join(mw_sql)}, CAST(p.match_key AS STRING) AS match_key,
+                       row_number() OVER (
+                           PARTITION BY p.unique_id_l, p.tin_r
+                           ORDER BY p.match_weight DESC, p.unique_id_r
+                       ) AS best
+                FROM {predictions.physical_name} AS p
+            )
+            WHERE best = 1
+        """
+        try:
+            out = self.spark.sql(sql).toPandas()
+        finally:
+            predictions.drop_table_from_database_and_remove_from_cache()
+            request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        return _candidate_dtypes(out)
+
+    def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
+        """As :func:`tinmatch.pipeline.disclose.disclose`, against the exported appearances."""
+        from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
+
+        bad = [f for f in fields if f not in DISCLOSABLE]
+        if bad:
+            raise ValueError(f"fields may not be disclosed: {bad}")
+        selected = list(dict.fromkeys([*fields, "tax_year"]))
+        if identified.empty:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in ["qid", "tin", *selected]})
+        schema = StructType(
+            [
+                StructField("qid", StringType()),
+                StructField("tin", StringType()),
+                StructField("tax_years", ArrayType(IntegerType())),
+            ]
+        )
+        rows = [
+            (str(q), str(t), [int(y) for y in ys])
+            for q, t, ys in zip(
+                identified["qid"], identified["tin"], identified["tax_years"], strict=True
+            )
+        ]
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView("tinmatch_wanted")
+        cols = ", ".join(f"a.{c}" for c in selected)
+        picked = ", ".join(selected)
+        sql = f"""
+            SELECT qid, tin, {picked} FROM (
+                SELECT w.qid, w.tin, {cols},
+                       row_number() OVER (
+                           PARTITION BY w.qid
+                           ORDER BY a.tax_year DESC, (a.role = 'primary') DESC,
+                                    a.street ASC NULLS LAST, a.address_line2 ASC NULLS LAST,
+                                    a.zip ASC NULLS LAST
+                       ) AS latest
+                FROM tinmatch_wanted w
+                JOIN tinmatch_appearances a
+                  ON a.tin = w.tin AND array_contains(w.tax_years, a.tax_year)
+            )
+            WHERE latest = 1
+        """
+        try:
+            return self.spark.sql(sql).toPandas()
+        finally:
+            self.spark.catalog.dropTempView("tinmatch_wanted")
+
+    def close(self) -> None:
+        """Drop this engine's tables (the session stays up for the next request)."""
+        self.master.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        self.spark.catalog.dropTempView("tinmatch_appearances")
+
+
+def open_spark_engine(
+    db: Path, data: str | None = None, master: str | None = None
+) -> SparkLinkEngine:
+    """The Spark engine for the master `db`, as ``process --engine spark`` opens it.
+
+    `data` is where the cluster reads the Parquet export (``TINMATCH_SPARK_DATA``: an HDFS or S3
+    URL the export was copied to); without it the export beside `db` is written or refreshed
+    and read from there, which suits local mode or a filesystem every executor mounts.
+    `master` is the Spark master URL (else ``TINMATCH_SPARK_MASTER``, else ``local[2]``).
+    """
+    source = data or os.environ.get("TINMATCH_SPARK_DATA")
+    if not source:
+        source = str(ensure_export(db).resolve())
+    engine = SparkLinkEngine.open(source, spark_session(master))
+    con = open_master(db)
+    try:
+        expected = read_meta(con, "m")
+    finally:
+        con.close()
+    stale = [k for k in IDENTITY_KEYS if engine.meta.get(k) != expected.get(k)]
+    if stale:
+        engine.close()
+        raise MasterNotLoadedError(
+            f"the Parquet master at {source} is not the master in {db} "
+            f"({', '.join(stale)} differ): export it again with `tinmatch export-master`"
+        )
+    return engine
+
+
+def _request_table(features: pd.DataFrame) -> pa.Table:
+    """Request features with the master's column types (an all-NULL column stays a string)."""
+    arrays: list[pa.Array] = []
+    fields: list[pa.Field] = []
+    for col in LINK_COLUMNS:
+        values = features[col].tolist()
+        if col in _ARRAY_COLUMNS:
+            typ: pa.DataType = pa.list_(pa.string())
+            values = [None if _missing(v) else [str(x) for x in v] for v in values]
+        else:
+            typ = pa.string()
+            values = [None if _missing(v) else str(v) for v in values]
+        arrays.append(pa.array(values, typ))
+        fields.append(pa.field(col, typ))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float | str) or value is pd.NA or value is pd.NaT:
+        return bool(pd.isna(value))
+    return False
+
+
+def _candidate_dtypes(out: pd.DataFrame) -> pd.DataFrame:
+    for col in GAMMA_COLUMNS:
+        out[col] = out[col].astype("int32")
+    for col in ("match_weight", "match_probability", *MW_COLUMNS):
+        out[col] = out[col].astype("float64")
+    return out
+
+
+def _empty_candidates() -> pd.DataFrame:
+    cols = ["qid", "tin", "match_weight", "match_probability", *GAMMA_COLUMNS, *MW_COLUMNS,
+            "match_key"]  # fmt: skip
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
