@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -103,16 +104,21 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measuremen
         text=True,
     )
     assert proc.stdout is not None
+    sampler = _TreeSampler(proc.pid)
+    sampler.start()
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
+    sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    # Under py-spy the measured process is py-spy itself: take the sampled tree's figures.
+    tree = sampler.cpu_s > usage.ru_utime + usage.ru_stime
     result = Measurement(
         command=command,
         wall_s=wall,
-        user_s=usage.ru_utime,
-        sys_s=usage.ru_stime,
-        max_rss_mib=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        user_s=sampler.user_s if tree else usage.ru_utime,
+        sys_s=sampler.sys_s if tree else usage.ru_stime,
+        max_rss_mib=max(usage.ru_maxrss / 1024, sampler.peak_rss_mib),  # ru_maxrss: KiB
         returncode=proc.returncode,
         load_before=load_before,
         load_after=os.getloadavg()[0],
@@ -121,6 +127,57 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measuremen
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{output[-3000:]}")
     return result
+
+
+class _TreeSampler(threading.Thread):
+    """Samples RSS (summed) and CPU times of a process and its descendants twice a second."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_rss_mib = 0.0
+        self._cpu: dict[int, tuple[float, float]] = {}
+        self._stop = threading.Event()
+
+    @property
+    def user_s(self) -> float:
+        return sum(u for u, _ in self._cpu.values())
+
+    @property
+    def sys_s(self) -> float:
+        return sum(s for _, s in self._cpu.values())
+
+    @property
+    def cpu_s(self) -> float:
+        return self.user_s + self.sys_s
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            rss = 0
+            for p in procs:
+                try:
+                    with p.oneshot():
+                        rss += p.memory_info().rss
+                        t = p.cpu_times()
+                        self._cpu[p.pid] = (t.user, t.system)
+                except psutil.Error:
+                    continue
+            self.peak_rss_mib = max(self.peak_rss_mib, rss / 2**20)
+            self._stop.wait(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=2)
 
 
 @dataclass
