@@ -131,12 +131,6 @@ def test_plausible_runner_up_beyond_margin_is_not_ambiguous() -> None:
     assert out["outcome"] == "identified"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: decide.py checks margin_bits only when the runner-up reaches PLAUSIBLE; the "
-    "docstring (rule 2) and DEFAULT_MARGIN_BITS ('the best must be at least 1,024 times likelier "
-    "than the runner-up') want it whenever the best reaches the threshold",
-)
 def test_ambiguous_when_runner_up_within_margin_but_below_plausible() -> None:
     # best p = 0.998 >= 0.99; runner-up p = 0.41, only 2^9.5 (~724) times less likely
     out = one([cand("q1", "111111111", 9), cand("q1", "222222222", -0.5)])

@@ -4,9 +4,11 @@ For each valid request row, its candidates (taxpayers with a scored pair) are ra
 weight. The rule, in order (see docs/matching.md for the reasoning):
 
 1. ``no_candidate`` when no taxpayer reaches a probability of ``CANDIDATE_FLOOR``;
-2. ``ambiguous`` when two or more taxpayers each reach ``PLAUSIBLE`` on their own, or when the
-   best reaches the agreement's threshold but the runner-up is within ``margin_bits`` of it (the
-   runner-up is then less than 2^margin times less likely than the best: both plausibly fit);
+2. ``ambiguous`` when the runner-up is within ``margin_bits`` of the best (the best is then less
+   than 2^margin times likelier: both plausibly fit), and either the best reaches the agreement's
+   threshold or the runner-up on its own reaches ``PLAUSIBLE``. Pairwise probabilities are not
+   exclusive (a spouse at the same address can score 0.9 on its own while the right person is
+   2^17 times likelier), so it is the *relative* odds that decide ambiguity;
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name or generational suffix conflicts with the request, or only its name agrees
    (neither an address of its return history nor the date of birth corroborates it);
@@ -97,7 +99,9 @@ def _decide_one(qid: str, cands: pd.DataFrame | None, rule: DecisionRule) -> dic
             runner_up_probability=float(second["match_probability"]),
             runner_up_weight=float(second["match_weight"]),
         )
-    if second is not None and float(second["match_probability"]) >= rule.plausible:
+    p_second = float(second["match_probability"]) if second is not None else 0.0
+    runner_up_plausible = p_second >= rule.plausible
+    if second is not None and (runner_up_plausible or p_best >= rule.min_probability):
         gap = float(best["match_weight"]) - float(second["match_weight"])
         if gap < rule.margin_bits:
             return unmatched(
