@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import jellyfish
@@ -86,7 +86,7 @@ def clean_name(value: object) -> str | None:
     return _clean(text)
 
 
-@cache
+@lru_cache(maxsize=1 << 18)
 def _clean(text: str) -> str | None:
     folded = _APOSTROPHES.sub("", fold(text))
     cleaned = _NOT_ALNUM.sub(" ", folded).strip()

@@ -2,14 +2,15 @@
 
 Most streets have the shape ``<number> [dir] <name> [suffix] [dir] [unit]``; a token-level fast path
 handles those with the USPS Publication 28 tables shipped by ``usaddress-scourgify``. Anything else
-(``Avenue B``, ``County Road 5``, ``RR 2 Box 7``, a line that also holds the city and ZIP, ...) goes
-to ``usaddress``'s probabilistic tagger. Both paths end in the same normalization, so re-parsing an
-output street key gives the same key.
+(``County Road 5``, ``Highway 101 N``, ``RR 2 Box 7``, a line that also holds the city and ZIP, ...)
+goes to ``usaddress``'s probabilistic tagger, whose reading is re-tagged until it is stable. Both
+paths end in the same normalization, so re-parsing an output street key gives the same key.
 
 Normalization: directionals and street suffixes abbreviated the USPS way (``North`` -> ``n``,
-``Street`` -> ``st``); ordinal words become numbers (``Fifth`` -> ``5th``); inside a street name
-``saint``/``mount``/``fort`` become ``st``/``mt``/``ft``; unit identifiers keep letters and digits
-only (``Apt 4-B`` -> ``4b``).
+``Street`` -> ``st``), also when a street type opens the name (``Avenue B`` -> ``ave b``,
+``Lake Shore Dr`` -> ``lk shore dr``); ordinal words become numbers (``Fifth`` -> ``5th``);
+``saint``/``mount``/``fort`` before another word become ``st``/``mt``/``ft``; unit identifiers
+keep letters and digits only (``Apt 4-B`` -> ``4b``). House numbers lose leading zeros.
 """
 
 from __future__ import annotations
@@ -107,12 +108,15 @@ PLACEHOLDERS = frozenset(
 )  # fmt: skip
 _DIGITS_ONLY = re.compile(r"[\d\s-]+")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NAME_SPLIT = re.compile(r"[-/]")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case ASCII tokens; ``#`` is its own token, ``&`` becomes ``and``."""
     cleaned = _DROP.sub("", fold(text)).replace("&", " and ").replace("#", " # ")
     cleaned = _PUNCT.sub(" ", cleaned)
+    if "-" not in cleaned and "/" not in cleaned:
+        return cleaned.split()
     return [t for t in (raw.strip("-/") for raw in cleaned.split()) if t]
 
 
@@ -138,9 +142,13 @@ def _house(word: str) -> str | None:
     return _LETTER_HYPHEN.sub("", word.lstrip("0") or "0")
 
 
+def _has_joiner(words: list[str]) -> bool:
+    return any("-" in w or "/" in w for w in words)
+
+
 def _name_words(words: list[str]) -> list[str]:
     """Street-name words: hyphens split, ordinals as numbers, ``saint james`` -> ``st james``."""
-    split = [p for w in words for p in re.split(r"[-/]", w) if p]
+    split = [p for w in words for p in _NAME_SPLIT.split(w) if p] if _has_joiner(words) else words
     out: list[str] = []
     i = 0
     while i < len(split):
@@ -154,6 +162,14 @@ def _name_words(words: list[str]) -> list[str]:
         title = _NAME_WORDS.get(word) if nxt else None
         out.append(ORDINAL_WORDS.get(word) or title or word)
         i += 1
+    return out
+
+
+def _street_words(words: list[str]) -> list[str]:
+    """Name words, with a street type opening the name abbreviated ("Avenue B" -> "ave b")."""
+    out = _name_words(words)
+    if out and out[0] in SUFFIXES:
+        out[0] = SUFFIXES[out[0]]
     return out
 
 
@@ -201,7 +217,9 @@ def _fast(words: list[str]) -> StreetParts | None:
         return StreetParts(house, None, unit, None)
     if body[0] in _PRETYPE_LEADS:
         return None
-    if any(_DIGIT.search(w) and not _ORDINAL_NUMBER.fullmatch(w) for w in body):
+    if _DIGIT.search(" ".join(body)) and any(
+        _DIGIT.search(w) and not _ORDINAL_NUMBER.fullmatch(w) for w in body
+    ):
         return None
     post = DIRECTIONS.get(body[-1]) if len(body) > 1 else None
     if post:
@@ -212,10 +230,7 @@ def _fast(words: list[str]) -> StreetParts | None:
     pre = DIRECTIONS.get(body[0]) if len(body) > 1 else None
     if pre:
         body = body[1:]
-    words = _name_words(body)
-    if words[0] in SUFFIXES and (len(words) == 1 or len(words[-1]) == 1):
-        words[0] = SUFFIXES[words[0]]  # a street type used as the name: "Avenue B", "Boulevard"
-    name = [pre or "", *words, suffix or "", post or ""]
+    name = [pre or "", *_street_words(body), suffix or "", post or ""]
     return StreetParts(house, " ".join(w for w in name if w), unit, None)
 
 
@@ -236,7 +251,7 @@ def _tagged(text: str) -> StreetParts:
     pre_type = " ".join(_words_of(labelled, "StreetNamePreType"))
     post_type = " ".join(_words_of(labelled, "StreetNamePostType"))
     post = [DIRECTIONS.get(w, w) for w in _words_of(labelled, "StreetNamePostDirectional")]
-    name = _name_words(
+    name = _street_words(
         _words_of(labelled, "USPSBoxGroupType", "USPSBoxGroupID", "StreetNamePreModifier")
         + ([SUFFIXES.get(pre_type, pre_type)] if pre_type else [])
         + _words_of(labelled, "StreetName")
