@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.standardize import address_features, is_placeholder_street, valid_state
+from tinmatch.pipeline.standardize import (
+    ADDRESS_SCHEMA,
+    address_features,
+    is_placeholder_street,
+    valid_state,
+)
 
 
 def features(street=None, line2=None, city=None, state=None, zip=None) -> dict:  # noqa: A002
@@ -234,3 +240,11 @@ def test_street_key_of_a_street_key_is_itself(street: str) -> None:
     again = features(street=once["street_key"], line2=line2)
     assert again["street_key"] == once["street_key"]
     assert again["unit"] == once["unit"]
+
+
+def test_schema_types_an_all_missing_batch() -> None:
+    out = address_features(pd.DataFrame({"street": ["123 Main St"]}, dtype=object))
+    assert list(out.columns) == ADDRESS_SCHEMA.names
+    table = pa.Table.from_pandas(out, schema=ADDRESS_SCHEMA, preserve_index=False)
+    assert table.schema.field("po_box").type == pa.string()
+    assert table.column("po_box").null_count == 1

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.standardize import clean_name, name_features
+from tinmatch.pipeline.standardize import NAME_SCHEMA, clean_name, name_features
 
 STD_COLUMNS = ["first_name_std", "middle_name_std", "last_name_std", "suffix_std"]
 
@@ -218,3 +219,13 @@ def test_standardizing_standardized_names_changes_nothing(
 @given(st.text(max_size=30))
 def test_clean_name_is_idempotent(text: str) -> None:
     assert clean_name(clean_name(text)) == clean_name(text)
+
+
+def test_schema_types_an_all_missing_batch() -> None:
+    df = pd.DataFrame({c: [None, None] for c in ["first_name", "last_name"]}, dtype=object)
+    out = name_features(df)
+    assert list(out.columns) == NAME_SCHEMA.names
+    table = pa.Table.from_pandas(out, schema=NAME_SCHEMA, preserve_index=False)
+    assert table.schema.field("first_name_std").type == pa.string()
+    assert table.schema.field("first_name_variants").type == pa.list_(pa.string())
+    assert table.column("last_name_tokens").null_count == 2

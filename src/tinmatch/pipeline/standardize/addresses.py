@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pyarrow as pa
 from scourgify.address_constants import CITY_ABBREVIATIONS, STATE_ABBREVIATIONS
 
 from tinmatch.pipeline.standardize.streets import (
@@ -23,9 +24,18 @@ from tinmatch.pipeline.standardize.streets import (
 )
 from tinmatch.pipeline.standardize.text import as_text, fold, map_unique
 
-__all__ = ["address_features", "is_placeholder_street", "valid_state"]
+__all__ = ["ADDRESS_SCHEMA", "address_features", "is_placeholder_street", "valid_state"]
 
 ADDRESS_COLUMNS = ("street", "address_line2", "city", "state", "zip")
+# Arrow types of address_features' columns (all text): pass as ``schema=`` to
+# ``pa.Table.from_pandas`` so that an all-None column keeps its type.
+ADDRESS_SCHEMA = pa.schema(
+    [
+        (name, pa.string())
+        for name in ("house_number", "street_name", "street_key", "unit", "po_box", "city_std",
+                     "state_std", "zip5")
+    ]
+)  # fmt: skip
 
 # USPS codes: 50 states, DC, territories and freely associated states, military post offices.
 USPS_STATES = frozenset(

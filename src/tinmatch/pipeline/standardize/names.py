@@ -28,13 +28,32 @@ from importlib import resources
 
 import jellyfish
 import pandas as pd
+import pyarrow as pa
 from nicknames import NickNamer
 
 from tinmatch.pipeline.standardize.text import as_text, fold, map_unique
 
-__all__ = ["clean_name", "name_features"]
+__all__ = ["NAME_SCHEMA", "clean_name", "name_features"]
 
 NAME_COLUMNS = ("first_name", "middle_name", "last_name", "suffix")
+
+# Arrow types of name_features' columns: pass as ``schema=`` to ``pa.Table.from_pandas`` so that a
+# batch whose column is all None still gets its real type (not Arrow's null type).
+NAME_SCHEMA = pa.schema(
+    [
+        ("first_name_std", pa.string()),
+        ("middle_name_std", pa.string()),
+        ("middle_initial", pa.string()),
+        ("last_name_std", pa.string()),
+        ("last_name_tokens", pa.list_(pa.string())),
+        ("suffix_std", pa.string()),
+        ("first_name_variants", pa.list_(pa.string())),
+        ("first_name_mp", pa.string()),
+        ("last_name_mp", pa.string()),
+        ("first_name_nysiis", pa.string()),
+        ("last_name_nysiis", pa.string()),
+    ]
+)
 
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
