@@ -23,6 +23,7 @@ from tinmatch.master.database import open_master, read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
+from tinmatch.pipeline.explain import ExplainWriter, explain_rows, prior_weight
 from tinmatch.pipeline.link import LinkEngine, request_features
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
@@ -47,6 +48,14 @@ class ProcessResult:
     disclosures: list[PendingDisclosure] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
+    _pending_explain: list[tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
+
+    def pop_explanations(self, prior: float) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        for rows, candidates in self._pending_explain:
+            lines += explain_rows(rows, candidates, prior)
+        self._pending_explain.clear()
+        return lines
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -133,15 +142,24 @@ def process(
             candidate_floor=agreement.matching.min_candidate_probability,
         )
         writer = ResultWriter(out_dir, agreement.disclosed_fields)
-        with reporter.task("matching request rows", reader.n_rows) as advance:
-            for chunk in reader:
-                _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
-                result.rows += len(chunk)
-                advance(len(chunk))
-        summary = {"review_status": review_status, **result.summary()}
-        with reporter.task("writing results", 1) as advance:
-            writer.close(summary)
-            advance(1)
+        explainer = ExplainWriter(out_dir)
+        prior = prior_weight(engine.params.probability_two_random_records_match)
+        try:
+            with reporter.task("matching request rows", reader.n_rows) as advance:
+                for chunk in reader:
+                    _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
+                    explainer.add(result.pop_explanations(prior))
+                    result.rows += len(chunk)
+                    advance(len(chunk))
+            summary = {"review_status": review_status, **result.summary()}
+            with reporter.task("writing results", 1) as advance:
+                explainer.close()
+                writer.close(summary)
+                advance(1)
+        except BaseException:
+            explainer.abort()
+            writer.abort()
+            raise
         return result
     finally:
         con.close()
@@ -212,6 +230,15 @@ def _process_chunk(
         result.reasons[reason] += 1
         tin = None if row.tin is None or pd.isna(row.tin) else str(row.tin)
         result.decisions.append(Decision(rid, "unmatched", reason, tin, prob))
+    labels = pd.DataFrame(
+        {
+            "qid": rows["qid"],
+            "record_id": rows["record_id"].astype(str),
+            "label": [d.outcome for d in result.decisions[-len(rows) :]],
+            "reason": [d.reason for d in result.decisions[-len(rows) :]],
+        }
+    )
+    result._pending_explain.append((labels, candidates))
     if matched_out:
         writer.add_matched(pd.DataFrame(matched_out))
         result.counts["matched"] += len(matched_out)

@@ -1,0 +1,103 @@
+"""Explain: why each row was decided as it was, field by field (a waterfall in table form).
+
+For every valid row with a candidate, the best and the runner-up candidate each get a line: the
+prior, then each comparison's level and match weight (bits; term-frequency adjustments included),
+summing to the candidate's match weight. ``explain.csv`` is written beside the results for the
+reviewing agency. It names no taxpayer (candidates are ranks, never TINs) and holds no taxpayer
+field: only which level of agreement each comparison reached.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tinmatch.master.comparisons import COMPARISONS
+from tinmatch.pipeline.decide import levels_of
+
+FILENAME = "explain.csv"
+COLUMNS = [
+    "record_id",
+    "outcome",
+    "reason_code",
+    "rank",
+    "match_probability",
+    "match_weight",
+    "prior_weight",
+    *[f"{name}_{part}" for name in COMPARISONS for part in ("level", "weight")],
+]
+
+
+def prior_weight(probability_two_random_records_match: float) -> float:
+    p = probability_two_random_records_match
+    return math.log2(p / (1 - p))
+
+
+def explain_rows(
+    rows: pd.DataFrame, candidates: pd.DataFrame, prior: float, max_rank: int = 2
+) -> list[dict[str, Any]]:
+    """Lines for `rows` (record_id, qid, outcome label, reason) from their ranked candidates."""
+    if candidates.empty:
+        return []
+    ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
+    ranked = ranked.groupby("qid", sort=False).head(max_rank)
+    ranked["rank"] = ranked.groupby("qid", sort=False).cumcount() + 1
+    by_qid = {qid: g for qid, g in ranked.groupby("qid", sort=False)}
+    out: list[dict[str, Any]] = []
+    for row in rows.itertuples(index=False):
+        group = by_qid.get(row.qid)
+        if group is None:
+            continue
+        for cand in group.itertuples(index=False):
+            series = pd.Series(cand._asdict())
+            levels = levels_of(series)
+            line: dict[str, Any] = {
+                "record_id": row.record_id,
+                "outcome": row.label,
+                "reason_code": row.reason or "",
+                "rank": int(cand.rank),
+                "match_probability": round(float(cand.match_probability), 8),
+                "match_weight": round(float(cand.match_weight), 3),
+                "prior_weight": round(prior, 3),
+            }
+            for name in COMPARISONS:
+                line[f"{name}_level"] = levels[name]
+                line[f"{name}_weight"] = round(float(series[f"mw_{name}"]), 3)
+            out.append(line)
+    return out
+
+
+class ExplainWriter:
+    """Appends lines to a temporary file; ``close`` renames it into place atomically."""
+
+    def __init__(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / FILENAME
+        self._tmp = out_dir / f".{FILENAME}.partial"
+        self._fh = self._tmp.open("w", encoding="utf-8", newline="")
+        self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
+        self._writer.writeheader()
+
+    def add(self, lines: list[dict[str, Any]]) -> None:
+        self._writer.writerows(lines)
+
+    def close(self) -> Path:
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def read_explain(out_dir: Path) -> pd.DataFrame:
+    path = out_dir / FILENAME
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.read_csv(path, dtype={"record_id": str}, keep_default_na=False)
