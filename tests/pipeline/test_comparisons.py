@@ -322,11 +322,6 @@ def test_decision_level_sets_name_real_levels() -> None:
             assert labels <= set(level_labels(comp)), comp
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: first_name_variants of 'robert' and 'william' share 'bill' (nicknames library "
-    "lists robert under bill), so Robert vs William scores as a nickname agreement",
-)
 def test_robert_is_not_a_nickname_of_william(score: Any) -> None:
     out = score([_w(first_name="Robert")])
     row = out[out["tin"] == WILLIAM].iloc[0]

@@ -13,8 +13,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from tinmatch.pipeline.standardize.addresses import address_features
-from tinmatch.pipeline.standardize.names import name_features
+from tinmatch.pipeline.standardize.addresses import ADDRESS_SCHEMA, address_features
+from tinmatch.pipeline.standardize.names import NAME_SCHEMA, name_features
 
 NAME_INPUT = ["first_name", "middle_name", "last_name", "suffix"]
 ADDRESS_INPUT = ["street", "address_line2", "city", "state", "zip"]
@@ -57,6 +57,7 @@ def _standardize_distinct(
     inputs: list[str],
     features: list[str],
     func: Callable[[pd.DataFrame], pd.DataFrame],
+    feature_schema: pa.Schema,
     out_table: str,
     batch_rows: int,
     progress: Progress | None,
@@ -72,12 +73,14 @@ def _standardize_distinct(
     reader = cursor.sql(
         f"SELECT {key_sql(inputs)} AS k, {', '.join(inputs)} FROM _distinct"
     ).to_arrow_reader(batch_rows)
+    # An explicit schema: a batch whose column is all blank must still be typed.
+    schema = pa.schema([pa.field("k", pa.string()), *(feature_schema.field(c) for c in features)])
     created = False
     for batch in reader:
         df = batch.to_pandas()
         feats = func(df[inputs])
         out = pd.concat([df[["k"]], feats[features]], axis=1)
-        table = pa.Table.from_pandas(out, preserve_index=False)
+        table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
         con.register("_batch", table)
         if not created:
             con.execute(f"CREATE OR REPLACE TABLE {out_table} AS SELECT * FROM _batch")
@@ -90,7 +93,7 @@ def _standardize_distinct(
     if not created:
         empty = func(pd.DataFrame({c: pd.Series([], dtype=object) for c in inputs}))
         out = pd.concat([pd.DataFrame({"k": pd.Series([], dtype=object)}), empty[features]], axis=1)
-        con.register("_batch", pa.Table.from_pandas(out, preserve_index=False))
+        con.register("_batch", pa.Table.from_pandas(out, schema=schema, preserve_index=False))
         con.execute(f"CREATE OR REPLACE TABLE {out_table} AS SELECT * FROM _batch")
         con.unregister("_batch")
     cursor.close()
@@ -114,7 +117,15 @@ def standardize_names(
     progress: Progress | None = None,
 ) -> int:
     return _standardize_distinct(
-        con, source_sql, NAME_INPUT, NAME_FEATURES, name_features, out_table, batch_rows, progress
+        con,
+        source_sql,
+        NAME_INPUT,
+        NAME_FEATURES,
+        name_features,
+        NAME_SCHEMA,
+        out_table,
+        batch_rows,
+        progress,
     )
 
 
@@ -132,6 +143,7 @@ def standardize_addresses(
         ADDRESS_INPUT,
         ADDRESS_FEATURES,
         address_features,
+        ADDRESS_SCHEMA,
         out_table,
         batch_rows,
         progress,

@@ -197,7 +197,10 @@ def _first_name_codes(first: object) -> FirstCodes:
     """(sorted unique variants, metaphone, nysiis) of a standardized first name."""
     name = str(first)
     variants = {name}
-    variants.update(_nicknamer().canonicals_of(name))
+    # The nicknames data relates names both ways (it lists "robert" under "bill" too), so only
+    # forms longer than the name count as its canonical forms: bill -> william, robert; but
+    # robert and william stay apart instead of meeting in "bill".
+    variants.update(c for c in _nicknamer().canonicals_of(name) if len(c) > len(name))
     variants.update(_diminutives().get(name, ()))
     return sorted(variants), jellyfish.metaphone(name), jellyfish.nysiis(name)
 
