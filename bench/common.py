@@ -137,7 +137,7 @@ class _TreeSampler(threading.Thread):
         self.pid = pid
         self.peak_rss_mib = 0.0
         self._cpu: dict[int, tuple[float, float]] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     @property
     def user_s(self) -> float:
@@ -158,7 +158,7 @@ class _TreeSampler(threading.Thread):
             root = psutil.Process(self.pid)
         except psutil.Error:
             return
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
@@ -173,10 +173,10 @@ class _TreeSampler(threading.Thread):
                 except psutil.Error:
                     continue
             self.peak_rss_mib = max(self.peak_rss_mib, rss / 2**20)
-            self._stop.wait(0.5)
+            self._halt.wait(0.5)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=2)
 
 
