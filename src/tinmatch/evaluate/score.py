@@ -5,7 +5,8 @@ The truth file has one row per request row: ``record_id``, ``expected_outcome``
 (``expected_street`` ... ``expected_zip``) and ``expected_tax_year``; optionally ``true_tin``
 and ``scenario``.
 
-A disclosure is **correct** when its address and tax year equal the expected ones. It is a
+A disclosure is **correct** when its address (compared standardized: street, unit, city, state,
+ZIP) and tax year equal the expected ones. It is a
 **wrong-person** disclosure when the row should not have been disclosed at all (the person is
 not in the master, or the row is indistinguishable) or the address disclosed is not the
 expected person's; a **wrong-period** disclosure when the address is the person's but from
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from tinmatch.errors import InputFileError
+from tinmatch.pipeline.standardize.addresses import address_features
 
 ADDRESS = ["street", "address_line2", "city", "state", "zip"]
 
@@ -102,14 +104,18 @@ def evaluate(truth_path: Path, results: Path) -> Evaluation:
     valid = expected != "rejected"
     correct = wrong_person = wrong_period = 0
     wrong_records: list[str] = []
-    for row in matched.itertuples(index=False):
+    got_keys = _address_keys(matched[ADDRESS])
+    expected_cols = truth[[f"expected_{c}" for c in ADDRESS]].copy()
+    expected_cols.columns = ADDRESS
+    want_keys = dict(zip(truth.index, _address_keys(expected_cols), strict=True))
+    for row, got_key in zip(matched.itertuples(index=False), got_keys, strict=True):
         rid = _norm(row.record_id)
         if rid not in truth.index or truth.at[rid, "expected_outcome"] != "matched":
             wrong_person += 1
             wrong_records.append(rid)
             continue
         t = truth.loc[rid]
-        same_address = all(_norm(getattr(row, c)) == _norm(t[f"expected_{c}"]) for c in ADDRESS)
+        same_address = got_key == want_keys[rid]
         same_year = _norm(row.tax_year) == _norm(t["expected_tax_year"])
         if same_address and same_year:
             correct += 1
@@ -154,6 +160,14 @@ def evaluate(truth_path: Path, results: Path) -> Evaluation:
         misses_by_scenario=dict(misses_scenario),
         wrong_person_records=wrong_records,
     )
+
+
+def _address_keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    """Addresses compared as addresses: "5356 Allen Ave." and "5356 ALLEN AVE" are the same."""
+    clean = frame.map(lambda v: _norm(v) or None)
+    feats = address_features(clean)
+    cols = ["street_key", "po_box", "unit", "city_std", "state_std", "zip5"]
+    return list(feats[cols].itertuples(index=False, name=None))
 
 
 def _same_person_other_year(rid: str, row: Any, t: pd.Series) -> bool:
