@@ -36,7 +36,7 @@ def good_row(record_id: str = "r1", **changes: str) -> dict[str, str]:
 
 def csv_text(rows: Sequence[dict[str, str]], header: Sequence[str] = HEADER) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # \r\n endings: a lone \r in a cell is then quoted
     writer.writerow(header)
     for row in rows:
         writer.writerow([row.get(h, "") for h in header])

