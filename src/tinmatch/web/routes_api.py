@@ -1,0 +1,182 @@
+"""The API for requesting agencies: submit a request file, follow it, download the results."""
+
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as FutureTimeout
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
+
+from tinmatch.web.auth import Agency
+from tinmatch.web.service import RESULT_FILES, Service
+
+router = APIRouter(prefix="/v1", tags=["requests"])
+
+RequestId = Annotated[
+    str, Path(pattern=r"^req-[0-9a-f]{16}$", description="The id returned on submission.")
+]
+
+
+class ErrorBody(BaseModel):
+    ok: Literal[False]
+    error: str
+    status: int
+
+
+class ProgressModel(BaseModel):
+    stage: str
+    done: int
+    total: int | None
+
+
+class RequestStatus(BaseModel):
+    ok: bool
+    id: str
+    state: Literal["queued", "running", "received", "held", "released", "denied", "refused",
+                   "failed"]  # fmt: skip
+    input_name: str
+    received_at: str
+    updated_at: str
+    rows: int | None
+    counts: dict[str, int]
+    progress: ProgressModel | None
+    error: str | None
+    downloads: dict[str, str]
+
+
+class RequestList(BaseModel):
+    ok: bool
+    requests: list[RequestStatus]
+
+
+class ResultFile(str, Enum):
+    result_xlsx = "result.xlsx"
+    matched_csv = "matched.csv"
+    rejected_csv = "rejected.csv"
+    unmatched_csv = "unmatched.csv"
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        401: "No API key, or an invalid or revoked one.",
+        404: "No such request for this agency.",
+        422: "The request is not acceptable as sent.",
+        429: "Too many calls with this key (see Retry-After).",
+    }.items()
+}
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+@router.post(
+    "/requests",
+    status_code=202,
+    response_model=RequestStatus,
+    responses={
+        200: {"model": RequestStatus, "description": "Processed while you waited (`wait=true`)."},
+        413: {"model": ErrorBody, "description": "The file exceeds the upload limit."},
+        415: {"model": ErrorBody, "description": "Not a .csv or .xlsx file."},
+        503: {"model": ErrorBody, "description": "The queue is full; retry later."},
+        **ERRORS,
+    },
+    summary="Submit a request file",
+)
+def submit_request(
+    request: Request,
+    key: Agency,
+    file: Annotated[UploadFile, File(description="The request: .csv (UTF-8) or .xlsx.")],
+    official: Annotated[
+        str, Form(min_length=1, max_length=200, description="The requesting official.")
+    ],
+    attestation: Annotated[
+        str,
+        Form(
+            min_length=20,
+            max_length=4000,
+            description="That each person is under active criminal investigation and the "
+            "information is used only for it.",
+        ),
+    ],
+    wait: Annotated[
+        bool, Query(description="Wait for the outcome of a small request (<= 100 rows).")
+    ] = False,
+) -> JSONResponse:
+    """Upload a request file; processing runs in the background. Returns the request id at
+    once (202), or the outcome (200) when `wait=true` and the request is small."""
+    service = _service(request)
+    upload = service.keep_upload(file.filename, file.file)
+    sub = service.submit(key, upload, official, attestation)
+    request.state.request_id = sub.id
+    finished = False
+    if wait:
+        future = service.workers.future(sub.id)
+        n_rows = service.count_rows(upload.path) if future is not None else None
+        if future is not None and (n_rows is None or n_rows <= service.settings.sync_max_rows):
+            try:
+                future.result(timeout=service.settings.wait_seconds)
+                finished = True
+            except FutureTimeout:
+                pass
+        elif future is None:
+            finished = True
+        sub = service.submissions.get(sub.id) or sub
+    body = service.status(sub)
+    return JSONResponse(
+        body,
+        status_code=200 if finished else 202,
+        headers={"Location": f"/v1/requests/{sub.id}"},
+    )
+
+
+@router.get("/requests", response_model=RequestList, responses=ERRORS, summary="Your requests")
+def list_requests(request: Request, key: Agency) -> dict[str, Any]:
+    """This agency's requests, newest first (at most 100)."""
+    service = _service(request)
+    subs = service.submissions.for_agency(key.agency)
+    return {"ok": True, "requests": [service.status(s) for s in subs]}
+
+
+@router.get(
+    "/requests/{request_id}",
+    response_model=RequestStatus,
+    responses=ERRORS,
+    summary="Where a request stands",
+)
+def get_request(request: Request, key: Agency, request_id: RequestId) -> dict[str, Any]:
+    """State (queued, running, held, released, denied, refused, failed), counts and progress.
+
+    Before a release only the rows received and rejected are counted."""
+    request.state.request_id = request_id
+    service = _service(request)
+    return service.status(service.owned(key, request_id))
+
+
+@router.get(
+    "/requests/{request_id}/{filename}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {t: {} for t in set(RESULT_FILES.values())}},
+        409: {"model": ErrorBody, "description": "Not released (yet)."},
+        410: {"model": ErrorBody, "description": "The files were purged."},
+        **ERRORS,
+    },
+    summary="Download a result file (once released)",
+)
+def download(
+    request: Request, key: Agency, request_id: RequestId, filename: ResultFile
+) -> FileResponse:
+    """result.xlsx, matched.csv, rejected.csv or unmatched.csv of a released request."""
+    request.state.request_id = request_id
+    path = _service(request).result_file(key, request_id, filename.value)
+    return FileResponse(
+        path,
+        media_type=RESULT_FILES[filename.value],
+        filename=f"{request_id}-{filename.value}",
+    )

@@ -1,0 +1,252 @@
+"""The work behind the API: keep an upload, queue it, run it through `answer_request`,
+and say where a request stands."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tinmatch.agreement import Agreement
+from tinmatch.answer import answer_request
+from tinmatch.cover import Cover
+from tinmatch.errors import (
+    ConfigError,
+    InputFileError,
+    LedgerError,
+    RefusedError,
+    TinmatchError,
+)
+from tinmatch.ops import RequestRecord, Store, request_id_for
+from tinmatch.pipeline.process import request_key
+from tinmatch.pipeline.read import RequestReader
+from tinmatch.progress import Reporter
+from tinmatch.web.accounts import Accounts, ApiKey
+from tinmatch.web.audit import Audit
+from tinmatch.web.errors import ApiError
+from tinmatch.web.settings import Settings
+from tinmatch.web.submissions import Submission, Submissions
+from tinmatch.web.workers import BusyError, Workers
+
+log = logging.getLogger("tinmatch.web")
+
+SUFFIXES = (".csv", ".xlsx")
+RESULT_FILES = {
+    "result.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "matched.csv": "text/csv; charset=utf-8",
+    "rejected.csv": "text/csv; charset=utf-8",
+    "unmatched.csv": "text/csv; charset=utf-8",
+}
+REFUSALS = (RefusedError, InputFileError, ConfigError)
+SHOWN_BEFORE_RELEASE = ("received", "rejected")
+"""Before a release the requester learns only what needs no lookup: rows received and rejected."""
+
+
+@dataclass
+class Upload:
+    path: Path
+    name: str
+    sha256: str
+    size: int
+
+
+class Service:
+    def __init__(self, settings: Settings, store: Store, agreement: Agreement) -> None:
+        self.settings = settings
+        self.store = store
+        self.agreement = agreement
+        self.accounts = Accounts(store.engine)
+        self.audit = Audit(store.engine)
+        self.submissions = Submissions(store.engine)
+        self.workers = Workers(settings.workers, settings.max_queue)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def keep_upload(self, filename: str | None, source: IO[bytes]) -> Upload:
+        """Copy the uploaded file under work_dir/uploads, refusing it beyond the size limit."""
+        name = safe_name(filename or "")
+        if not name.lower().endswith(SUFFIXES):
+            raise ApiError(415, "the request file must be .csv or .xlsx")
+        folder = self.settings.uploads / secrets.token_hex(8)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        digest, size, limit = hashlib.sha256(), 0, self.settings.max_upload_bytes
+        try:
+            with path.open("wb") as out:
+                while block := source.read(1 << 20):
+                    size += len(block)
+                    if size > limit:
+                        raise ApiError(413, f"the request file exceeds {limit:,} bytes")
+                    digest.update(block)
+                    out.write(block)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        if size == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ApiError(422, "the request file is empty")
+        return Upload(path, name, digest.hexdigest(), size)
+
+    def submit(self, key: ApiKey, upload: Upload, official: str, attestation: str) -> Submission:
+        """Record and queue the request (or find the same one sent before)."""
+        try:
+            cover = Cover.from_mapping(
+                {"agency": key.agency, "official": official, "attestation": attestation},
+                source="form",
+            )
+        except TinmatchError:
+            shutil.rmtree(upload.path.parent, ignore_errors=True)
+            raise
+        rid = request_id_for(request_key(upload.sha256, cover, self.agreement))
+        now = datetime.now(UTC)
+        wanted = Submission(
+            id=rid,
+            agency=key.agency,
+            api_key_id=key.id,
+            official=cover.official,
+            attestation=cover.attestation,
+            input_name=upload.name,
+            upload_path=str(upload.path),
+            out_dir=str(self.settings.results / rid),
+            n_rows=0,
+            state="queued",
+            error=None,
+            created_at=now,
+            updated_at=now,
+        )
+        sub, run = self.submissions.claim(wanted)
+        if not run:
+            shutil.rmtree(upload.path.parent, ignore_errors=True)
+            return sub
+        try:
+            self.workers.submit(sub.id, lambda reporter: self.run(sub, reporter))
+        except BusyError as exc:
+            self.submissions.set_state(sub.id, "failed", f"the service is busy ({exc})")
+            raise ApiError(503, f"the service is busy ({exc}); retry later",
+                           headers={"Retry-After": "30"}) from None  # fmt: skip
+        return sub
+
+    def count_rows(self, path: Path) -> int | None:
+        """Rows in the request file, or None when it cannot be read (the worker will say why)."""
+        limits = self.agreement.limits
+        try:
+            reader = RequestReader(
+                path,
+                required_columns=self.agreement.request.required_columns,
+                max_cell_chars=limits.max_cell_chars,
+                max_file_bytes=limits.max_file_bytes,
+            )
+            return len(reader.record_ids())
+        except TinmatchError:
+            return None
+
+    # -- processing --------------------------------------------------------------------------
+
+    def run(self, sub: Submission, reporter: Reporter) -> None:
+        """Process one submission (in a worker thread); the outcome lands in the Store."""
+        self.submissions.set_state(sub.id, "running")
+        started = datetime.now(UTC)
+        try:
+            answer = answer_request(
+                Path(sub.upload_path),
+                Path(sub.out_dir),
+                db=self.settings.master_db,
+                agreement=self.agreement,
+                cover=Cover(sub.agency, sub.official, sub.attestation),
+                store=self.store,
+                reporter=reporter,
+            )
+        except REFUSALS as exc:
+            self.submissions.set_state(sub.id, "refused", " ".join(str(exc).split()))
+            log.info("request refused", extra={"request_id": sub.id, "error": str(exc)})
+        except TinmatchError as exc:
+            self.submissions.set_state(sub.id, "failed", " ".join(str(exc).split()))
+            log.warning("request failed", extra={"request_id": sub.id, "error": str(exc)})
+        except Exception:
+            self.submissions.set_state(sub.id, "failed", "internal error (logged on the server)")
+            log.exception("request crashed", extra={"request_id": sub.id})
+        else:
+            self.submissions.set_state(sub.id, "processed")
+            seconds = (datetime.now(UTC) - started).total_seconds()
+            log.info(
+                "request processed",
+                extra={
+                    "request_id": sub.id,
+                    "agency": sub.agency,
+                    "rows": answer.result.rows,
+                    "status": answer.status,
+                    "seconds": round(seconds, 3),
+                },
+            )
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def owned(self, key: ApiKey, request_id: str) -> Submission:
+        """The agency's own submission; 404 for anyone else's (existence is not revealed)."""
+        sub = self.submissions.get(request_id)
+        if sub is None or sub.agency != key.agency:
+            raise ApiError(404, f"no request {request_id!r} for this agency")
+        return sub
+
+    def record(self, sub: Submission) -> RequestRecord | None:
+        if sub.state != "processed":
+            return None
+        try:
+            return self.store.get_request(sub.id)
+        except LedgerError:
+            return None
+
+    def status(self, sub: Submission) -> dict[str, Any]:
+        record = self.record(sub)
+        state = record.status if record is not None else sub.state
+        counts: dict[str, int] = {}
+        if record is not None:
+            released = record.status == "released"
+            counts = {
+                k: v for k, v in record.counts.items() if released or k in SHOWN_BEFORE_RELEASE
+            }
+        released = state == "released" and (record is None or record.purged_at is None)
+        return {
+            "ok": True,
+            "id": sub.id,
+            "state": state,
+            "input_name": sub.input_name,
+            "received_at": sub.created_at.isoformat(),
+            "updated_at": (record.updated_at if record else sub.updated_at).isoformat(),
+            "rows": record.counts.get("received") if record else None,
+            "counts": counts,
+            "progress": self.workers.progress(sub.id),
+            "error": sub.error,
+            "downloads": (
+                {name: f"/v1/requests/{sub.id}/{name}" for name in RESULT_FILES} if released else {}
+            ),
+        }
+
+    def result_file(self, key: ApiKey, request_id: str, name: str) -> Path:
+        sub = self.owned(key, request_id)
+        record = self.record(sub)
+        if record is None or record.status != "released":
+            state = record.status if record is not None else sub.state
+            raise ApiError(409, f"request {request_id} is {state}: results are not released")
+        if record.purged_at is not None:
+            raise ApiError(410, f"the result files of request {request_id} were purged")
+        path = Path(record.out_dir) / name
+        if not path.is_file():
+            raise ApiError(410, f"{name} of request {request_id} is no longer kept")
+        return path
+
+
+def safe_name(filename: str) -> str:
+    """The last part of an uploaded file's name, reduced to safe characters."""
+    base = re.split(r"[\\/]", filename)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "request"
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot:
+        return cleaned[:100]
+    return f"{stem[:90]}.{suffix[:8]}"

@@ -1,0 +1,132 @@
+"""Fixtures of the web tests: one synthetic master per session, one app and store per test.
+
+The operational database is SQLite; tests marked with `backend` also run on PostgreSQL when
+TINMATCH_TEST_POSTGRES_URL is set (its tinmatch tables are dropped first).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from tinmatch.ops import Store
+from tinmatch.ops.engine import resolve_url
+from tinmatch.ops.models import Base
+from tinmatch.web.accounts import Accounts
+from tinmatch.web.app import create_app
+from tinmatch.web.settings import Settings
+
+POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
+ATTESTATION = "Each person named is under active criminal investigation; used only for it."
+PASSWORD = "correct horse battery staple"
+
+
+def tinmatch(*args: str, cwd: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tinmatch", *args], cwd=cwd, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"tinmatch {args[0]} failed: {done.stderr}"
+
+
+@pytest.fixture(scope="session")
+def master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic master (3,000 people) and its request file, built once per session."""
+    root = tmp_path_factory.mktemp("web-master")
+    tinmatch("synth", "--people", "3000", "--requests", "300", "--seed", "5", "--out", "D",
+             cwd=root)  # fmt: skip
+    tinmatch("load-master", "--taxpayers", "D/taxpayers.parquet", "--returns",
+             "D/returns.parquet", "--db", "D/master.duckdb", "-q", cwd=root)  # fmt: skip
+    return root / "D"
+
+
+def request_csv(master: Path, rows: int, tag: str = "") -> bytes:
+    """The first `rows` rows of the synthetic request; `tag` makes the file's bytes unique."""
+    lines = (master / "request.csv").read_text(encoding="utf-8").splitlines()[: rows + 1]
+    if tag:
+        lines = [lines[0]] + [line.replace("ICE-2026-", f"ICE-{tag}-") for line in lines[1:]]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def postgres_url() -> str:
+    url = resolve_url(os.environ[POSTGRES_ENV])
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    return url
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} unset"),
+        ],
+    ),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'ops.sqlite'}") as opened:
+        yield opened
+
+
+@dataclass
+class Web:
+    client: TestClient
+    store: Store
+    settings: Settings
+    key_a: str
+    key_b: str
+
+    def submit(
+        self, body: bytes, *, key: str | None = None, name: str = "request.csv",
+        wait: bool = True, official: str = "Jane Agent", attestation: str = ATTESTATION,
+    ) -> tuple[int, dict[str, object]]:  # fmt: skip
+        response = self.client.post(
+            "/v1/requests",
+            params={"wait": "true"} if wait else None,
+            headers={"X-API-Key": key or self.key_a},
+            files={"file": (name, body, "text/csv")},
+            data={"official": official, "attestation": attestation},
+        )
+        return response.status_code, response.json()
+
+    def get(self, path: str, key: str | None = None) -> tuple[int, dict[str, object]]:
+        response = self.client.get(path, headers={"X-API-Key": key or self.key_a})
+        return response.status_code, response.json()
+
+
+def make_web(master: Path, tmp_path: Path, store: Store, **overrides: object) -> Iterator[Web]:
+    settings = Settings(
+        master_db=master / "master.duckdb",
+        work_dir=tmp_path / "web",
+        session_secret="test-secret",
+        **overrides,  # type: ignore[arg-type]
+    )
+    accounts = Accounts(store.engine)
+    key_a = accounts.create_key("Agency A")
+    key_b = accounts.create_key("Agency B")
+    accounts.add_reviewer("Rita Reviewer", PASSWORD)
+    app = create_app(settings, store=store)
+    with TestClient(app) as client:
+        yield Web(client, store, settings, key_a, key_b)
+
+
+@pytest.fixture
+def web(master: Path, tmp_path: Path, store: Store) -> Iterator[Web]:
+    yield from make_web(master, tmp_path, store)

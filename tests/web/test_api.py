@@ -1,0 +1,208 @@
+"""The requesters' API: authentication, isolation between agencies, limits, results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import Web, make_web, request_csv
+
+from tinmatch.ops import Store
+from tinmatch.web.accounts import Accounts
+from tinmatch.web.audit import Audit
+
+ERROR_KEYS = {"ok", "error", "status"}
+
+
+def assert_error(response_status: int, body: dict[str, object], status: int) -> None:
+    assert response_status == status
+    assert set(body) == ERROR_KEYS
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"] and "\n" not in body["error"]
+
+
+def test_one_error_shape_for_every_failure(web: Web) -> None:
+    client = web.client
+    cases = [
+        (client.get("/v1/requests"), 401),  # no key
+        (client.get("/v1/requests", headers={"X-API-Key": "tmk_nope"}), 401),
+        (client.get("/v1/requests/req-0123456789abcdef", headers={"X-API-Key": web.key_a}), 404),
+        (client.get("/v1/requests/not-an-id", headers={"X-API-Key": web.key_a}), 422),
+        (client.get("/v1/nowhere"), 404),
+        (client.delete("/v1/requests", headers={"X-API-Key": web.key_a}), 405),
+        (client.post("/v1/requests", headers={"X-API-Key": web.key_a}), 422),
+    ]
+    for response, status in cases:
+        assert_error(response.status_code, response.json(), status)
+        assert response.headers["content-type"].startswith("application/json")
+
+
+def test_auth_failures(web: Web, store: Store) -> None:
+    body = request_csv(web.settings.master_db.parent, 3)
+    assert_error(*web.submit(body, key="garbage"), 401)
+    bearer = web.client.get("/v1/requests", headers={"Authorization": f"Bearer {web.key_a}"})
+    assert bearer.status_code == 200
+    # a well-formed key whose secret part is wrong
+    prefix = web.key_a.split("_")[1]
+    assert_error(*web.get("/v1/requests", key=f"tmk_{prefix}_{'x' * 43}"), 401)
+    Accounts(store.engine).revoke_key(prefix)
+    assert_error(*web.get("/v1/requests"), 401)
+    assert web.get("/v1/requests", key=web.key_b)[0] == 200
+
+
+def test_keys_are_stored_hashed(web: Web, store: Store) -> None:
+    with store.engine.connect() as conn:
+        dumped = " ".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM api_keys"))
+        reviewers = " ".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM reviewers"))
+    assert web.key_a.split("_")[1] in dumped  # the public prefix
+    assert web.key_a not in dumped and web.key_a.split("_")[2] not in dumped
+    assert "correct horse" not in reviewers and "scrypt$" in reviewers
+
+
+def test_small_request_waits_and_is_held(web: Web) -> None:
+    status, body = web.submit(request_csv(web.settings.master_db.parent, 12))
+    assert status == 200, body
+    assert body["state"] == "held" and str(body["id"]).startswith("req-")
+    # before a release the requester learns nothing that needed a lookup
+    counts = body["counts"]
+    assert isinstance(counts, dict) and set(counts) <= {"received", "rejected"}
+    assert counts["received"] == 12
+    assert body["downloads"] == {}
+    status, again = web.get(f"/v1/requests/{body['id']}")
+    assert status == 200 and again["state"] == "held"
+    for name in ("result.xlsx", "matched.csv", "rejected.csv", "unmatched.csv"):
+        assert_error(*_download(web, str(body["id"]), name), 409)
+
+
+def _download(web: Web, rid: str, name: str, key: str | None = None) -> tuple[int, dict]:
+    response = web.client.get(
+        f"/v1/requests/{rid}/{name}", headers={"X-API-Key": key or web.key_a}
+    )
+    return response.status_code, response.json()
+
+
+def test_another_agency_sees_nothing(web: Web) -> None:
+    _, body = web.submit(request_csv(web.settings.master_db.parent, 5))
+    rid = str(body["id"])
+    web.store.release(rid, reviewer="Rita Reviewer", note="ok", now=datetime.now(UTC))
+    assert_error(*web.get(f"/v1/requests/{rid}", key=web.key_b), 404)
+    assert_error(*_download(web, rid, "matched.csv", key=web.key_b), 404)
+    status, listing = web.get("/v1/requests", key=web.key_b)
+    assert status == 200 and listing["requests"] == []
+    response = web.client.get(f"/v1/requests/{rid}/matched.csv", headers={"X-API-Key": web.key_a})
+    assert response.status_code == 200
+
+
+def test_released_results_download(web: Web) -> None:
+    _, body = web.submit(request_csv(web.settings.master_db.parent, 12))
+    rid = str(body["id"])
+    web.store.release(rid, reviewer="Rita Reviewer", note="checked", now=datetime.now(UTC))
+    status, after = web.get(f"/v1/requests/{rid}")
+    assert after["state"] == "released"
+    counts = after["counts"]
+    assert isinstance(counts, dict)
+    assert counts["matched"] + counts["unmatched"] + counts["rejected"] == 12
+    assert set(after["downloads"]) == {  # type: ignore[arg-type]
+        "result.xlsx", "matched.csv", "rejected.csv", "unmatched.csv",
+    }  # fmt: skip
+    headers = {"X-API-Key": web.key_a}
+    matched = web.client.get(f"/v1/requests/{rid}/matched.csv", headers=headers)
+    assert matched.status_code == 200 and matched.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(matched.text)))
+    assert len(rows) == counts["matched"]
+    assert "tin" not in (matched.text.splitlines()[0].split(","))
+    xlsx = web.client.get(f"/v1/requests/{rid}/result.xlsx", headers=headers)
+    assert xlsx.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert {"summary", "matched"} <= set(book.sheetnames)
+
+
+def test_same_file_is_one_request_and_refusals_are_reported(web: Web) -> None:
+    body = request_csv(web.settings.master_db.parent, 4)
+    _, first = web.submit(body)
+    _, second = web.submit(body)
+    assert first["id"] == second["id"]
+    bad = b"record_id,first_name\nR1,Ann\n"  # required columns missing: refused whole
+    status, refused = web.submit(bad, name="bad.csv")
+    assert status == 200 and refused["state"] == "refused"
+    assert "missing" in str(refused["error"]).lower() or "column" in str(refused["error"])
+
+
+def test_form_checks(web: Web) -> None:
+    master = web.settings.master_db.parent
+    assert_error(*web.submit(request_csv(master, 2), name="request.pdf"), 415)
+    assert_error(*web.submit(request_csv(master, 2), attestation="short"), 422)
+    assert_error(*web.submit(b"", name="empty.csv"), 422)
+    assert not list((web.settings.uploads).glob("*/*.pdf"))
+
+
+@pytest.fixture
+def small_web(master: Path, tmp_path: Path, store: Store) -> Iterator[Web]:
+    yield from make_web(master, tmp_path, store, max_upload_bytes=2048, rate_per_minute=5)
+
+
+def test_oversize_uploads_are_refused(small_web: Web) -> None:
+    web = small_web
+    big = request_csv(web.settings.master_db.parent, 40)
+    assert 2048 < len(big) < 64 * 1024  # over the file limit, under the body limit
+    assert_error(*web.submit(big), 413)  # the file itself is over the limit
+    huge = b"x" * (200 * 1024)  # the whole body is over the limit: refused as it arrives
+    assert_error(*web.submit(huge), 413)
+    assert not any(web.settings.uploads.glob("*/*")), "nothing of a refused upload is kept"
+
+
+def test_rate_limit_per_key(small_web: Web) -> None:
+    web = small_web
+    codes = [web.get("/v1/requests")[0] for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+    response = web.client.get("/v1/requests", headers={"X-API-Key": web.key_a})
+    assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
+    assert web.get("/v1/requests", key=web.key_b)[0] == 200  # per key, not global
+
+
+def test_concurrent_submissions(web: Web) -> None:
+    master = web.settings.master_db.parent
+    bodies = [request_csv(master, 6, tag=f"C{i}") for i in range(5)]
+    bodies.append(bodies[0])  # the same file twice at once: one request
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda b: web.submit(b, wait=False), bodies))
+    assert all(status == 202 for status, _ in results)
+    ids = [str(body["id"]) for _, body in results]
+    assert len(set(ids)) == 5 and ids[0] == ids[5]
+    for rid in set(ids):
+        future = web.client.app.state.service.workers.future(rid)  # type: ignore[attr-defined]
+        if future is not None:
+            future.result(timeout=120)
+    states = {rid: web.get(f"/v1/requests/{rid}")[1]["state"] for rid in set(ids)}
+    assert set(states.values()) == {"held"}, states
+    assert {r.id for r in web.store.list_requests("held")} == set(ids)
+
+
+def test_every_api_call_is_logged(web: Web, store: Store) -> None:
+    web.get("/v1/requests")
+    web.get("/v1/requests", key="bad-key")
+    web.get("/v1/requests/req-0123456789abcdef", key=web.key_b)
+    calls = Audit(store.engine).calls()
+    assert [(c.method, c.path, c.status) for c in calls] == [
+        ("GET", "/v1/requests", 200),
+        ("GET", "/v1/requests", 401),
+        ("GET", "/v1/requests/req-0123456789abcdef", 404),
+    ]
+    assert calls[0].agency == "Agency A" and calls[1].agency is None
+    assert calls[2].agency == "Agency B" and calls[2].request_id == "req-0123456789abcdef"
+
+
+def test_health_and_openapi(web: Web) -> None:
+    health = web.client.get("/healthz")
+    assert health.status_code == 200 and health.json()["ok"] is True
+    spec = web.client.get("/openapi.json").json()
+    assert {"/v1/requests", "/v1/requests/{request_id}"} <= set(spec["paths"])
+    assert "X-API-Key" in str(spec["components"]["securitySchemes"])
+    assert not any(p.startswith("/review") for p in spec["paths"])
+    assert web.client.get("/docs").status_code == 200
