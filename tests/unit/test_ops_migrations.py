@@ -34,7 +34,7 @@ def test_migrations_from_empty_match_the_models(backend: str, tmp_path: Path) ->
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         assert TABLES <= set(inspect(engine).get_table_names())
         upgrade(engine)  # a second run is a no-op
         with engine.connect() as conn:

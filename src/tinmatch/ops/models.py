@@ -161,3 +161,8 @@ class PurgeRow(Base):
     bytes_removed: Mapped[int] = mapped_column(BigInteger)
     older_than: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The web service's tables share this metadata (migration 0002), so that every schema check
+# and every test that drops the tables knows them too.
+from tinmatch.web import models as _web_models  # noqa: E402,F401  isort: skip
