@@ -24,15 +24,22 @@ class Level:
     creator: ComparisonLevelCreator
 
 
+# Custom SQL is written once, in DuckDB's dialect, and translated by sqlglot for other
+# backends: in Spark SQL a double-quoted name is a string literal, so untranslated conditions
+# such as "a_l" = "a_r" would silently never fire.
+BASE_DIALECT = "duckdb"
+
+
 def _custom(sql: str, label: str) -> Level:
-    return Level(label, cll.CustomLevel(sql, label_for_charts=label))
+    return Level(
+        label, cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=BASE_DIALECT)
+    )
 
 
 def _null_either(col: str, label: str = "null") -> Level:
-    return Level(
-        label,
-        cll.CustomLevel(f'"{col}_l" IS NULL OR "{col}_r" IS NULL').configure(is_null_level=True),
-    )
+    sql = f'"{col}_l" IS NULL OR "{col}_r" IS NULL'
+    creator = cll.CustomLevel(sql, base_dialect_str=BASE_DIALECT)
+    return Level(label, creator.configure(is_null_level=True))
 
 
 def _else() -> Level:
@@ -48,6 +55,11 @@ def _jw(col: str, threshold: float, label: str) -> Level:
     return Level(label, cll.JaroWinklerLevel(col, threshold).configure(label_for_charts=label))
 
 
+def _damerau(col: str, label: str) -> Level:
+    """One insertion, deletion, substitution or transposition (Erci / Eric)."""
+    return Level(label, cll.DamerauLevenshteinLevel(col, 1).configure(label_for_charts=label))
+
+
 def _array_intersect(col: str, label: str) -> Level:
     return Level(label, cll.ArrayIntersectLevel(col, 1).configure(label_for_charts=label))
 
@@ -61,13 +73,18 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             _exact("first_name_std", "exact", tf=True),
             _array_intersect("first_name_variants", "nickname"),
             _jw("first_name_std", 0.92, "jaro_winkler_0.92"),
+            _damerau("first_name_std", "one_edit"),
             _custom('"first_name_mp_l" = "first_name_mp_r"', "phonetic"),
             _custom(
                 '"first_name_std_l" = "middle_name_std_r" '
                 'OR "middle_name_std_l" = "first_name_std_r"',
                 "middle_as_first",
             ),
-            _custom('"first_name_std_l" = "last_name_std_r"', "swapped_with_surname"),
+            _custom(
+                '"first_name_std_l" = "last_name_std_r" '
+                'OR list_contains("last_name_tokens_r", "first_name_std_l")',
+                "swapped_with_surname",
+            ),
             _else(),
         ],
     ),
@@ -76,8 +93,13 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
         [
             _null_either("last_name_std"),
             _exact("last_name_std", "exact", tf=True),
-            _custom('"last_name_std_l" = "first_name_std_r"', "swapped_with_first"),
+            _custom(
+                '"last_name_std_l" = "first_name_std_r" '
+                'OR list_contains("last_name_tokens_l", "first_name_std_r")',
+                "swapped_with_first",
+            ),
             _jw("last_name_std", 0.92, "jaro_winkler_0.92"),
+            _damerau("last_name_std", "one_edit"),
             _array_intersect("last_name_tokens", "compound_part"),
             _custom('"last_name_mp_l" = "last_name_mp_r"', "phonetic"),
             _else(),
@@ -123,7 +145,8 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
                 "null",
                 cll.CustomLevel(
                     '("street_key_l" IS NULL AND "zip5_l" IS NULL AND "city_std_l" IS NULL) '
-                    'OR ("street_key_r" IS NULL AND "zip5_r" IS NULL AND "city_std_r" IS NULL)'
+                    'OR ("street_key_r" IS NULL AND "zip5_r" IS NULL AND "city_std_r" IS NULL)',
+                    base_dialect_str=BASE_DIALECT,
                 ).configure(is_null_level=True),
             ),
             _custom(

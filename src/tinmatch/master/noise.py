@@ -25,11 +25,12 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
         {
             "exact": 0.0,
             "nickname": 0.35,
-            "jaro_winkler_0.92": 0.25,
+            "jaro_winkler_0.92": 0.20,
+            "one_edit": 0.10,
             "phonetic": 0.10,
             "middle_as_first": 0.10,
-            "swapped_with_surname": 0.05,
-            "else": 0.15,
+            "swapped_with_surname": 0.10,
+            "else": 0.05,
         },
     ),
     "last_name": (
@@ -37,7 +38,8 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
         {
             "exact": 0.0,
             "swapped_with_first": 0.10,
-            "jaro_winkler_0.92": 0.30,
+            "jaro_winkler_0.92": 0.20,
+            "one_edit": 0.10,
             "compound_part": 0.25,
             "phonetic": 0.10,
             "else": 0.25,
@@ -72,9 +74,11 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
 # Used where the data never showed a level (a small master, a field always blank): rough
 # figures for a US population, chosen to under- rather than over-state agreement's weight.
 DEFAULT_U: dict[str, dict[str, float]] = {
-    "first_name": {"exact": 0.01, "nickname": 0.005, "jaro_winkler_0.92": 0.003, "phonetic": 0.005,
+    "first_name": {"exact": 0.01, "nickname": 0.005, "jaro_winkler_0.92": 0.003, "one_edit": 0.002,
+                   "phonetic": 0.005,
                    "middle_as_first": 0.002, "swapped_with_surname": 0.0005, "else": 0.97},
     "last_name": {"exact": 0.005, "swapped_with_first": 0.0005, "jaro_winkler_0.92": 0.002,
+                  "one_edit": 0.001,
                   "compound_part": 0.002, "phonetic": 0.003, "else": 0.98},
     "middle_name": {"exact": 0.02, "initial": 0.05, "else": 0.6},
     "suffix": {"exact": 0.003, "else": 0.003},
@@ -93,6 +97,9 @@ NEVER_POSITIVE = {(comp, "else") for comp in REQUEST_NOISE}
 CONFLICTS = {("middle_name", "else"), ("suffix", "else")}
 CONFLICT_BITS = 6.0
 M_FLOOR = 1e-6
+# Comparisons whose levels nest (each level's condition implies the one below): only there is a
+# lower level's weight capped by the one above. Name levels are alternatives, not a ladder.
+NESTED = {"address", "date_of_birth", "middle_name"}
 
 
 def apply_request_noise(params: ModelParams) -> ModelParams:
@@ -114,7 +121,7 @@ def apply_request_noise(params: ModelParams) -> ModelParams:
             if (comp, label) in CONFLICTS:
                 m = min(m, u * 2**-CONFLICT_BITS)
             out[label] = LevelParams(m, u)
-        levels[comp] = _monotone(comp, out)
+        levels[comp] = _monotone(comp, out) if comp in NESTED else out
     meta = dict(params.meta)
     meta["request_noise"] = {k: {"epsilon": e, "share": s} for k, (e, s) in REQUEST_NOISE.items()}
     return ModelParams(params.probability_two_random_records_match, levels, meta)
