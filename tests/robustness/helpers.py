@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 
 from tinmatch.agreement import Agreement
+from tinmatch.pipeline.neutralize import neutralize
 from tinmatch.pipeline.read import duplicate_ids, read_request
 from tinmatch.pipeline.validate import ValidationContext, validate
 
@@ -94,3 +98,36 @@ def run_file(path: Path, agreement: Agreement | None = None, chunk_rows: int = 5
         rejected.append(bad)
     return Outcome(rows, pd.concat(valid, ignore_index=True),
                    pd.concat(rejected, ignore_index=True))
+
+
+def dangerous(text: str) -> bool:
+    """Would a spreadsheet read ``text`` as something live?"""
+    return neutralize(text) != text
+
+
+def assert_inert(out: Path) -> int:
+    """Check every CSV and XLSX cell; return how many text cells were looked at."""
+    seen = 0
+    for name in ("matched", "rejected", "unmatched"):
+        with (out / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            for record in csv.reader(handle):
+                for value in record:
+                    assert not dangerous(value), (name, value)
+                    seen += 1
+    book = openpyxl.load_workbook(out / "result.xlsx")
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                assert cell.hyperlink is None, (sheet.title, cell.coordinate)
+                if isinstance(cell.value, str):
+                    assert not dangerous(cell.value), (sheet.title, cell.coordinate, cell.value)
+                    seen += 1
+    with zipfile.ZipFile(out / "result.xlsx") as archive:
+        names = archive.namelist()
+        assert not [n for n in names if "externalLink" in n or "vbaProject" in n]
+        for sheet_xml in (n for n in names if n.startswith("xl/worksheets/")):
+            xml = archive.read(sheet_xml).decode()
+            assert not re.search(r"<f[ >]", xml), sheet_xml
+            assert "<hyperlink" not in xml, sheet_xml
+    return seen

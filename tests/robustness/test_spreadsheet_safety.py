@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import csv
-import re
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinmatch.pipeline.neutralize import neutralize
 from tinmatch.pipeline.write import ResultWriter
+
+from .helpers import assert_inert, dangerous
 
 FIELDS = ("street", "address_line2", "city", "state", "zip", "tax_year")
 
@@ -25,11 +26,6 @@ PAYLOADS = [
     "=DDE(\"cmd\";\"/C calc\";\"!A0\")A0", "x cmd|'/C calc'!A0", "=IMPORTXML(CONCAT(\"http://\"),\"//a\")",
     "http://evil.example/track", "mailto:a@evil.example", "-", "+", "=", "@",
 ]  # fmt: skip
-
-
-def dangerous(text: str) -> bool:
-    """Would a spreadsheet read ``text`` as something live?"""
-    return neutralize(text) != text
 
 
 def write_result(out: Path, texts: list[str]) -> Path:
@@ -48,34 +44,6 @@ def write_result(out: Path, texts: list[str]) -> Path:
     }))
     writer.close({"request_id": texts[0], "note": texts[-1]})
     return out
-
-
-def assert_inert(out: Path) -> int:
-    """Check every CSV and XLSX cell; return how many text cells were looked at."""
-    seen = 0
-    for name in ("matched", "rejected", "unmatched"):
-        with (out / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
-            for record in csv.reader(handle):
-                for value in record:
-                    assert not dangerous(value), (name, value)
-                    seen += 1
-    book = openpyxl.load_workbook(out / "result.xlsx")
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
-                assert cell.hyperlink is None, (sheet.title, cell.coordinate)
-                if isinstance(cell.value, str):
-                    assert not dangerous(cell.value), (sheet.title, cell.coordinate, cell.value)
-                    seen += 1
-    with zipfile.ZipFile(out / "result.xlsx") as archive:
-        names = archive.namelist()
-        assert not [n for n in names if "externalLink" in n or "vbaProject" in n]
-        for sheet_xml in (n for n in names if n.startswith("xl/worksheets/")):
-            xml = archive.read(sheet_xml).decode()
-            assert not re.search(r"<f[ >]", xml), sheet_xml
-            assert "<hyperlink" not in xml, sheet_xml
-    return seen
 
 
 def test_known_payloads_are_neutralized_everywhere(tmp_path: Path) -> None:
@@ -116,3 +84,33 @@ def test_neutralize_is_idempotent_and_keeps_the_text(text: str) -> None:
     assert once in (text, "'" + text)
     stripped = once.lstrip(" \t\r\n\u00a0\u3000\u2003\ufeff\u200b")
     assert once.startswith("'") or not stripped.startswith(tuple("=+-@\uff1d\uff0b\uff0d\uff20"))
+
+
+def test_extra_tables_are_neutralized_staged_and_keep_numbers(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writer = ResultWriter(out, FIELDS)
+    writer.add_extra("explain", ("record_id", "rank", "match_weight"), pd.DataFrame({
+        "record_id": ["=1+1", "r2"], "rank": [1, 2], "match_weight": [-3.25, 12.5],
+    }))
+    assert not (out / "explain.csv").exists()  # nothing under a final name before close
+    writer.close({"request_id": "x"})
+    text = (out / "explain.csv").read_text(encoding="utf-8")
+    assert text.splitlines() == ["record_id,rank,match_weight", "'=1+1,1,-3.25", "r2,2,12.5"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "explain.csv", "matched.csv", "rejected.csv", "result.xlsx", "unmatched.csv",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline/explain.py writes the requester's record_id unneutralized; the lead is to "
+    "write explain lines through ResultWriter.add_extra('explain', COLUMNS, frame)",
+)
+def test_explain_csv_is_neutralized(tmp_path: Path) -> None:
+    from tinmatch.pipeline.explain import COLUMNS, ExplainWriter
+
+    writer = ExplainWriter(tmp_path)
+    writer.add([{c: ("=cmd|' /C calc'!A0" if c == "record_id" else "") for c in COLUMNS}])
+    path = writer.close()
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert not any(dangerous(v) for row in csv.reader(handle) for v in row)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import numbers
 import os
 import shutil
 import signal
@@ -132,10 +133,16 @@ class _Table:
     """One output table: a header and rows appended to a temporary CSV."""
 
     def __init__(
-        self, out_dir: Path, name: str, columns: Sequence[str], staging: Path | None = None
+        self,
+        out_dir: Path,
+        name: str,
+        columns: Sequence[str],
+        staging: Path | None = None,
+        numbers_anywhere: bool = False,
     ) -> None:
         self.name = name
         self.columns = tuple(columns)
+        self.numbers_anywhere = numbers_anywhere
         self.final = out_dir / f"{name}.csv"
         temp_dir = staging or out_dir
         fd, temp = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".csv.tmp")
@@ -154,6 +161,7 @@ class _Table:
             else:
                 data[column] = [
                     None if v is None or (isinstance(v, float) and v != v) else
+                    v if self.numbers_anywhere and _is_number(v) else
                     neutralize(v if isinstance(v, str) else str(v))
                     for v in values
                 ]
@@ -197,6 +205,7 @@ class ResultWriter:
         self._allowed = frozenset(self.matched_columns) | INTERNAL_COLUMNS
         self._reasons: Counter[str] = Counter()
         self._tables: dict[str, _Table] = {}
+        self._extras: dict[str, _Table] = {}
         try:
             for name, columns in (
                 ("matched", self.matched_columns),
@@ -232,6 +241,23 @@ class ResultWriter:
         self._reasons.update(str(code) for code in frame["reason_code"])
         self._tables["unmatched"].append(frame)
 
+    def add_extra(self, name: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
+        """Append rows to a further CSV, ``name.csv``, published with the results.
+
+        For tables beside the contract's three (such as ``explain``): staged and published
+        atomically like them (before ``result.xlsx``), every text cell neutralized; numbers
+        stay numbers. Not a sheet of the workbook, not counted in the summary.
+        """
+        if not name.isidentifier() or name in (*self._tables, "result"):
+            raise ValueError(f"{name!r} cannot name an extra result table")
+        table = self._extras.get(name)
+        if table is None:
+            table = _Table(self.out_dir, name, columns, self.staging, numbers_anywhere=True)
+            self._extras[name] = table
+        elif tuple(columns) != table.columns:
+            raise ValueError(f"extra table {name!r} was started with other columns")
+        table.append(frame)
+
     # -- publishing ------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -258,7 +284,7 @@ class ResultWriter:
         """Write ``result.xlsx`` and move every file into place; return their paths."""
         final_xlsx = self.out_dir / "result.xlsx"
         try:
-            for table in self._tables.values():
+            for table in (*self._tables.values(), *self._extras.values()):
                 table.finish()
             xlsx_temp = self.staging / "result.xlsx.tmp"
             self._write_xlsx(xlsx_temp, self.summary_rows(summary))
@@ -267,7 +293,7 @@ class ResultWriter:
             # result.xlsx is published last: while the CSVs are replaced, no workbook claims
             # them, so a result.xlsx that exists always sits beside the CSVs of its own run.
             final_xlsx.unlink(missing_ok=True)
-            for index, table in enumerate(self._tables.values()):
+            for index, table in enumerate((*self._tables.values(), *self._extras.values())):
                 os.replace(table.temp, table.final)
                 if index == 0:
                     _crash_point("after_first_csv")
@@ -290,7 +316,7 @@ class ResultWriter:
 
     def abort(self) -> None:
         """Remove the temporary files; nothing more is published."""
-        for table in self._tables.values():
+        for table in (*self._tables.values(), *self._extras.values()):
             table.discard()
         shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -353,6 +379,11 @@ class ResultWriter:
             chart.set_legend({"none": True})
             sheet.insert_chart(1, 3, chart)
         workbook.close()
+
+
+def _is_number(value: object) -> bool:
+    """int, float and numpy numbers; never bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _fsync_file(path: Path) -> None:
