@@ -10,6 +10,7 @@ import pytest
 
 from tinmatch.agreement import Agreement
 from tinmatch.errors import MasterNotLoadedError
+from tinmatch.master.comparisons import COMPARISONS, gamma_label
 from tinmatch.master.database import open_master
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
@@ -34,9 +35,11 @@ def duck(small_master: Any) -> Iterator[LinkEngine]:
 
 @pytest.fixture(scope="module")
 def sparked(small_master: Any, spark: SparkSession) -> Iterator[SparkLinkEngine]:
-    from tinmatch.engines.spark import SparkLinkEngine
+    from tinmatch.engines.spark import open_spark_engine
 
-    engine = SparkLinkEngine.open(small_master.export, spark)
+    # As `process --engine spark` opens it (the session fixture's Spark is reused).
+    engine = open_spark_engine(small_master.db, data=str(small_master.export))
+    assert engine.spark is spark
     yield engine
     engine.close()
 
@@ -73,15 +76,30 @@ def test_candidates_identical(both_candidates: tuple[pd.DataFrame, pd.DataFrame]
     _assert_frames_agree(duck_c, spark_c, KEY)
 
 
-def test_every_level_kind_fires_under_spark(
+def test_levels_written_in_duckdb_sql_fire_under_spark(
     both_candidates: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
-    """The DuckDB-flavoured custom levels (phonetic, DOB parts, address) really fire on Spark."""
+    """Custom levels (written with DuckDB's double quotes) really fire on Spark.
+
+    Spark reads "x" as a string literal, so a level rendered naively would never fire there and
+    every pair would fall through to a lower level.
+    """
     _, spark_c = both_candidates
-    # Splink numbers levels from the bottom (else = 0): >= 2 is a custom level above else/state.
-    for comp in ("address", "date_of_birth", "first_name", "last_name", "middle_name"):
-        assert (spark_c[f"gamma_{comp}"] >= 1).any(), comp
-    assert (spark_c["gamma_address"] >= 5).any()  # street and unit: a DuckDB-written level
+    fired = {
+        (comp, gamma_label(comp, int(g)))
+        for comp in COMPARISONS
+        for g in spark_c[f"gamma_{comp}"].unique()
+    }
+    for level in [
+        ("address", "street_and_unit"),
+        ("date_of_birth", "exact"),
+        ("date_of_birth", "null"),
+        ("first_name", "exact"),
+        ("first_name", "nickname"),
+        ("last_name", "exact"),
+        ("middle_name", "null"),
+    ]:
+        assert level in fired, level
 
 
 def test_decisions_and_disclosures_identical(
@@ -136,3 +154,18 @@ def test_open_without_an_export_is_a_one_line_error(spark: SparkSession, tmp_pat
 
     with pytest.raises(MasterNotLoadedError, match="no exported master"):
         SparkLinkEngine.open(f"{tmp_path}/nothing-here", spark)
+
+
+def test_a_stale_export_is_refused(small_master: Any, spark: SparkSession, tmp_path: Any) -> None:
+    """Scoring with another load's model would record the wrong model hash: refuse it."""
+    import duckdb
+
+    from tinmatch.engines.spark import open_spark_engine
+
+    db = tmp_path / "reloaded.duckdb"
+    db.write_bytes(small_master.db.read_bytes())
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE meta SET value = '\"2001-01-01T00:00:00+00:00\"' WHERE key = 'loaded_at'")
+    con.close()
+    with pytest.raises(MasterNotLoadedError, match="loaded_at differ"):
+        open_spark_engine(db, data=str(small_master.export))

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,7 @@ class SparkLinkEngine:
     master: SplinkDataFrame
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
+    tag: str = ""
     _chunks: int = 0
 
     @classmethod
@@ -144,17 +146,18 @@ class SparkLinkEngine:
         meta = {row["key"]: json.loads(row["value"]) for row in meta_rows}
         params = ModelParams.from_json(model_rows[0]["params_json"])
         db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
-        tables["appearances"].createOrReplaceTempView("tinmatch_appearances")
+        tag = uuid.uuid4().hex[:10]  # several engines may share one session
+        tables["appearances"].createOrReplaceTempView(f"tinmatch_appearances_{tag}")
         master = db_api.register(
-            tables["link_rows"].select(*LINK_COLUMNS), table_name="tinmatch_master_rows"
+            tables["link_rows"].select(*LINK_COLUMNS), table_name=f"tinmatch_master_rows_{tag}"
         )
         settings = spark_settings(params)
         settings["retain_intermediate_calculation_columns"] = True
         linker = Linker(master, settings, log_level=logging.ERROR)
         for col in ("first_name_std", "last_name_std"):
-            lookup = db_api.register(tables[f"tf_{col}"], table_name=f"tinmatch_tf_{col}")
+            lookup = db_api.register(tables[f"tf_{col}"], table_name=f"tinmatch_tf_{col}_{tag}")
             linker.table_management.register_term_frequency_lookup(lookup, col)
-        return cls(spark, params, linker, db_api, master, root, meta)
+        return cls(spark, params, linker, db_api, master, root, meta, tag)
 
     @property
     def model_sha256(self) -> str:
@@ -166,7 +169,8 @@ class SparkLinkEngine:
             return _empty_candidates()
         self._chunks += 1
         frame = self.spark.createDataFrame(_request_table(features))
-        request = self.db_api.register(frame, table_name=f"tinmatch_request_{self._chunks}")
+        name = f"tinmatch_request_{self.tag}_{self._chunks}"
+        request = self.db_api.register(frame, table_name=name)
         predictions = self.linker.inference.predict_between(
             request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
         )
@@ -222,7 +226,8 @@ class SparkLinkEngine:
                 identified["qid"], identified["tin"], identified["tax_years"], strict=True
             )
         ]
-        self.spark.createDataFrame(rows, schema).createOrReplaceTempView("tinmatch_wanted")
+        wanted = self.spark.createDataFrame(rows, schema)
+        wanted.createOrReplaceTempView(f"tinmatch_wanted_{self.tag}")
         cols = ", ".join(f"a.{c}" for c in selected)
         picked = ", ".join(selected)
         sql = f"""
@@ -234,8 +239,8 @@ class SparkLinkEngine:
                                     a.street ASC NULLS LAST, a.address_line2 ASC NULLS LAST,
                                     a.zip ASC NULLS LAST
                        ) AS latest
-                FROM tinmatch_wanted w
-                JOIN tinmatch_appearances a
+                FROM tinmatch_wanted_{self.tag} w
+                JOIN tinmatch_appearances_{self.tag} a
                   ON a.tin = w.tin AND array_contains(w.tax_years, a.tax_year)
             )
             WHERE latest = 1
@@ -243,12 +248,12 @@ class SparkLinkEngine:
         try:
             return self.spark.sql(sql).toPandas()
         finally:
-            self.spark.catalog.dropTempView("tinmatch_wanted")
+            self.spark.catalog.dropTempView(f"tinmatch_wanted_{self.tag}")
 
     def close(self) -> None:
         """Drop this engine's tables (the session stays up for the next request)."""
         self.master.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
-        self.spark.catalog.dropTempView("tinmatch_appearances")
+        self.spark.catalog.dropTempView(f"tinmatch_appearances_{self.tag}")
 
 
 def open_spark_engine(
