@@ -114,3 +114,11 @@ def test_explain_csv_is_neutralized(tmp_path: Path) -> None:
     path = writer.close()
     with path.open(encoding="utf-8", newline="") as handle:
         assert not any(dangerous(v) for row in csv.reader(handle) for v in row)
+
+
+def test_results_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    out = write_result(tmp_path / "out", ["r1"])
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes == dict.fromkeys(
+        ("matched.csv", "rejected.csv", "unmatched.csv", "result.xlsx"), 0o600
+    )

@@ -288,6 +288,7 @@ class ResultWriter:
                 table.finish()
             xlsx_temp = self.staging / "result.xlsx.tmp"
             self._write_xlsx(xlsx_temp, self.summary_rows(summary))
+            os.chmod(xlsx_temp, 0o600)  # like the CSVs (mkstemp): results are for the owner
             _fsync_file(xlsx_temp)
             _crash_point("before_publish")
             # result.xlsx is published last: while the CSVs are replaced, no workbook claims
