@@ -26,9 +26,26 @@ SWAPPED = ("swapped_names", "r.first_name_std = l.last_name_std AND r.last_name_
            "l.first_name_std")  # fmt: skip
 
 
+# Candidate replacements to try with --extra (name=col+col+...); substr() keys allowed.
+WITHOUT: set[str] = set()
+EXTRA: list[tuple[str, str]] = []
+
+
 def rule_conditions() -> list[tuple[str, str]]:
     rules = [(name, " AND ".join(f"r.{c} = l.{c}" for c in cols)) for name, cols in BLOCKING_RULES]
-    return [*rules, SWAPPED]
+    return [(n, c) for n, c in [*rules, SWAPPED, *EXTRA] if n not in WITHOUT]
+
+
+def _extra(text: str) -> tuple[str, str]:
+    name, _, cols = text.partition("=")
+    conds = []
+    for col in cols.split("+"):
+        if col.startswith("initial:"):
+            c = col.removeprefix("initial:")
+            conds.append(f"left(r.{c}, 1) = left(l.{c}, 1)")
+        else:
+            conds.append(f"r.{col} = l.{col}")
+    return name, " AND ".join(conds)
 
 
 def blocked(con: duckdb.DuckDBPyConnection, req: pd.DataFrame, truth: dict[str, str]) -> dict:
@@ -106,7 +123,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", default=["small"])
     parser.add_argument("--no-score", action="store_true")
+    parser.add_argument("--without", default="", help="rules to leave out, comma-separated")
+    parser.add_argument("--extra", action="append", default=[],
+                        help="extra rule NAME=col+col (initial:col for a first letter)")
     args = parser.parse_args()
+    WITHOUT.update(r for r in args.without.split(",") if r)
+    EXTRA.extend(_extra(e) for e in args.extra)
     for size in args.sizes:
         people, requests = size_arg(size)
         data = dataset(people, requests)
@@ -136,7 +158,7 @@ def main() -> None:
             print(f"  after scoring (weight >= -20): {figures['kept_candidates_per_row']:.2f} "
                   f"candidate taxpayers per row, recall {figures['recall_after_weight_floor']:.4f}"
                   f" ({figures['scored_seconds']}s)")
-        record("blocking", data, **figures)
+        record("blocking", data, without=sorted(WITHOUT), extra=EXTRA, **figures)
 
 
 if __name__ == "__main__":

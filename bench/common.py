@@ -243,12 +243,30 @@ def load_command(data: DataSet, db: Path) -> list[str]:
 
 def master(data: DataSet) -> Path:
     """The data set's loaded master database, loading it on first use."""
-    if not data.db.exists():
+    if not data.db.exists() or not _usable(data.db):
         print(f"loading master for {data.label} (once) ...", flush=True)
         m = measure(load_command(data, data.db))
         print("  load-master " + m.line(), flush=True)
         record("load", data, m)
     return data.db
+
+
+def _usable(db: Path) -> bool:
+    """False when the cached master was built by an older tinmatch (its model no longer fits)."""
+    from tinmatch.master.database import open_master
+    from tinmatch.pipeline.link import LinkEngine
+
+    try:
+        con = open_master(db)
+    except Exception:  # noqa: BLE001 - any failure means: load again
+        return False
+    try:
+        LinkEngine.open(con)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        con.close()
 
 
 def bench_agreement(requests: int) -> Path | None:
