@@ -65,6 +65,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "nickname",
     ),
     "first_typo": (_w(first_name="Willaim"), WILLIAM, "first_name", "jaro_winkler_0.92"),
+    "first_one_edit": (_w(first_name="Xilliam"), WILLIAM, "first_name", "one_edit"),
     "first_phonetic": (
         {
             "first_name": "Catherine",

@@ -18,6 +18,7 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -56,7 +57,7 @@ DECISION_COLUMNS = [
 ]
 
 
-def levels_of(row: pd.Series) -> dict[str, str]:
+def levels_of(row: pd.Series | dict[str, Any]) -> dict[str, str]:
     return {name: gamma_label(name, int(row[f"gamma_{name}"])) for name in COMPARISONS}
 
 
@@ -71,35 +72,44 @@ def _conflicts(levels: dict[str, str]) -> list[str]:
 def decide(qids: list[str], candidates: pd.DataFrame, rule: DecisionRule) -> pd.DataFrame:
     """One decision row per qid (in the order given)."""
     ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
-    groups = {qid: g for qid, g in ranked.groupby("qid", sort=False)}
-    rows = [_decide_one(qid, groups.get(qid), rule) for qid in qids]
+    top: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
+    for cand in ranked.to_dict("records"):
+        qid = cand["qid"]
+        counts[qid] = counts.get(qid, 0) + 1
+        if counts[qid] <= 2:
+            top.setdefault(qid, []).append(cand)
+    rows = [_decide_one(qid, top.get(qid, []), counts.get(qid, 0), rule) for qid in qids]
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
 
-def _decide_one(qid: str, cands: pd.DataFrame | None, rule: DecisionRule) -> dict[str, object]:
+def _decide_one(
+    qid: str, top: list[dict[str, Any]], n_candidates: int, rule: DecisionRule
+) -> dict[str, object]:
     out: dict[str, object] = {c: None for c in DECISION_COLUMNS}
     out["qid"] = qid
-    out["n_candidates"] = 0 if cands is None else len(cands)
+    out["n_candidates"] = n_candidates
 
     def unmatched(reason: str, message: str) -> dict[str, object]:
         out.update(outcome="unmatched", reason_code=reason, message=message)
         return out
 
-    if cands is None or cands.empty:
+    if not top:
         return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
-    best = cands.iloc[0]
+    best = top[0]
     p_best = float(best["match_probability"])
     if p_best < rule.candidate_floor:
         return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
     out.update(tin=best["tin"], match_probability=p_best, match_weight=float(best["match_weight"]))
-    second = cands.iloc[1] if len(cands) > 1 else None
+    second = top[1] if len(top) > 1 else None
+    p_second = 0.0
     if second is not None:
+        p_second = float(second["match_probability"])
         out.update(
             runner_up_tin=second["tin"],
-            runner_up_probability=float(second["match_probability"]),
+            runner_up_probability=p_second,
             runner_up_weight=float(second["match_weight"]),
         )
-    p_second = float(second["match_probability"]) if second is not None else 0.0
     runner_up_plausible = p_second >= rule.plausible
     if second is not None and (runner_up_plausible or p_best >= rule.min_probability):
         gap = float(best["match_weight"]) - float(second["match_weight"])

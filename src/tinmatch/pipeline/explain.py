@@ -17,8 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from tinmatch.master.comparisons import COMPARISONS
-from tinmatch.pipeline.decide import levels_of
+from tinmatch.master.comparisons import COMPARISONS, gamma_label, level_labels
 
 FILENAME = "explain.csv"
 COLUMNS = [
@@ -41,35 +40,29 @@ def prior_weight(probability_two_random_records_match: float) -> float:
 def explain_rows(
     rows: pd.DataFrame, candidates: pd.DataFrame, prior: float, max_rank: int = 2
 ) -> list[dict[str, Any]]:
-    """Lines for `rows` (record_id, qid, outcome label, reason) from their ranked candidates."""
-    if candidates.empty:
+    """Lines for `rows` (qid, record_id, label, reason) from their ranked candidates."""
+    if candidates.empty or rows.empty:
         return []
     ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
-    ranked = ranked.groupby("qid", sort=False).head(max_rank)
-    ranked["rank"] = ranked.groupby("qid", sort=False).cumcount() + 1
-    by_qid = {qid: g for qid, g in ranked.groupby("qid", sort=False)}
-    out: list[dict[str, Any]] = []
-    for row in rows.itertuples(index=False):
-        group = by_qid.get(row.qid)
-        if group is None:
-            continue
-        for cand in group.itertuples(index=False):
-            series = pd.Series(cand._asdict())
-            levels = levels_of(series)
-            line: dict[str, Any] = {
-                "record_id": row.record_id,
-                "outcome": row.label,
-                "reason_code": row.reason or "",
-                "rank": int(cand.rank),
-                "match_probability": round(float(cand.match_probability), 8),
-                "match_weight": round(float(cand.match_weight), 3),
-                "prior_weight": round(prior, 3),
-            }
-            for name in COMPARISONS:
-                line[f"{name}_level"] = levels[name]
-                line[f"{name}_weight"] = round(float(series[f"mw_{name}"]), 3)
-            out.append(line)
-    return out
+    ranked = ranked.assign(rank=ranked.groupby("qid", sort=False).cumcount() + 1)
+    ranked = ranked[ranked["rank"] <= max_rank]
+    merged = rows.merge(ranked, on="qid", how="inner").sort_values(["_order", "rank"])
+    out = pd.DataFrame(
+        {
+            "record_id": merged["record_id"].astype(str),
+            "outcome": merged["label"],
+            "reason_code": merged["reason"].fillna(""),
+            "rank": merged["rank"].astype(int),
+            "match_probability": merged["match_probability"].astype(float).round(8),
+            "match_weight": merged["match_weight"].astype(float).round(3),
+            "prior_weight": round(prior, 3),
+        }
+    )
+    for name in COMPARISONS:
+        labels = {g: gamma_label(name, g) for g in range(-1, len(level_labels(name)) - 1)}
+        out[f"{name}_level"] = merged[f"gamma_{name}"].astype(int).map(labels)
+        out[f"{name}_weight"] = merged[f"mw_{name}"].astype(float).round(3)
+    return list(out[COLUMNS].to_dict("records"))
 
 
 class ExplainWriter:

@@ -236,6 +236,7 @@ def _process_chunk(
             "record_id": rows["record_id"].astype(str),
             "label": [d.outcome for d in result.decisions[-len(rows) :]],
             "reason": [d.reason for d in result.decisions[-len(rows) :]],
+            "_order": range(len(rows)),
         }
     )
     result._pending_explain.append((labels, candidates))
