@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -65,9 +66,14 @@ def require_undecided(row: RequestRow, action: str) -> None:
 
 
 def pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
+    return PendingRow(**pending_values(request_id, d))
+
+
+def pending_values(request_id: str, d: PendingDisclosure) -> dict[str, Any]:
+    """Column values of a pending disclosure, for a bulk insert."""
     if not d.tin.strip():
         raise LedgerError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
-    return PendingRow(
+    return dict(
         request_id=request_id,
         record_id=d.record_id,
         tin=d.tin.strip(),
@@ -80,7 +86,12 @@ def pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
 
 
 def decision_row(request_id: str, d: Decision) -> DecisionRow:
-    return DecisionRow(
+    return DecisionRow(**decision_values(request_id, d))
+
+
+def decision_values(request_id: str, d: Decision) -> dict[str, Any]:
+    """Column values of a decision-log row, for a bulk insert."""
+    return dict(
         request_id=request_id,
         record_id=d.record_id,
         outcome=d.outcome,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TextIO
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select, true
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -258,8 +258,13 @@ class Store:
                 return db.record(s, row)
             s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
             s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
-            s.add_all(db.pending_row(request_id, d) for d in disclosures)
-            s.add_all(db.decision_row(request_id, d) for d in decisions or ())
+            # Core bulk inserts: a million-row request must not build a million ORM objects.
+            pending = [db.pending_values(request_id, d) for d in disclosures]
+            if pending:
+                s.execute(insert(PendingRow), pending)
+            logged = [db.decision_values(request_id, d) for d in decisions or ()]
+            if logged:
+                s.execute(insert(DecisionRow), logged)
             row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
             s.flush()
