@@ -114,10 +114,13 @@ def _decide_one(
     if second is not None and (runner_up_plausible or p_best >= rule.min_probability):
         gap = float(best["match_weight"]) - float(second["match_weight"])
         if gap < rule.margin_bits:
+            needed = f"{2**rule.margin_bits:,.0f}"
+            if gap < 1:
+                why = "two taxpayers fit this row about equally well"
+            else:
+                why = f"the best candidate is only {2**gap:,.0f} times likelier than the next"
             return unmatched(
-                "ambiguous",
-                f"the best candidate is only {2**gap:.0f} times likelier than the next "
-                f"(needs {2**rule.margin_bits:.0f}); nothing is disclosed",
+                "ambiguous", f"{why} (the agreement needs {needed} times); nothing is disclosed"
             )
     if p_best < rule.min_probability:
         return unmatched(
