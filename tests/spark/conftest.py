@@ -92,6 +92,12 @@ def spark() -> Iterator[SparkSession]:
         pytest.skip("no Java runtime for Spark")
     from tinmatch.engines.spark import spark_session
 
-    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
+    quick = {
+        "spark.sql.shuffle.partitions": "2",
+        "spark.ui.enabled": "false",
+        # Tiny data: the JVM's warm-up dominates, and the C1 compiler alone warms up faster.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    }
+    session = spark_session("local[2]", quick)
     yield session
     session.stop()

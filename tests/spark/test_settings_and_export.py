@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,11 @@ def test_master_url_from_argument_then_environment(monkeypatch: pytest.MonkeyPat
 
 
 def test_importing_the_engine_does_not_import_pyspark() -> None:
-    assert "tinmatch.engines.spark" in sys.modules
-    if "pyspark" in sys.modules:  # another test may have started Spark in this process
-        pytest.skip("pyspark already imported by another test")
-    assert "pyspark" not in sys.modules
+    code = (
+        "import sys, tinmatch, tinmatch.engines.spark, tinmatch.engines.export; "
+        "sys.exit(1 if 'pyspark' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_export_holds_every_table_with_the_masters_rows(small_master: Any) -> None:
