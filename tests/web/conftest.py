@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +126,10 @@ def make_web(master: Path, tmp_path: Path, store: Store, **overrides: object) ->
     app = create_app(settings, store=store)
     with TestClient(app) as client:
         yield Web(client, store, settings, key_a, key_b)
+
+
+open_web = contextmanager(make_web)
+"""`with open_web(master, tmp_path, store, **settings) as web:` for tests with own settings."""
 
 
 @pytest.fixture

@@ -81,9 +81,7 @@ def test_small_request_waits_and_is_held(web: Web) -> None:
 
 
 def _download(web: Web, rid: str, name: str, key: str | None = None) -> tuple[int, dict]:
-    response = web.client.get(
-        f"/v1/requests/{rid}/{name}", headers={"X-API-Key": key or web.key_a}
-    )
+    response = web.client.get(f"/v1/requests/{rid}/{name}", headers={"X-API-Key": key or web.key_a})
     return response.status_code, response.json()
 
 

@@ -94,9 +94,12 @@ def test_deny(web: Web) -> None:
     assert response.status_code == 200 and "Denied" in response.text
     status, after = web.get(f"/v1/requests/{rid}")
     assert after["state"] == "denied" and after["downloads"] == {}
-    assert web.client.get(
-        f"/v1/requests/{rid}/matched.csv", headers={"X-API-Key": web.key_a}
-    ).status_code == 409
+    assert (
+        web.client.get(
+            f"/v1/requests/{rid}/matched.csv", headers={"X-API-Key": web.key_a}
+        ).status_code
+        == 409
+    )
 
 
 def test_api_key_cannot_decide_and_cookie_cannot_call_api(web: Web) -> None:

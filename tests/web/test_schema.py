@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import schemathesis
-from conftest import ATTESTATION, Web, make_web, request_csv
+from conftest import ATTESTATION, Web, open_web, request_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -49,7 +49,7 @@ def _seed(web: Web) -> None:
 
 
 def test_schemathesis_finds_no_server_error(master: Path, tmp_path: Path, store: Store) -> None:
-    for web in make_web(master, tmp_path, store, rate_per_minute=100_000):
+    with open_web(master, tmp_path, store, rate_per_minute=100_000) as web:
         _seed(web)
         schema = schemathesis.openapi.from_asgi("/openapi.json", web.client.app)
         operations = [result.ok() for result in schema.get_all_operations()]
@@ -57,9 +57,7 @@ def test_schemathesis_finds_no_server_error(master: Path, tmp_path: Path, store:
         for operation in operations:
 
             @given(case=operation.as_strategy())
-            @settings(
-                max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck)
-            )
+            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
             def check(case: schemathesis.Case) -> None:
                 response = case.call(headers={"X-API-Key": web.key_a})
                 case.validate_response(response, checks=CHECKS)
@@ -90,7 +88,7 @@ def request_files(draw: st.DrawFn) -> tuple[str, bytes]:
 def test_any_upload_is_refused_or_answered_never_crashes(
     master: Path, tmp_path: Path, store: Store
 ) -> None:
-    for web in make_web(master, tmp_path, store, rate_per_minute=100_000, max_queue=100):
+    with open_web(master, tmp_path, store, rate_per_minute=100_000, max_queue=100) as web:
         ids: set[str] = set()
 
         @given(
