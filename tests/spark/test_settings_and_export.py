@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
 from tinmatch.engines.export import TABLES, export_master, export_meta
 from tinmatch.engines.spark import spark_master_url, spark_settings
-from tinmatch.errors import MasterNotLoadedError
+from tinmatch.errors import ConfigError, MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS, level_labels
 from tinmatch.master.params import LevelParams, ModelParams, render_settings
 
@@ -125,3 +126,29 @@ def test_export_twice_does_nothing_and_a_changed_master_replaces_it(
 def test_export_without_a_master_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(MasterNotLoadedError, match="does not exist"):
         export_master(tmp_path / "none.duckdb", tmp_path / "out")
+
+
+def test_open_engine_duckdb_scores_and_discloses(small_master: Any) -> None:
+    from tinmatch.engines import open_engine
+    from tinmatch.master.database import open_master
+
+    con = open_master(small_master.db)
+    try:
+        engine = open_engine("duckdb", small_master.db, con)
+        assert engine.model_sha256 == export_meta(small_master.export)["model_sha256"]
+        nobody = pd.DataFrame({"qid": [], "tin": [], "tax_years": []})
+        assert list(engine.disclose(nobody, ("street", "tax_year")).columns) == [
+            "qid",
+            "tin",
+            "street",
+            "tax_year",
+        ]
+        sql = "SELECT tin, max(tax_year) FROM m.appearances GROUP BY tin ORDER BY tin LIMIT 1"
+        ((tin, year),) = con.execute(sql).fetchall()
+        one = pd.DataFrame({"qid": ["q1"], "tin": [tin], "tax_years": [[year]]})
+        found = engine.disclose(one, ("city", "tax_year"))
+        assert found["tax_year"].tolist() == [year]
+        with pytest.raises(ConfigError, match="unknown engine 'hadoop'"):
+            open_engine("hadoop", small_master.db, con)
+    finally:
+        con.close()
