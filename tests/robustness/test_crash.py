@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 OUTPUTS = ("matched.csv", "rejected.csv", "unmatched.csv", "result.xlsx", "explain.csv")
 #: pipeline/explain.py stages explain.csv under this fixed name in the output folder (not in the
 #: writer's staging folder), so a killed run leaves it until the next run. See the report.
-KNOWN_LEFTOVERS = frozenset({".explain.csv.partial"})
+KNOWN_LEFTOVERS: frozenset[str] = frozenset()
 EPOCH = "1767225600"  # 2026-01-01: the workbook's dates are then reproducible
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,18 +100,15 @@ def test_extra_tables_are_neutralized_staged_and_keep_numbers(tmp_path: Path) ->
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/explain.py writes the requester's record_id unneutralized; the lead is to "
-    "write explain lines through ResultWriter.add_extra('explain', COLUMNS, frame)",
-)
 def test_explain_csv_is_neutralized(tmp_path: Path) -> None:
-    from tinmatch.pipeline.explain import COLUMNS, ExplainWriter
+    from tinmatch.pipeline.explain import COLUMNS
+    from tinmatch.pipeline.write import ResultWriter
 
-    writer = ExplainWriter(tmp_path)
-    writer.add([{c: ("=cmd|' /C calc'!A0" if c == "record_id" else "") for c in COLUMNS}])
-    path = writer.close()
-    with path.open(encoding="utf-8", newline="") as handle:
+    writer = ResultWriter(tmp_path, ("street", "city", "state", "zip", "tax_year"))
+    line = {c: ("=cmd|' /C calc'!A0" if c in ("record_id", "outcome") else 0) for c in COLUMNS}
+    writer.add_extra("explain", COLUMNS, pd.DataFrame([line]))
+    writer.close({})
+    with (tmp_path / "explain.csv").open(encoding="utf-8", newline="") as handle:
         assert not any(dangerous(v) for row in csv.reader(handle) for v in row)
 
 

@@ -11,6 +11,7 @@ import typer
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.errors import LedgerError
+from tinmatch.ledger.notice import write_recall_notice
 
 ledger_app = typer.Typer(
     help=(
@@ -127,9 +128,16 @@ def recall(
 
       tinmatch ledger recall req-6ab9f1eb8f7d3388 R-0042 --why 'wrong person' --by 'A. Reviewer'
     """
+    now = utc_now()
     with open_store(state_db) as store:
-        entry = store.recall(request_id, record_id, why, utc_now(), by=by)
+        entry = store.recall(request_id, record_id, why, now, by=by)
+        out_dir = Path(store.get_request(request_id).out_dir)
+    notice = write_recall_notice(
+        out_dir, request_id=request_id, record_id=record_id, why=why, at=now
+    )
     typer.echo(
         f"recalled {record_id} of {request_id}: ledger seq {entry.seq} "
         f"(recalls seq {entry.recalls_seq}); tell {entry.agency}"
     )
+    if notice is not None:
+        typer.echo(f"recall notice added to {notice}")

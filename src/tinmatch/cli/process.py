@@ -13,6 +13,7 @@ from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.options import DbOption, QuietOption
 from tinmatch.cli.state import StateDbOption, open_store
 from tinmatch.cover import Cover
+from tinmatch.errors import ConfigError
 from tinmatch.progress import Reporter, RichReporter
 
 
@@ -30,6 +31,16 @@ def process_command(
         Path | None,
         typer.Option("--cover", help="Cover letter TOML: agency, official, attestation."),
     ] = None,
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Cover: the requesting agency.")
+    ] = None,
+    official: Annotated[
+        str | None, typer.Option("--official", help="Cover: the requesting official.")
+    ] = None,
+    attestation: Annotated[
+        str | None,
+        typer.Option("--attestation", help="Cover: the official's attestation."),
+    ] = None,
     state_db: StateDbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -43,9 +54,19 @@ def process_command(
     Example:
 
         tinmatch process request.xlsx --cover cover.toml --db master.duckdb --out result/
+
+        tinmatch process request.csv --agency "ICE" --official "J. Doe" \
+            --attestation "Each person is under active criminal investigation..." --out result/
     """
     agreement = Agreement.load(agreement_path)
-    cover = Cover.load(cover_path) if cover_path is not None else None
+    cover: Cover | None = None
+    given = {"agency": agency, "official": official, "attestation": attestation}
+    if cover_path is not None:
+        if any(given.values()):
+            raise ConfigError("give the cover either as --cover FILE or as options, not both")
+        cover = Cover.load(cover_path)
+    elif any(given.values()):
+        cover = Cover.from_mapping({k: v for k, v in given.items() if v}, source="options")
     reporter: Reporter = Reporter() if quiet else RichReporter()
     with open_store(state_db) as store:
         answer = answer_request(

@@ -2,16 +2,15 @@
 
 For every valid row with a candidate, the best and the runner-up candidate each get a line: the
 prior, then each comparison's level and match weight (bits; term-frequency adjustments included),
-summing to the candidate's match weight. ``explain.csv`` is written beside the results for the
-reviewing agency. It names no taxpayer (candidates are ranks, never TINs) and holds no taxpayer
-field: only which level of agreement each comparison reached.
+summing to the candidate's match weight. ``explain.csv`` is written beside the results (staged
+and published atomically with them, every cell neutralized) for the reviewing agency. It names
+no taxpayer (candidates are ranks, never TINs) and holds no taxpayer field: only which level of
+agreement each comparison reached.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -63,30 +62,6 @@ def explain_rows(
         out[f"{name}_level"] = merged[f"gamma_{name}"].astype(int).map(labels)
         out[f"{name}_weight"] = merged[f"mw_{name}"].astype(float).round(3)
     return list(out[COLUMNS].to_dict("records"))
-
-
-class ExplainWriter:
-    """Appends lines to a temporary file; ``close`` renames it into place atomically."""
-
-    def __init__(self, out_dir: Path) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.path = out_dir / FILENAME
-        self._tmp = out_dir / f".{FILENAME}.partial"
-        self._fh = self._tmp.open("w", encoding="utf-8", newline="")
-        self._writer = csv.DictWriter(self._fh, fieldnames=COLUMNS)
-        self._writer.writeheader()
-
-    def add(self, lines: list[dict[str, Any]]) -> None:
-        self._writer.writerows(lines)
-
-    def close(self) -> Path:
-        self._fh.close()
-        os.replace(self._tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
 
 
 def read_explain(out_dir: Path) -> pd.DataFrame:

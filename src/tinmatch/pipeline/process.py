@@ -23,7 +23,8 @@ from tinmatch.master.database import open_master, read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
-from tinmatch.pipeline.explain import ExplainWriter, explain_rows, prior_weight
+from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
+from tinmatch.pipeline.explain import explain_rows, prior_weight
 from tinmatch.pipeline.link import LinkEngine, request_features
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
@@ -142,22 +143,20 @@ def process(
             candidate_floor=agreement.matching.min_candidate_probability,
         )
         writer = ResultWriter(out_dir, agreement.disclosed_fields)
-        explainer = ExplainWriter(out_dir)
         prior = prior_weight(engine.params.probability_two_random_records_match)
         try:
             with reporter.task("matching request rows", reader.n_rows) as advance:
                 for chunk in reader:
                     _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
-                    explainer.add(result.pop_explanations(prior))
+                    lines = result.pop_explanations(prior)
+                    writer.add_extra("explain", EXPLAIN_COLUMNS, pd.DataFrame(lines))
                     result.rows += len(chunk)
                     advance(len(chunk))
             summary = {"review_status": review_status, **result.summary()}
             with reporter.task("writing results", 1) as advance:
-                explainer.close()
                 writer.close(summary)
                 advance(1)
         except BaseException:
-            explainer.abort()
             writer.abort()
             raise
         return result

@@ -1,0 +1,162 @@
+"""The agreement is law: caps, covers, lifetime, suspension, review and the ledger, via the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tinmatch.agreement import Agreement
+
+DEFAULT = Path(__file__).parents[2] / "src" / "tinmatch" / "data" / "default_agreement.toml"
+ATTESTATION = "Each person is under active criminal investigation; used only for it."
+COVER = ["--agency", "ICE", "--official", "J. Doe, Special Agent", "--attestation", ATTESTATION]
+
+
+def tinmatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tinmatch", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("law")
+    for step in (
+        ["synth", "--people", "3000", "--requests", "200", "--seed", "9", "--out", "data",
+         "--format", "parquet"],
+        ["load-master", "--taxpayers", "data/taxpayers.parquet", "--returns",
+         "data/returns.parquet", "--db", "master.duckdb", "-q"],
+    ):  # fmt: skip
+        done = tinmatch(*step, cwd=root)
+        assert done.returncode == 0, done.stderr
+    return root
+
+
+def agreement(root: Path, name: str, **edits: str) -> Path:
+    text = DEFAULT.read_text()
+    for old, new in edits.items():
+        assert old.replace("__", " ") in text or old in text, old
+        text = text.replace(old, new)
+    path = root / f"{name}.toml"
+    path.write_text(text)
+    Agreement.load(path)  # must be a valid agreement
+    return path
+
+
+def run(root: Path, out: str, state: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return tinmatch(
+        "process", "data/request.csv", "--db", "master.duckdb", "--out", out,
+        "--state-db", f"sqlite:///{state}.sqlite", "-q", *extra, cwd=root,
+    )  # fmt: skip
+
+
+def test_rows_beyond_the_request_cap_are_rejected_not_dropped(world: Path) -> None:
+    path = agreement(world, "cap", **{"max_rows_per_request = 100000": "max_rows_per_request = 25"})
+    done = run(world, "out_cap", "cap", "--agreement", str(path), *COVER)
+    assert done.returncode == 0, done.stderr
+    out = world / "out_cap"
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    capped = rejected[rejected["reason_codes"].str.contains("volume_cap_exceeded")]
+    matched = pd.read_csv(out / "matched.csv", dtype=str)
+    unmatched = pd.read_csv(out / "unmatched.csv", dtype=str)
+    assert len(matched) + len(unmatched) == 25  # exactly the cap was looked up
+    assert len(capped) > 0
+    request = pd.read_csv(world / "data" / "request.csv", dtype=str)
+    assert len(matched) + len(unmatched) + len(rejected) == len(request)
+
+
+def test_no_cover_refuses_the_whole_request(world: Path) -> None:
+    done = run(world, "out_nocover", "nocover")
+    assert done.returncode != 0
+    assert "cover" in done.stderr and done.stderr.count("\n") == 1
+    assert not (world / "out_nocover" / "matched.csv").exists()
+
+
+def test_expired_agreement_refuses(world: Path) -> None:
+    path = agreement(
+        world, "expired",
+        **{"effective = 2026-01-01": "effective = 2020-01-01",
+           "expires = 2027-06-30": "expires = 2021-06-30"},
+    )  # fmt: skip
+    done = run(world, "out_expired", "expired", "--agreement", str(path), *COVER)
+    assert done.returncode != 0 and "not in force" in done.stderr
+
+
+def test_suspended_agreement_refuses_until_resumed(world: Path) -> None:
+    state = "sqlite:///suspend.sqlite"
+    done = tinmatch("agreement", "suspend", "--why", "court order 26-1", "--state-db", state,
+                    cwd=world)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = run(world, "out_susp", "suspend", *COVER)
+    assert done.returncode != 0 and "suspended" in done.stderr and "court order" in done.stderr
+    assert tinmatch("agreement", "resume", "--state-db", state, cwd=world).returncode == 0
+    assert run(world, "out_susp", "suspend", *COVER).returncode == 0
+
+
+def test_official_caseload_cap_refuses_whole(world: Path) -> None:
+    path = agreement(
+        world, "caseload",
+        **{"# max_rows_per_official_per_period = 500": "max_rows_per_official_per_period = 50"},
+    )  # fmt: skip
+    done = run(world, "out_case", "case", "--agreement", str(path), *COVER)
+    assert done.returncode != 0 and "official" in done.stderr
+    assert not (world / "out_case" / "matched.csv").exists()
+
+
+def test_min_interval_between_requests(world: Path) -> None:
+    edit = {"# min_interval_seconds = 3600": "min_interval_seconds = 3600"}
+    path = agreement(world, "interval", **edit)
+    first = run(world, "out_i1", "interval", "--agreement", str(path), *COVER)
+    assert first.returncode == 0, first.stderr
+    other = world / "data" / "request2.csv"
+    pd.read_csv(world / "data" / "request.csv", dtype=str).head(10).to_csv(other, index=False)
+    second = tinmatch(
+        "process", str(other), "--db", "master.duckdb", "--out", "out_i2",
+        "--state-db", "sqlite:///interval.sqlite", "-q", "--agreement", str(path), *COVER,
+        cwd=world,
+    )  # fmt: skip
+    assert second.returncode != 0 and "between requests" in second.stderr
+
+
+def test_review_release_ledger_and_recall(world: Path) -> None:
+    state = "sqlite:///review.sqlite"
+    done = run(world, "out_rev", "review", *COVER)
+    assert done.returncode == 0, done.stderr
+    request_id = done.stdout.split(":")[0].strip()
+    matched = pd.read_csv(world / "out_rev" / "matched.csv", dtype=str)
+    assert "status held" in done.stdout
+    # nothing in the ledger until a reviewer approves
+    assert "0 entries" in tinmatch("ledger", "verify", "--state-db", state, cwd=world).stdout
+    approve = ["review", "approve", request_id, "--reviewer", "R. Viewer", "--note", "ok",
+               "--state-db", state]  # fmt: skip
+    assert tinmatch(*approve, cwd=world).returncode == 0
+    again = tinmatch(*approve, cwd=world)
+    assert again.returncode != 0 and "already released" in again.stderr
+    verify = tinmatch("ledger", "verify", "--state-db", state, cwd=world)
+    assert verify.returncode == 0 and f"{len(matched)} entries" in verify.stdout
+    # re-processing a released request never writes a second set of entries
+    assert run(world, "out_rev", "review", *COVER).returncode != 0
+    record = matched["record_id"].iloc[0]
+    recall = tinmatch("ledger", "recall", request_id, record, "--why", "wrong person",
+                      "--state-db", state, cwd=world)  # fmt: skip
+    assert recall.returncode == 0, recall.stderr
+    notice = pd.read_csv(world / "out_rev" / "recalls.csv", dtype=str)
+    assert notice["record_id"].tolist() == [record]
+    verify = tinmatch("ledger", "verify", "--state-db", state, cwd=world)
+    assert verify.returncode == 0 and f"{len(matched) + 1} entries" in verify.stdout
+
+
+def test_disclosing_employer_or_tin_fails_to_load(tmp_path: Path) -> None:
+    from tinmatch.errors import ConfigError
+
+    for field in ("employer_name", "tin"):
+        text = DEFAULT.read_text().replace('"tax_year"]', f'"tax_year", "{field}"]')
+        path = tmp_path / f"{field}.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=field):
+            Agreement.load(path)
