@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (need Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,web,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,web,postgres,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
