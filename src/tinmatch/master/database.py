@@ -85,7 +85,15 @@ def read_params(con: duckdb.DuckDBPyConnection, schema: str = "m") -> ModelParam
     row = rows[0] if rows else None
     if row is None:
         raise MasterNotLoadedError("the master has no trained model: run `tinmatch load-master`")
-    return ModelParams.from_json(row[0])
+    try:
+        params = ModelParams.from_json(row[0])
+        params.check_complete()
+    except (ValueError, KeyError) as exc:
+        raise MasterNotLoadedError(
+            f"the master's model does not fit this version of tinmatch ({exc}); "
+            "run `tinmatch load-master` again"
+        ) from None
+    return params
 
 
 def _sql_path(path: Path) -> str:

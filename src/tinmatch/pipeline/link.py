@@ -10,7 +10,9 @@ the candidate's score is that of its best-scoring row: the request address is co
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -19,7 +21,7 @@ from splink import DuckDBAPI, Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from tinmatch.master.comparisons import COMPARISONS
-from tinmatch.master.database import read_params
+from tinmatch.master.database import open_master, read_params
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
 from tinmatch.pipeline.standardize.addresses import address_features
 from tinmatch.pipeline.standardize.names import name_features
@@ -109,6 +111,29 @@ class LinkEngine:
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return out
+
+
+_warm = threading.local()
+
+
+def warm_engine(db: Path) -> LinkEngine:
+    """A linker over `db`, kept open per thread and reused while the master file is unchanged.
+
+    Opening the master and building the Splink linker costs about half a second; a service
+    answering a dozen names must not pay it on every request. Each thread (each service worker)
+    keeps its own DuckDB connection, since one connection must not run two queries at once.
+    """
+    stat = db.stat() if db.exists() else None
+    key = (str(db.resolve()), stat.st_mtime_ns if stat else None, stat.st_ino if stat else None)
+    cache: dict[tuple[str, int | None, int | None], LinkEngine] = getattr(_warm, "engines", {})
+    _warm.engines = cache
+    engine = cache.get(key)
+    if engine is None:
+        for old_key in [k for k in cache if k[0] == key[0]]:  # the master was replaced
+            cache.pop(old_key).con.close()
+        engine = LinkEngine.open(open_master(db))
+        cache[key] = engine
+    return engine
 
 
 def _empty_candidates() -> pd.DataFrame:

@@ -19,13 +19,13 @@ import pandas as pd
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.errors import RefusedError
-from tinmatch.master.database import open_master, read_meta
+from tinmatch.master.database import read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_rows, prior_weight
-from tinmatch.pipeline.link import LinkEngine, request_features
+from tinmatch.pipeline.link import LinkEngine, request_features, warm_engine
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
@@ -112,56 +112,52 @@ def process(
         max_cell_chars=limits.max_cell_chars,
         max_file_bytes=limits.max_file_bytes,
     )
-    con = open_master(db)
+    engine = warm_engine(db)
+    meta = read_meta(engine.con, "m")
+    input_sha = file_sha256(request)
+    result = ProcessResult(
+        request_key=request_key(input_sha, cover, agreement),
+        out_dir=out_dir,
+        input_sha256=input_sha,
+        agreement_id=agreement.id,
+        agreement_sha256=agreement.sha256,
+        model_sha256=engine.model_sha256,
+        request_id=request_id,
+    )
+    ids = reader.record_ids()
+    counts = Counter(i for i in ids if i is not None)
+    quota = limits.max_rows_per_request
+    if remaining_quota is not None:
+        quota = min(quota, remaining_quota)
+    ctx = ValidationContext(
+        allowed_years=agreement.allowed_years(meta.get("tax_years", [])),
+        today=today,
+        duplicate_ids={i for i, n in counts.items() if n > 1},
+        remaining_quota=quota,
+    )
+    rule = DecisionRule(
+        min_probability=agreement.matching.min_match_probability,
+        margin_bits=agreement.matching.ambiguity_margin_bits,
+        candidate_floor=agreement.matching.min_candidate_probability,
+    )
+    writer = ResultWriter(out_dir, agreement.disclosed_fields)
+    prior = prior_weight(engine.params.probability_two_random_records_match)
     try:
-        meta = read_meta(con, "m")
-        engine = LinkEngine.open(con)
-        input_sha = file_sha256(request)
-        result = ProcessResult(
-            request_key=request_key(input_sha, cover, agreement),
-            out_dir=out_dir,
-            input_sha256=input_sha,
-            agreement_id=agreement.id,
-            agreement_sha256=agreement.sha256,
-            model_sha256=engine.model_sha256,
-            request_id=request_id,
-        )
-        ids = reader.record_ids()
-        counts = Counter(i for i in ids if i is not None)
-        quota = limits.max_rows_per_request
-        if remaining_quota is not None:
-            quota = min(quota, remaining_quota)
-        ctx = ValidationContext(
-            allowed_years=agreement.allowed_years(meta.get("tax_years", [])),
-            today=today,
-            duplicate_ids={i for i, n in counts.items() if n > 1},
-            remaining_quota=quota,
-        )
-        rule = DecisionRule(
-            min_probability=agreement.matching.min_match_probability,
-            margin_bits=agreement.matching.ambiguity_margin_bits,
-            candidate_floor=agreement.matching.min_candidate_probability,
-        )
-        writer = ResultWriter(out_dir, agreement.disclosed_fields)
-        prior = prior_weight(engine.params.probability_two_random_records_match)
-        try:
-            with reporter.task("matching request rows", reader.n_rows) as advance:
-                for chunk in reader:
-                    _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
-                    lines = result.pop_explanations(prior)
-                    writer.add_extra("explain", EXPLAIN_COLUMNS, pd.DataFrame(lines))
-                    result.rows += len(chunk)
-                    advance(len(chunk))
-            summary = {"review_status": review_status, **result.summary()}
-            with reporter.task("writing results", 1) as advance:
-                writer.close(summary)
-                advance(1)
-        except BaseException:
-            writer.abort()
-            raise
-        return result
-    finally:
-        con.close()
+        with reporter.task("matching request rows", reader.n_rows) as advance:
+            for chunk in reader:
+                _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
+                lines = result.pop_explanations(prior)
+                writer.add_extra("explain", EXPLAIN_COLUMNS, pd.DataFrame(lines))
+                result.rows += len(chunk)
+                advance(len(chunk))
+        summary = {"review_status": review_status, **result.summary()}
+        with reporter.task("writing results", 1) as advance:
+            writer.close(summary)
+            advance(1)
+    except BaseException:
+        writer.abort()
+        raise
+    return result
 
 
 def _process_chunk(
