@@ -15,12 +15,16 @@ import duckdb
 import pandas as pd
 
 from tinmatch.errors import ConfigError
+from tinmatch.master.params import ModelParams
 
 ENGINES = ("duckdb", "spark")
 
 
 class Engine(Protocol):
     """What ``process`` needs of an engine."""
+
+    @property
+    def params(self) -> ModelParams: ...
 
     @property
     def model_sha256(self) -> str: ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from tinmatch.master.params import ModelParams
 from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.link import LinkEngine
 
@@ -23,6 +24,10 @@ class DuckDBEngine:
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         return self.link.con
+
+    @property
+    def params(self) -> ModelParams:
+        return self.link.params
 
     @property
     def model_sha256(self) -> str:

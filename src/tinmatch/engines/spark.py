@@ -74,6 +74,8 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
+        # Local mode runs everything in the driver: give it room (default 1g thrashes).
+        "spark.driver.memory": os.environ.get("TINMATCH_SPARK_DRIVER_MEMORY", "4g"),
         **(conf or {}),
     }
     builder = SparkSession.builder.master(spark_master_url(master)).appName("tinmatch")
@@ -168,39 +170,20 @@ class SparkLinkEngine:
         if features.empty:
             return _empty_candidates()
         self._chunks += 1
+        before = self._temp_views()
         frame = self.spark.createDataFrame(_request_table(features))
         name = f"tinmatch_request_{self.tag}_{self._chunks}"
-        request = self.db_api.register(frame, table_name=name)
-        predictions = self.linker.inference.predict_between(
-            request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
-        )
-        colnames = {c.unquote().name for c in predictions.columns}
-        mw_sql = []
-        for comp in COMPARISONS:
-            expr = f"p.`mw_{comp}`"
-            if f"mw_tf_adj_{comp}" in colnames:
-                expr = f"{expr} + coalesce(p.`mw_tf_adj_{comp}`, 0)"
-            mw_sql.append(f"{expr} AS mw_{comp}")
-        sql = f"""
-            SELECT qid, tin, match_weight, match_probability,
-                   {", ".join(GAMMA_COLUMNS)}, {", ".join(MW_COLUMNS)}, match_key
-            FROM (
-                SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight,
-                       p.match_probability, {", ".join("p." + g for g in GAMMA_COLUMNS)},
-                       {", ".join(mw_sql)}, CAST(p.match_key AS STRING) AS match_key,
-                       row_number() OVER (
-                           PARTITION BY p.unique_id_l, p.tin_r
-                           ORDER BY p.match_weight DESC, p.unique_id_r
-                       ) AS best
-                FROM {predictions.physical_name} AS p
-            )
-            WHERE best = 1
-        """
         try:
-            out = self.spark.sql(sql).toPandas()
-        finally:
+            request = self.db_api.register(frame, table_name=name)
+            predictions = self.linker.inference.predict_between(
+                request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
+            )
+            out = self.spark.sql(_best_row_sql(predictions)).toPandas()
             predictions.drop_table_from_database_and_remove_from_cache()
-            request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        finally:
+            # Splink leaves each step's view cached; dropping them frees the memory, so a long
+            # request streams through in constant memory.
+            self._drop_views(self._temp_views() - before)
         return _candidate_dtypes(out)
 
     def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
@@ -251,9 +234,15 @@ class SparkLinkEngine:
             self.spark.catalog.dropTempView(f"tinmatch_wanted_{self.tag}")
 
     def close(self) -> None:
-        """Drop this engine's tables (the session stays up for the next request)."""
-        self.master.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
-        self.spark.catalog.dropTempView(f"tinmatch_appearances_{self.tag}")
+        """Drop this engine's views and caches (the session stays up for the next request)."""
+        self._drop_views({v for v in self._temp_views() if v.endswith(self.tag)})
+
+    def _temp_views(self) -> set[str]:
+        return {t.name for t in self.spark.catalog.listTables() if t.isTemporary}
+
+    def _drop_views(self, names: set[str]) -> None:
+        for view in names:
+            self.spark.catalog.dropTempView(view)  # uncaches it too
 
 
 def open_spark_engine(
@@ -283,6 +272,32 @@ def open_spark_engine(
             f"({', '.join(stale)} differ): export it again with `tinmatch export-master`"
         )
     return engine
+
+
+def _best_row_sql(predictions: SplinkDataFrame) -> str:
+    """Per (request row, taxpayer): the best-scoring master row (as the DuckDB engine)."""
+    colnames = {c.unquote().name for c in predictions.columns}
+    mw_sql = []
+    for comp in COMPARISONS:
+        expr = f"p.`mw_{comp}`"
+        if f"mw_tf_adj_{comp}" in colnames:
+            expr = f"{expr} + coalesce(p.`mw_tf_adj_{comp}`, 0)"
+        mw_sql.append(f"{expr} AS mw_{comp}")
+    return f"""
+        SELECT qid, tin, match_weight, match_probability,
+               {", ".join(GAMMA_COLUMNS)}, {", ".join(MW_COLUMNS)}, match_key
+        FROM (
+            SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight,
+                   p.match_probability, {", ".join("p." + g for g in GAMMA_COLUMNS)},
+                   {", ".join(mw_sql)}, CAST(p.match_key AS STRING) AS match_key,
+                   row_number() OVER (
+                       PARTITION BY p.unique_id_l, p.tin_r
+                       ORDER BY p.match_weight DESC, p.unique_id_r
+                   ) AS best
+            FROM {predictions.physical_name} AS p
+        )
+        WHERE best = 1
+    """
 
 
 def _request_table(features: pd.DataFrame) -> pa.Table:
