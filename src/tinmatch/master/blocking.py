@@ -3,6 +3,10 @@
 Recall must survive one wrong field, so each rule keys on a different pair of fields. A person
 is missed only when every rule fails: a wrong surname *and* a wrong first name *and* no DOB *and*
 no current-or-historical address in common.
+
+Surname + state alone made 95% of all pairs at a million people (a Garcia in California meets
+every Garcia in California) and found no row the other rules missed; keyed with the first
+initial as well it makes 7 times fewer pairs (bench/blocking.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 BLOCKING_RULES: list[tuple[str, list[str]]] = [
-    ("surname_state", ["last_name_std", "state_std"]),
+    ("surname_initial_state", ["last_name_std", "substr(first_name_std, 1, 1)", "state_std"]),
     ("first_name_zip", ["first_name_std", "zip5"]),
     ("dob_first_name", ["dob", "first_name_std"]),
     ("dob_surname", ["dob", "last_name_std"]),

@@ -217,29 +217,25 @@ def _clean(con: duckdb.DuckDBPyConnection) -> None:
 def _appearances(con: duckdb.DuckDBPyConnection) -> None:
     """One row per (person, return): as primary filer or as spouse on a joint return."""
     con.execute(
-        """
-        CREATE OR REPLACE TABLE appearances AS
-        SELECT r.tin, r.tax_year, 'primary' AS role,
-               coalesce(r.first_name, t.first_name) AS first_name,
-               CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
-                   AS middle_name,
-               coalesce(r.last_name, t.last_name) AS last_name,
-               CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
-               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
-        UNION ALL
-        SELECT r.spouse_tin, r.tax_year, 'spouse',
-               t.first_name, t.middle_name, t.last_name, t.suffix,
-               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
-        WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
-        """
-    )
-    con.execute(
         f"""
-        ALTER TABLE appearances ADD COLUMN nk VARCHAR;
-        ALTER TABLE appearances ADD COLUMN ak VARCHAR;
-        UPDATE appearances SET nk = {key_sql(NAME_INPUT)}, ak = {key_sql(ADDRESS_INPUT)};
+        CREATE OR REPLACE TABLE appearances AS
+        WITH a AS (
+            SELECT r.tin, r.tax_year, 'primary' AS role,
+                   coalesce(r.first_name, t.first_name) AS first_name,
+                   CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
+                       AS middle_name,
+                   coalesce(r.last_name, t.last_name) AS last_name,
+                   CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
+                   r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+            FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
+            UNION ALL
+            SELECT r.spouse_tin, r.tax_year, 'spouse',
+                   t.first_name, t.middle_name, t.last_name, t.suffix,
+                   r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+            FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
+            WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
+        )
+        SELECT *, {key_sql(NAME_INPUT)} AS nk, {key_sql(ADDRESS_INPUT)} AS ak FROM a
         """
     )
 
