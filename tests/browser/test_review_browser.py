@@ -108,6 +108,10 @@ def test_reviewer_approves_in_chromium_then_requester_downloads(
             data={"official": "Jane Agent", "attestation": ATTESTATION},
         ).json()
         rid = submitted["id"]
+        deadline = time.monotonic() + 180  # a busy machine can outlast ?wait's cap
+        while submitted["state"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            submitted = api.get(f"/v1/requests/{rid}").json()
         assert submitted["state"] == "held", submitted
         assert api.get(f"/v1/requests/{rid}/result.xlsx").status_code == 409
 

@@ -107,6 +107,17 @@ class Web:
         )
         return response.status_code, response.json()
 
+    def settle(self, rid: str, key: str | None = None, timeout: float = 180.0) -> dict[str, object]:
+        """Poll a request until it leaves queued/running (a busy CI machine can pass ?wait's cap)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            _, body = self.get(f"/v1/requests/{rid}", key)
+            if body.get("state") not in ("queued", "running") or time.monotonic() > deadline:
+                return body
+            time.sleep(0.5)
+
     def get(self, path: str, key: str | None = None) -> tuple[int, dict[str, object]]:
         response = self.client.get(path, headers={"X-API-Key": key or self.key_a})
         return response.status_code, response.json()

@@ -38,6 +38,7 @@ def test_review_and_approve_then_requester_downloads(web: Web) -> None:
     master = web.settings.master_db.parent
     _, body = web.submit(request_csv(master, 100))
     rid = str(body["id"])
+    body = web.settle(rid)
     assert body["state"] == "held"
     assert login(web) == 303
     queue = web.client.get("/review")
