@@ -107,8 +107,10 @@ class Web:
         )
         return response.status_code, response.json()
 
-    def settle(self, rid: str, key: str | None = None, timeout: float = 180.0) -> dict[str, object]:
-        """Poll a request until it leaves queued/running (a busy CI machine can pass ?wait's cap)."""
+    def settle(
+        self, rid: str, key: str | None = None, timeout: float = 180.0
+    ) -> dict[str, object]:
+        """Poll a request until it leaves queued/running (busy CI can outlast ?wait)."""
         import time
 
         deadline = time.monotonic() + timeout
