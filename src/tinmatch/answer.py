@@ -61,6 +61,7 @@ def answer_request(
     store: Store,
     reporter: Reporter | None = None,
     now: datetime | None = None,
+    engine_kind: str = "duckdb",
 ) -> Answer:
     now = now or datetime.now(UTC)
     if cover is None:
@@ -132,6 +133,7 @@ def answer_request(
         remaining_quota=remaining,
         review_status="released" if auto else "held",
         request_id=record.id,
+        engine_kind=engine_kind,
     )
     looked_up = result.rows - result.counts.get("rejected", 0)
     store.begin_request(

@@ -41,6 +41,14 @@ def process_command(
         str | None,
         typer.Option("--attestation", help="Cover: the official's attestation."),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (in-process, default) or spark (local[2], or the cluster in "
+            "TINMATCH_SPARK_MASTER; Parquet export of the master beside --db).",
+        ),
+    ] = "duckdb",
     state_db: StateDbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -70,7 +78,14 @@ def process_command(
     reporter: Reporter = Reporter() if quiet else RichReporter()
     with open_store(state_db) as store:
         answer = answer_request(
-            request, out, db=db, agreement=agreement, cover=cover, store=store, reporter=reporter
+            request,
+            out,
+            db=db,
+            agreement=agreement,
+            cover=cover,
+            store=store,
+            reporter=reporter,
+            engine_kind=engine,
         )
     result = answer.result
     counts = result.counts

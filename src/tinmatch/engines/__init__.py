@@ -36,9 +36,19 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def open_engine(kind: str, db: Path, con: duckdb.DuckDBPyConnection) -> Engine:
-    """The engine `kind` ("duckdb" or "spark") over the master `db` (attached to `con`)."""
+def open_engine(
+    kind: str, db: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> Engine:
+    """The engine `kind` ("duckdb" or "spark") over the master `db`.
+
+    For DuckDB, `con` is a connection with the master attached (see ``open_master``); without
+    one, the per-thread warm linker of ``pipeline.link.warm_engine`` is used.
+    """
     if kind == "duckdb":
+        if con is None:
+            from tinmatch.pipeline.link import warm_engine
+
+            return warm_engine(db)
         from tinmatch.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine.open(con)

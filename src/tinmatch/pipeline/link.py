@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_params
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
+from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.standardize.addresses import address_features
 from tinmatch.pipeline.standardize.names import name_features
 
@@ -73,6 +75,12 @@ class LinkEngine:
     @property
     def model_sha256(self) -> str:
         return self.params.sha256
+
+    def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
+        return disclose(self.con, identified, fields)
+
+    def close(self) -> None:
+        self.con.close()
 
     def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per (request row, taxpayer): the best-scoring master row's weight, levels and factors.

@@ -18,14 +18,14 @@ import pandas as pd
 
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
+from tinmatch.engines import Engine, open_engine
 from tinmatch.errors import RefusedError
-from tinmatch.master.database import read_meta
+from tinmatch.master.database import open_master, read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
-from tinmatch.pipeline.disclose import disclose
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_rows, prior_weight
-from tinmatch.pipeline.link import LinkEngine, request_features, warm_engine
+from tinmatch.pipeline.link import request_features, warm_engine
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
@@ -96,6 +96,7 @@ def process(
     remaining_quota: int | None = None,
     review_status: str = "held",
     request_id: str | None = None,
+    engine_kind: str = "duckdb",
 ) -> ProcessResult:
     reporter = reporter or Reporter()
     today = today or datetime.now(UTC).date()
@@ -112,8 +113,17 @@ def process(
         max_cell_chars=limits.max_cell_chars,
         max_file_bytes=limits.max_file_bytes,
     )
-    engine = warm_engine(db)
-    meta = read_meta(engine.con, "m")
+    engine: Engine
+    if engine_kind == "duckdb":
+        engine = warm_engine(db)
+        meta = read_meta(engine.con, "m")
+    else:
+        engine = open_engine(engine_kind, db)
+        con = open_master(db)
+        try:
+            meta = read_meta(con, "m")
+        finally:
+            con.close()
     input_sha = file_sha256(request)
     result = ProcessResult(
         request_key=request_key(input_sha, cover, agreement),
@@ -157,6 +167,9 @@ def process(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if engine_kind != "duckdb":  # the DuckDB linker stays warm for the next request
+            engine.close()
     return result
 
 
@@ -164,7 +177,7 @@ def _process_chunk(
     chunk: pd.DataFrame,
     agreement: Agreement,
     ctx: ValidationContext,
-    engine: LinkEngine,
+    engine: Engine,
     rule: DecisionRule,
     writer: ResultWriter,
     result: ProcessResult,
@@ -186,9 +199,7 @@ def _process_chunk(
     rows = valid.merge(decisions, on="qid", how="left", validate="one_to_one")
     result.probabilities.extend(float(p) for p in rows["match_probability"].dropna().tolist())
     identified = rows[rows["outcome"] == "identified"]
-    found = disclose(
-        engine.con, identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields
-    )
+    found = engine.disclose(identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields)
     found = found.set_index("qid")
     matched_out: list[dict[str, Any]] = []
     unmatched_out: list[dict[str, Any]] = []
