@@ -176,6 +176,33 @@ def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> Non
 @pytest.mark.parametrize(
     "levels",
     [
+        {"first_name": "else", "address": "street_and_unit", "date_of_birth": "exact"},
+        {"first_name": "phonetic", "address": "street_and_unit"},
+    ],
+)
+def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str]) -> None:
+    """A spouse sharing surname and address (and even a DOB) is not the person named."""
+    out = one([cand("q1", "111111111", 30, **levels)])
+    assert out["reason_code"] == "low_confidence"
+    assert "first name does not agree" in str(out["message"])
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        {"first_name": "else", "last_name": "swapped_with_first", "address": "street_and_unit"},
+        {"first_name": "middle_as_first", "address": "street_and_unit"},
+        {"first_name": "swapped_with_surname", "address": "street_and_unit"},
+    ],
+)
+def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None:
+    out = one([cand("q1", "111111111", 30, **levels)])
+    assert (out["outcome"], out["reason_code"]) == ("identified", None)
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
         {"address": "street_and_unit"},
         {"address": "street_other_unit"},
         {"address": "house_number_and_zip"},

@@ -43,9 +43,9 @@ def evaluate_command(
         tinmatch evaluate --truth data/truth.csv --results result/ --request-id req-... \
             --state-db sqlite:///tinmatch.sqlite
     """
-    figures = evaluate(truth, results)
     table: list[Bucket] | None = None
     table_all: list[Bucket] = []
+    decisions = None
     if request_id is not None:
         with open_store(state_db) as store:
             decisions = pd.DataFrame(
@@ -58,6 +58,7 @@ def evaluate_command(
         truth_df = pd.read_csv(truth, dtype=str, keep_default_na=False)
         table = reliability(decisions[decisions["outcome"] == "matched"], truth_df)
         table_all = reliability(decisions, truth_df)
+    figures = evaluate(truth, results, decisions)
     if as_json:
         body = figures.as_dict()
         if table is not None:

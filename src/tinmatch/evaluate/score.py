@@ -84,7 +84,15 @@ class Evaluation:
         return out
 
 
-def evaluate(truth_path: Path, results: Path) -> Evaluation:
+def evaluate(
+    truth_path: Path, results: Path, decisions: pd.DataFrame | None = None
+) -> Evaluation:
+    """Score `results` against truth.
+
+    With `decisions` (record_id, outcome, tin from the private decision log) and a truth file
+    with ``true_tin``, the person disclosed is compared by TIN: a spouse at the same address is
+    then caught as a wrong person even though the address disclosed is the same.
+    """
     truth = _read(truth_path).set_index("record_id")
     matched = _read(results / "matched.csv")
     rejected = _read(results / "rejected.csv")
@@ -104,6 +112,7 @@ def evaluate(truth_path: Path, results: Path) -> Evaluation:
     valid = expected != "rejected"
     correct = wrong_person = wrong_period = 0
     wrong_records: list[str] = []
+    correct_ids: set[str] = set()
     got_keys = _address_keys(matched[ADDRESS])
     expected_cols = truth[[f"expected_{c}" for c in ADDRESS]].copy()
     expected_cols.columns = ADDRESS
@@ -119,11 +128,28 @@ def evaluate(truth_path: Path, results: Path) -> Evaluation:
         same_year = _norm(row.tax_year) == _norm(t["expected_tax_year"])
         if same_address and same_year:
             correct += 1
+            correct_ids.add(rid)
         elif same_address or _same_person_other_year(rid, row, t):
             wrong_period += 1
         else:
             wrong_person += 1
             wrong_records.append(rid)
+
+    if decisions is not None and "true_tin" in truth.columns:
+        disclosed_tin = {
+            _norm(r): str(t)
+            for r, o, t in zip(
+                decisions["record_id"], decisions["outcome"], decisions["tin"], strict=True
+            )
+            if o == "matched"
+        }
+        for rid, tin in disclosed_tin.items():
+            if rid in truth.index and rid not in wrong_records:
+                if str(truth.at[rid, "true_tin"]) != tin:
+                    wrong_person += 1
+                    wrong_records.append(rid)
+                    if rid in correct_ids:
+                        correct -= 1
 
     misses_reason: Counter[str] = Counter()
     misses_scenario: Counter[str] = Counter()

@@ -177,6 +177,16 @@ CORROBORATING_LEVELS: dict[str, frozenset[str]] = {
     "address": frozenset({"street_and_unit", "street_other_unit", "house_number_and_zip"}),
     "date_of_birth": frozenset({"exact", "day_month_transposed"}),
 }
+# The first name given must agree with the candidate's (in some recognised form), or sit in the
+# surname's place (swapped). Phonetic likeness alone (Laurie / Leroy) does not count: a spouse at
+# the same address with the same surname must never be disclosed for a request naming another.
+FIRST_NAME_AGREES: dict[str, frozenset[str]] = {
+    "first_name": frozenset(
+        {"exact", "nickname", "jaro_winkler_0.92", "one_edit", "middle_as_first",
+         "swapped_with_surname"}
+    ),  # fmt: skip
+    "last_name": frozenset({"swapped_with_first"}),
+}
 # Levels that are a conflict: the candidate is never disclosed.
 CONFLICT_LEVELS: dict[str, frozenset[str]] = {
     "middle_name": frozenset({"else"}),

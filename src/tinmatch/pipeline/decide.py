@@ -10,8 +10,11 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    exclusive (a spouse at the same address can score 0.9 on its own while the right person is
    2^17 times likelier), so it is the *relative* odds that decide ambiguity;
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
-   middle name or generational suffix conflicts with the request, or only its name agrees
-   (neither an address of its return history nor the date of birth corroborates it);
+   middle name or generational suffix conflicts with the request, or its first name does not
+   agree in any recognised form (exact, nickname, typo, one edit, middle name used as first,
+   swapped with the surname: a spouse sharing surname and address is not the person sought),
+   or only its name agrees (neither an address of its return history nor the date of birth
+   corroborates it);
 4. otherwise the best candidate is *identified*.
 """
 
@@ -26,6 +29,7 @@ from tinmatch.master.comparisons import (
     COMPARISONS,
     CONFLICT_LEVELS,
     CORROBORATING_LEVELS,
+    FIRST_NAME_AGREES,
     gamma_label,
 )
 
@@ -63,6 +67,10 @@ def levels_of(row: pd.Series | dict[str, Any]) -> dict[str, str]:
 
 def _corroborated(levels: dict[str, str]) -> bool:
     return any(levels[comp] in ok for comp, ok in CORROBORATING_LEVELS.items())
+
+
+def _first_name_agrees(levels: dict[str, str]) -> bool:
+    return any(levels[comp] in ok for comp, ok in FIRST_NAME_AGREES.items())
 
 
 def _conflicts(levels: dict[str, str]) -> list[str]:
@@ -134,6 +142,12 @@ def _decide_one(
         what = " and ".join(c.replace("_", " ") for c in conflicts)
         return unmatched(
             "low_confidence", f"the best candidate's {what} conflicts with the request"
+        )
+    if not _first_name_agrees(levels):
+        return unmatched(
+            "low_confidence",
+            "the first name does not agree with the best candidate's (another member of the "
+            "household may share the surname and address)",
         )
     if not _corroborated(levels):
         return unmatched(
