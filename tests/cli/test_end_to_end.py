@@ -107,7 +107,13 @@ def test_no_rejected_row_reaches_matching(run: Path) -> None:
 
 @pytest.mark.slow
 def test_accuracy_against_truth(run: Path) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(run / "state.sqlite")
+    (request_id,) = con.execute("SELECT id FROM requests").fetchone()
+    con.close()
     done = tinmatch("evaluate", "--truth", "data/truth.csv", "--results", "result", "--json",
+                    "--state-db", "sqlite:///state.sqlite", "--request-id", request_id,
                     cwd=run)  # fmt: skip
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
@@ -120,3 +126,6 @@ def test_accuracy_against_truth(run: Path) -> None:
     assert figures["wrong_person"] == 0, figures["wrong_person_records"]
     assert figures["recall"] >= 0.90
     assert figures["rejected_as_expected"] == figures["rejected_expected"]
+    # every disclosure, by probability bucket, was the person sought (by TIN)
+    for bucket in figures["reliability_disclosed"]:
+        assert bucket["correct"] == bucket["rows"], bucket
