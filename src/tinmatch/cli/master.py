@@ -9,6 +9,9 @@ import typer
 
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.options import DbOption, QuietOption
+from tinmatch.engines import ENGINES
+from tinmatch.engines.export import default_export_dir, export_master
+from tinmatch.errors import ConfigError
 from tinmatch.master.load import load_master
 from tinmatch.progress import Reporter, RichReporter
 
@@ -21,6 +24,14 @@ def load_master_command(
     ],
     returns: Annotated[Path, typer.Option("--returns", help="Returns table (.csv or .parquet).")],
     db: DbOption,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (default) or spark: spark also exports the master to Parquet beside "
+            "--db, where `process --engine spark` reads it.",
+        ),
+    ] = "duckdb",
     quiet: QuietOption = False,
 ) -> None:
     """Import the master file: taxpayers and every return, standardized once, model trained.
@@ -34,8 +45,13 @@ def load_master_command(
         tinmatch load-master --taxpayers taxpayers.parquet --returns returns.parquet\
             --db master.duckdb
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     reporter: Reporter = Reporter() if quiet else RichReporter()
     summary = load_master(taxpayers, returns, db, reporter)
+    if engine == "spark":
+        exported = export_master(db, default_export_dir(db))
+        typer.echo(f"Parquet export for Spark: {exported.out_dir}")
     if summary.unchanged:
         typer.echo(f"{db}: already loaded from these files; nothing to do")
         return
@@ -51,3 +67,28 @@ def load_master_command(
         typer.echo(
             f"warning: {summary.dropped_rows:,} rows without a valid TIN or tax year skipped"
         )
+
+
+@app.command("export-master")
+@one_line_errors
+def export_master_command(
+    db: DbOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for the Parquet tables (default: DB.parquet)."),
+    ] = None,
+) -> None:
+    """Export the loaded master to Parquet, for `process --engine spark` on a cluster.
+
+    Copy the directory to storage every executor reads (HDFS, S3) and point
+    TINMATCH_SPARK_DATA at it. Exporting an unchanged master again does nothing.
+
+    Example:
+
+        tinmatch export-master --db master.duckdb --out /data/master.parquet
+    """
+    target = out or default_export_dir(db)
+    summary = export_master(db, target)
+    state = "already current" if summary.unchanged else "written"
+    rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
+    typer.echo(f"{target}: {state} ({rows}); model {summary.model_sha256[:12]}")

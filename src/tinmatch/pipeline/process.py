@@ -32,6 +32,8 @@ from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
 
 CHUNK_ROWS = 50_000
+# On Spark every chunk re-reads the master: fewer, larger chunks.
+SPARK_CHUNK_ROWS = 1_000_000
 
 
 @dataclass
@@ -109,7 +111,7 @@ def process(
     reader = RequestReader(
         request,
         required_columns=agreement.request.required_columns,
-        chunk_rows=CHUNK_ROWS,
+        chunk_rows=CHUNK_ROWS if engine_kind == "duckdb" else SPARK_CHUNK_ROWS,
         max_cell_chars=limits.max_cell_chars,
         max_file_bytes=limits.max_file_bytes,
     )
