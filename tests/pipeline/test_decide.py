@@ -178,6 +178,8 @@ def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> Non
     [
         {"first_name": "else", "address": "street_and_unit", "date_of_birth": "exact"},
         {"first_name": "phonetic", "address": "street_and_unit"},
+        # "Leon William" for Donald Leon: the request's first name is only his surname
+        {"first_name": "swapped_with_surname", "last_name": "else", "address": "street_and_unit"},
     ],
 )
 def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str]) -> None:
@@ -192,7 +194,8 @@ def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str
     [
         {"first_name": "else", "last_name": "swapped_with_first", "address": "street_and_unit"},
         {"first_name": "middle_as_first", "address": "street_and_unit"},
-        {"first_name": "swapped_with_surname", "address": "street_and_unit"},
+        {"first_name": "swapped_with_surname", "last_name": "swapped_with_first",
+         "address": "street_and_unit"},
     ],
 )
 def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None:

@@ -77,7 +77,8 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             _custom('"first_name_mp_l" = "first_name_mp_r"', "phonetic"),
             _custom(
                 '"first_name_std_l" = "middle_name_std_r" '
-                'OR "middle_name_std_l" = "first_name_std_r"',
+                'OR "middle_name_std_l" = "first_name_std_r" '
+                'OR list_contains("first_name_variants_l", "middle_name_std_r")',
                 "middle_as_first",
             ),
             _custom(
@@ -177,14 +178,15 @@ CORROBORATING_LEVELS: dict[str, frozenset[str]] = {
     "address": frozenset({"street_and_unit", "street_other_unit", "house_number_and_zip"}),
     "date_of_birth": frozenset({"exact", "day_month_transposed"}),
 }
-# The first name given must agree with the candidate's (in some recognised form), or sit in the
-# surname's place (swapped). Phonetic likeness alone (Laurie / Leroy) does not count: a spouse at
-# the same address with the same surname must never be disclosed for a request naming another.
+# The given name in the request must agree with the candidate's (in some recognised form), or be
+# found in the surname column (first and last swapped: the request's *surname* equals the
+# candidate's first name). Phonetic likeness alone (Laurie / Leroy) does not count, nor does the
+# request's first name equalling the candidate's surname: a twin or spouse at the same address
+# with the same surname must never be disclosed for a request naming another.
 FIRST_NAME_AGREES: dict[str, frozenset[str]] = {
     "first_name": frozenset(
-        {"exact", "nickname", "jaro_winkler_0.92", "one_edit", "middle_as_first",
-         "swapped_with_surname"}
-    ),  # fmt: skip
+        {"exact", "nickname", "jaro_winkler_0.92", "one_edit", "middle_as_first"}
+    ),
     "last_name": frozenset({"swapped_with_first"}),
 }
 # Levels that are a conflict: the candidate is never disclosed.
