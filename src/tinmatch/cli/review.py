@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ import typer
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.ops import Decision, RequestRecord
+from tinmatch.pipeline.explain import read_explain
 
 review_app = typer.Typer(
     help=(
@@ -98,12 +100,44 @@ def show(request_id: RequestId, state_db: StateDbOption = None) -> None:
         sample = [d for d in decisions if "ambiguous" in (d.outcome, d.reason)][:SAMPLE_SIZE]
         if sample:
             typer.echo(f"\nambiguous rows (first {len(sample)})")
-            typer.echo(
-                table(
-                    ["record_id", "probability"],
-                    [[d.record_id, _prob(d.probability)] for d in sample],
+            explained = side_by_side(Path(record.out_dir), [d.record_id for d in sample])
+            if explained:
+                typer.echo(explained)
+            else:
+                typer.echo(
+                    table(
+                        ["record_id", "probability"],
+                        [[d.record_id, _prob(d.probability)] for d in sample],
+                    )
                 )
-            )
+
+
+def side_by_side(out_dir: Path, record_ids: list[str]) -> str:
+    """The best and runner-up candidate of each row, field by field, from explain.csv.
+
+    Candidates are shown by rank: what agreed and how much it weighed, never who they are.
+    """
+    explain = read_explain(out_dir)
+    if explain.empty:
+        return ""
+    explain = explain[explain["record_id"].astype(str).isin(record_ids)]
+    fields = [c.removesuffix("_level") for c in explain.columns if c.endswith("_level")]
+    blocks: list[str] = []
+    for record_id, group in explain.groupby("record_id", sort=False):
+        ranks = group.sort_values("rank")
+        headers = ["field"] + [f"candidate {int(r)}" for r in ranks["rank"]]
+        rows: list[list[object]] = [
+            ["probability", *[f"{float(p):.6f}" for p in ranks["match_probability"]]],
+            ["match weight", *[f"{float(w):+.1f}" for w in ranks["match_weight"]]],
+        ]
+        for field in fields:
+            cells = [
+                f"{lvl} ({float(w):+.1f})"
+                for lvl, w in zip(ranks[f"{field}_level"], ranks[f"{field}_weight"], strict=True)
+            ]
+            rows.append([field, *cells])
+        blocks.append(f"{record_id}\n" + table(headers, rows))
+    return "\n\n".join(blocks)
 
 
 @review_app.command("approve")
