@@ -25,8 +25,9 @@ demo: $(STAMP)
 	$(BIN)/tinmatch evaluate --truth $(DEMO)/data/truth.csv --results $(DEMO)/result
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/python tools/cli_docs.py --check
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -64,6 +64,7 @@ def answer_request(
     engine_kind: str = "duckdb",
 ) -> Answer:
     now = now or datetime.now(UTC)
+    out_dir = out_dir.resolve()  # purge and recall must find it from any working directory
     if cover is None:
         if agreement.request.cover_required:
             raise RefusedError(
@@ -122,19 +123,37 @@ def answer_request(
             "again (nothing new is disclosed)"
         )
     auto = (not agreement.review.required) or n_rows <= agreement.review.auto_release_max_rows
-    result = process(
-        request,
-        out_dir,
-        db=db,
-        agreement=agreement,
-        cover=cover,
-        reporter=reporter,
-        today=now.date(),
-        remaining_quota=remaining,
-        review_status="released" if auto else "held",
-        request_id=record.id,
-        engine_kind=engine_kind,
-    )
+    try:
+        result = process(
+            request,
+            out_dir,
+            db=db,
+            agreement=agreement,
+            cover=cover,
+            reporter=reporter,
+            today=now.date(),
+            remaining_quota=remaining,
+            review_status="released" if auto else "held",
+            request_id=record.id,
+            engine_kind=engine_kind,
+        )
+    except BaseException:
+        # The run failed before an outcome was recorded: give its rows back to the caps.
+        store.begin_request(
+            request_key=key,
+            agency=cover.agency,
+            official=cover.official,
+            attestation=cover.attestation,
+            agreement_id=agreement.id,
+            agreement_sha256=agreement.sha256,
+            model_sha256=None,
+            input_sha256=input_sha,
+            input_name=request.name,
+            out_dir=str(out_dir),
+            n_rows=0,
+            now=now,
+        )
+        raise
     looked_up = result.rows - result.counts.get("rejected", 0)
     store.begin_request(
         request_key=key,

@@ -40,7 +40,7 @@ def evaluate_command(
 
         tinmatch evaluate --truth data/truth.csv --results result/ --json
 
-        tinmatch evaluate --truth data/truth.csv --results result/ --request-id req-... \
+        tinmatch evaluate --truth data/truth.csv --results result/ --request-id req-... \\
             --state-db sqlite:///tinmatch.sqlite
     """
     table: list[Bucket] | None = None

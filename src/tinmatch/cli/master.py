@@ -42,7 +42,7 @@ def load_master_command(
 
     Example:
 
-        tinmatch load-master --taxpayers taxpayers.parquet --returns returns.parquet\
+        tinmatch load-master --taxpayers taxpayers.parquet --returns returns.parquet \\
             --db master.duckdb
     """
     if engine not in ENGINES:

@@ -63,7 +63,7 @@ def process_command(
 
         tinmatch process request.xlsx --cover cover.toml --db master.duckdb --out result/
 
-        tinmatch process request.csv --agency "ICE" --official "J. Doe" \
+        tinmatch process request.csv --agency "ICE" --official "J. Doe" \\
             --attestation "Each person is under active criminal investigation..." --out result/
     """
     agreement = Agreement.load(agreement_path)

@@ -139,7 +139,9 @@ class Service:
         A small CSV is counted by its line breaks (an upper bound: quoted breaks only add)."""
         if path.suffix.lower() == ".csv" and path.stat().st_size <= SMALL_CSV_BYTES:
             raw = path.read_bytes()
-            return max(raw.count(b"\n"), raw.count(b"\r"))  # header + rows <= breaks + 1
+            breaks = max(raw.count(b"\n"), raw.count(b"\r"))
+            lines = breaks if raw.endswith((b"\n", b"\r")) else breaks + 1
+            return max(0, lines - 1)  # less the header; quoted line breaks only add
         limits = self.agreement.limits
         try:
             reader = RequestReader(
