@@ -135,6 +135,11 @@ def test_review_release_ledger_and_recall(world: Path) -> None:
     approve = ["review", "approve", request_id, "--reviewer", "R. Viewer", "--note", "ok",
                "--state-db", state]  # fmt: skip
     assert tinmatch(*approve, cwd=world).returncode == 0
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(world / "out_rev" / "result.xlsx"))
+    summary = {r[0]: r[1] for r in book.get_sheet_by_name("summary").to_python()}
+    assert summary["review_status"] == "released" and summary["reviewed_by"] == "R. Viewer"
     again = tinmatch(*approve, cwd=world)
     assert again.returncode != 0 and "already released" in again.stderr
     verify = tinmatch("ledger", "verify", "--state-db", state, cwd=world)

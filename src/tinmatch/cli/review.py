@@ -13,6 +13,7 @@ from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.ops import Decision, RequestRecord
 from tinmatch.pipeline.explain import read_explain
+from tinmatch.pipeline.republish import republish
 
 review_app = typer.Typer(
     help=(
@@ -151,9 +152,11 @@ def approve(
 
       tinmatch review approve req-6ab9f1eb8f7d3388 --reviewer 'A. Reviewer' --note 'checked'
     """
+    now = utc_now()
     with open_store(state_db) as store:
-        n = store.release(request_id, reviewer=reviewer, note=note, now=utc_now())
+        n = store.release(request_id, reviewer=reviewer, note=note, now=now)
         record = store.get_request(request_id)
+    republish(Path(record.out_dir), status="released", reviewer=reviewer, at=now)
     typer.echo(f"released {request_id}: {n} disclosures recorded in the ledger")
     typer.echo(f"results: {record.out_dir}")
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tinmatch.errors import LedgerError
 from tinmatch.ops import Decision
+from tinmatch.pipeline.republish import republish
 from tinmatch.web.accounts import Reviewer
 from tinmatch.web.auth import (
     SESSION_COOKIE,
@@ -162,6 +163,8 @@ def decide(
     now = datetime.now(UTC)
     if action == "approve":
         store.release(request_id, reviewer=reviewer.name, note=note.strip(), now=now)
+        out_dir = Path(store.get_request(request_id).out_dir)
+        republish(out_dir, status="released", reviewer=reviewer.name, at=now)
         done = "released"
     else:
         store.deny(request_id, reviewer=reviewer.name, note=note.strip(), now=now)
