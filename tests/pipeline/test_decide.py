@@ -69,7 +69,7 @@ def test_no_candidates() -> None:
     assert out.loc[0, "outcome"] == "unmatched"
     assert out.loc[0, "reason_code"] == "no_candidate"
     assert out.loc[0, "n_candidates"] == 0
-    assert out.loc[0, "tin"] is None
+    assert pd.isna(out.loc[0, "tin"])
     assert out.loc[1, "outcome"] == "identified"
 
 

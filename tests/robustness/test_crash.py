@@ -120,7 +120,10 @@ def test_kill_9_anywhere_then_rerun_gives_identical_outputs_and_one_ledger_entry
     assert_inert(out)
 
     matched = _matched_ids(out)
-    assert {neutralize(h) for h in HOSTILE_IDS} & matched, "hostile record_ids came back inert"
+    returned = set().union(*(_ids(out / f"{n}.csv") for n in ("matched", "rejected", "unmatched")))
+    hostile = {neutralize(h.strip()) for h in HOSTILE_IDS}  # cells are read stripped
+    assert hostile <= returned, "every hostile record_id comes back, inert"
+    assert not {h for h in HOSTILE_IDS if h.lstrip()[:1] in "=+-@"} & returned
 
     # Release: kill the approval at a random moment, approve again, count the ledger.
     with Store.open(f"sqlite:///{state}") as store:
@@ -150,6 +153,11 @@ def test_kill_9_anywhere_then_rerun_gives_identical_outputs_and_one_ledger_entry
     assert len(entries) == len(matched)
     assert {neutralize(e.record_id) for e in entries} == matched
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _ids(path: Path) -> set[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["record_id"] for row in csv.DictReader(handle)}
 
 
 def _matched_ids(out: Path) -> set[str]:
