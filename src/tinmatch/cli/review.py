@@ -11,6 +11,7 @@ import typer
 
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
+from tinmatch.errors import LedgerError
 from tinmatch.ops import Decision, RequestRecord
 from tinmatch.pipeline.explain import read_explain
 from tinmatch.pipeline.republish import republish
@@ -154,7 +155,20 @@ def approve(
     """
     now = utc_now()
     with open_store(state_db) as store:
-        n = store.release(request_id, reviewer=reviewer, note=note, now=now)
+        try:
+            n = store.release(request_id, reviewer=reviewer, note=note, now=now)
+        except LedgerError:
+            # Released already (perhaps by a run killed before it republished the workbook):
+            # make sure the workbook says so, then report the refusal.
+            done = store.get_request(request_id)
+            if done.status == "released" and done.decided_at is not None:
+                republish(
+                    Path(done.out_dir),
+                    status="released",
+                    reviewer=done.reviewer or reviewer,
+                    at=done.decided_at,
+                )
+            raise
         record = store.get_request(request_id)
     republish(Path(record.out_dir), status="released", reviewer=reviewer, at=now)
     typer.echo(f"released {request_id}: {n} disclosures recorded in the ledger")
