@@ -103,20 +103,24 @@ def answer_request(
         request_key=key,
     )
     remaining = quota.remaining_rows_for_agency_in_period
-    record = store.begin_request(
-        request_key=key,
-        agency=cover.agency,
-        official=cover.official,
-        attestation=cover.attestation,
-        agreement_id=agreement.id,
-        agreement_sha256=agreement.sha256,
-        model_sha256=None,
-        input_sha256=input_sha,
-        input_name=request.name,
-        out_dir=str(out_dir),
-        n_rows=n_rows,
-        now=now,
-    )
+    def register(rows: int, model_sha256: str | None = None) -> RequestRecord:
+        """Record the request (idempotent by key); `rows` is what counts against the caps."""
+        return store.begin_request(
+            request_key=key,
+            agency=cover.agency,
+            official=cover.official,
+            attestation=cover.attestation,
+            agreement_id=agreement.id,
+            agreement_sha256=agreement.sha256,
+            model_sha256=model_sha256,
+            input_sha256=input_sha,
+            input_name=request.name,
+            out_dir=str(out_dir),
+            n_rows=rows,
+            now=now,
+        )
+
+    record = register(n_rows)
     if record.status in ("released", "denied"):
         raise RefusedError(
             f"this request was already {record.status} as {record.id}; it is not processed "
@@ -139,36 +143,10 @@ def answer_request(
         )
     except BaseException:
         # The run failed before an outcome was recorded: give its rows back to the caps.
-        store.begin_request(
-            request_key=key,
-            agency=cover.agency,
-            official=cover.official,
-            attestation=cover.attestation,
-            agreement_id=agreement.id,
-            agreement_sha256=agreement.sha256,
-            model_sha256=None,
-            input_sha256=input_sha,
-            input_name=request.name,
-            out_dir=str(out_dir),
-            n_rows=0,
-            now=now,
-        )
+        register(0)
         raise
     looked_up = result.rows - result.counts.get("rejected", 0)
-    store.begin_request(
-        request_key=key,
-        agency=cover.agency,
-        official=cover.official,
-        attestation=cover.attestation,
-        agreement_id=agreement.id,
-        agreement_sha256=agreement.sha256,
-        model_sha256=result.model_sha256,
-        input_sha256=input_sha,
-        input_name=request.name,
-        out_dir=str(out_dir),
-        n_rows=looked_up,
-        now=now,
-    )
+    register(looked_up, result.model_sha256)
     counts = {
         "received": result.rows,
         "rejected": result.counts.get("rejected", 0),
