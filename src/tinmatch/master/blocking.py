@@ -38,3 +38,27 @@ def _swapped_names_rule() -> BlockingRuleCreator:
     return CustomRule(
         "l.first_name_std = r.last_name_std AND l.last_name_std = r.first_name_std",
     )
+
+
+# The swapped rule as key tuples: (request side, master side).
+SWAPPED_KEYS = (["first_name_std", "last_name_std"], ["last_name_std", "first_name_std"])
+
+
+def key_sql(table: str, side: str) -> str:
+    """SELECT of (k, unique_id): one 64-bit key per blocking rule a row can meet.
+
+    `side` is "request" or "master" (they differ only for the swapped-names rule). Two rows can
+    be paired by a rule only if their keys for it are equal, so looking keys up in the master's
+    sorted ``block_keys`` table finds a superset of the rows Splink's blocking would pair with a
+    small request (a hash collision only adds a row that Splink then does not pair).
+    """
+    selects = []
+    rules = [(cols, cols) for _, cols in BLOCKING_RULES] + [SWAPPED_KEYS]
+    for number, (request_cols, master_cols) in enumerate(rules):
+        cols = request_cols if side == "request" else master_cols
+        not_null = " AND ".join(f"({c}) IS NOT NULL" for c in cols)
+        selects.append(
+            f"SELECT hash({number}, {', '.join(cols)}) AS k, unique_id FROM {table} "
+            f"WHERE {not_null}"
+        )
+    return "\nUNION ALL\n".join(selects)

@@ -8,6 +8,7 @@ Tables (all built by ``load-master``; never written by ``process``):
   tax year and the return's address as written. Disclosure reads only this table.
 - ``link_rows``: what linkage scores against: one row per distinct (taxpayer, name as written,
   address filed), with standardized features (see :data:`tinmatch.master.params.LINK_COLUMNS`).
+- ``block_keys(k, unique_id)``: each link row's blocking keys, sorted by key (small requests).
 - ``tf_first_name_std``, ``tf_last_name_std``: term frequencies over identity records (one
   per person).
 - ``model(params_json)``: the trained parameters.
@@ -29,7 +30,7 @@ from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.params import ModelParams
 
 DEFAULT_DB = "tinmatch.duckdb"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 def default_db_path() -> Path:

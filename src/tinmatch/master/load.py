@@ -18,6 +18,7 @@ import duckdb
 
 from tinmatch.errors import InputFileError
 from tinmatch.master import database
+from tinmatch.master.blocking import key_sql as block_key_sql
 from tinmatch.master.features import (
     ADDRESS_INPUT,
     NAME_INPUT,
@@ -140,6 +141,7 @@ def _build(
 
     with reporter.task("building link rows", 3) as advance:
         _link_rows(con)
+        _block_keys(con)
         advance(1)
         _term_frequencies(con)
         advance(1)
@@ -275,6 +277,13 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE link_rows AS SELECT {', '.join(LINK_COLUMNS)} FROM link_rows"
     )
+
+
+def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Every link row's blocking keys, sorted, so a small request finds its candidates by key
+    (zone maps skip the rest) instead of joining against the whole master."""
+    keys = block_key_sql("link_rows", "master")
+    con.execute(f"CREATE OR REPLACE TABLE block_keys AS SELECT * FROM ({keys}) ORDER BY k")
 
 
 def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from splink import DuckDBAPI, Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from tinmatch.master.blocking import key_sql
 from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_params
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
@@ -30,6 +31,8 @@ from tinmatch.pipeline.standardize.names import name_features
 
 GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
 MW_COLUMNS = [f"mw_{name}" for name in COMPARISONS]
+# Requests up to this many rows fetch their candidate master rows by blocking key first.
+SMALL_REQUEST_ROWS = 2_000
 # Pairs scoring below this are dropped before deciding: 2^-20 posterior odds is no candidate.
 MIN_MATCH_WEIGHT = -20.0
 
@@ -55,6 +58,7 @@ class LinkEngine:
     db_api: DuckDBAPI
     master: SplinkDataFrame
     _chunks: int = 0
+    _block_keys: bool | None = None
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
@@ -95,8 +99,13 @@ class LinkEngine:
         name = f"tinmatch_request_{self._chunks}"
         table = pa.Table.from_pandas(features, preserve_index=False)
         request = self.db_api.register(table, table_name=name)
+        master = self.master
+        subset = None
+        if len(features) <= SMALL_REQUEST_ROWS and self._has_block_keys():
+            subset = self._candidate_rows(name)
+            master = subset
         predictions = self.linker.inference.predict_between(
-            request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
+            request, master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
         )
         cols = predictions.columns
         colnames = {c.unquote().name for c in cols}
@@ -118,7 +127,46 @@ class LinkEngine:
         out.columns = [c.removesuffix("_total") for c in out.columns]
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        if subset is not None:
+            subset.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return out
+
+    def _has_block_keys(self) -> bool:
+        if self._block_keys is None:
+            rows = self.con.execute(
+                "SELECT count(*) FROM duckdb_tables() "
+                "WHERE database_name = 'm' AND table_name = 'block_keys'"
+            ).fetchall()
+            self._block_keys = bool(rows and rows[0][0])
+        return self._block_keys
+
+    def _candidate_rows(self, request_table: str) -> SplinkDataFrame:
+        """Only the master rows a blocking rule could pair with this (small) request.
+
+        The request's blocking keys are looked up in the master's sorted ``block_keys`` (zone
+        maps skip all but a few row groups), so a dozen names against millions of people does
+        not scan the master. Splink then applies the real blocking rules to this superset.
+        """
+        request_keys = key_sql(request_table, "request")
+        found = self.con.execute(f"SELECT DISTINCT k FROM ({request_keys})").fetchall()
+        keys = [r[0] for r in found]
+        name = f"{request_table}_candidates"
+        if keys:
+            key_list = ", ".join(str(int(k)) for k in keys)
+            ids = [r[0] for r in self.con.execute(
+                f"SELECT DISTINCT unique_id FROM m.block_keys WHERE k IN ({key_list})"
+            ).fetchall()]  # fmt: skip
+        else:
+            ids = []
+        if ids:
+            id_list = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+            where = f"unique_id IN ({id_list})"
+        else:
+            where = "false"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM m.link_rows WHERE {where}"
+        )
+        return self.db_api.register(name, table_name=f"{name}_sdf")
 
 
 _warm = threading.local()
