@@ -13,7 +13,7 @@ from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.errors import LedgerError
 from tinmatch.ops import Decision, RequestRecord
-from tinmatch.pipeline.explain import read_explain
+from tinmatch.pipeline.explain import read_candidates
 from tinmatch.pipeline.republish import republish
 
 review_app = typer.Typer(
@@ -119,25 +119,20 @@ def side_by_side(out_dir: Path, record_ids: list[str]) -> str:
 
     Candidates are shown by rank: what agreed and how much it weighed, never who they are.
     """
-    explain = read_explain(out_dir)
-    if explain.empty:
-        return ""
-    explain = explain[explain["record_id"].astype(str).isin(record_ids)]
-    fields = [c.removesuffix("_level") for c in explain.columns if c.endswith("_level")]
+    found = read_candidates(out_dir, set(record_ids))
     blocks: list[str] = []
-    for record_id, group in explain.groupby("record_id", sort=False):
-        ranks = group.sort_values("rank")
-        headers = ["field"] + [f"candidate {int(r)}" for r in ranks["rank"]]
+    for record_id in dict.fromkeys(record_ids):
+        ranks = found.get(record_id)
+        if not ranks:
+            continue
+        headers = ["field"] + [f"candidate {c.rank}" for c in ranks]
         rows: list[list[object]] = [
-            ["probability", *[f"{float(p):.6f}" for p in ranks["match_probability"]]],
-            ["match weight", *[f"{float(w):+.1f}" for w in ranks["match_weight"]]],
+            ["probability", *[f"{c.probability or 0:.6f}" for c in ranks]],
+            ["match weight", *[f"{c.weight or 0:+.1f}" for c in ranks]],
         ]
-        for field in fields:
-            cells = [
-                f"{lvl} ({float(w):+.1f})"
-                for lvl, w in zip(ranks[f"{field}_level"], ranks[f"{field}_weight"], strict=True)
-            ]
-            rows.append([field, *cells])
+        for name in ranks[0].fields:
+            cells = [f"{c.fields[name][0]} ({float(c.fields[name][1] or 0):+.1f})" for c in ranks]
+            rows.append([name, *cells])
         blocks.append(f"{record_id}\n" + table(headers, rows))
     return "\n\n".join(blocks)
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tinmatch.errors import LedgerError
 from tinmatch.ops import Decision
+from tinmatch.pipeline.explain import read_candidates
 from tinmatch.pipeline.republish import republish
 from tinmatch.web.accounts import Reviewer
 from tinmatch.web.auth import (
@@ -25,7 +26,6 @@ from tinmatch.web.auth import (
 )
 from tinmatch.web.charts import bar_chart, probability_bins, reason_items
 from tinmatch.web.errors import ApiError
-from tinmatch.web.explain import read_candidates
 from tinmatch.web.service import Service
 
 router = APIRouter(prefix="/review", include_in_schema=False)
