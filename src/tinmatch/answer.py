@@ -22,10 +22,11 @@ from pathlib import Path
 
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
+from tinmatch.digest import file_sha256
 from tinmatch.errors import RefusedError
 from tinmatch.ops.records import Limits, RequestRecord
 from tinmatch.ops.store import Store
-from tinmatch.pipeline.process import ProcessResult, file_sha256, process, request_key
+from tinmatch.pipeline.process import ProcessResult, process, request_key
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
 

@@ -49,9 +49,9 @@ def open_engine(
             from tinmatch.pipeline.link import warm_engine
 
             return warm_engine(db)
-        from tinmatch.engines.duckdb import DuckDBEngine
+        from tinmatch.pipeline.link import LinkEngine
 
-        return DuckDBEngine.open(con)
+        return LinkEngine.open(con)
     if kind == "spark":
         from tinmatch.engines.spark import open_spark_engine
 

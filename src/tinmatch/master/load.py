@@ -6,7 +6,6 @@ so a crash leaves the old master intact, and loading the same files twice does n
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from tinmatch.digest import file_sha256
 from tinmatch.errors import InputFileError
 from tinmatch.master import database
 from tinmatch.master.blocking import key_sql as block_key_sql
@@ -46,13 +46,6 @@ class LoadSummary:
     model_sha256: str
     seconds: float
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_master(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
+from tinmatch.digest import file_sha256
 from tinmatch.engines import Engine, open_engine
 from tinmatch.errors import RefusedError
 from tinmatch.master.database import open_master, read_meta
@@ -71,13 +72,6 @@ class ProcessResult:
         }
         return out
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def request_key(input_sha256: str, cover: Cover, agreement: Agreement) -> str:
