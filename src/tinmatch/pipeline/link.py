@@ -152,7 +152,8 @@ class LinkEngine:
         keys = [r[0] for r in found]
         name = f"{request_table}_candidates"
         if keys:
-            key_list = ", ".join(str(int(k)) for k in keys)
+            # Explicit type: unsuffixed literals above 2^63 would otherwise mix integer types.
+            key_list = ", ".join(f"{int(k)}::UBIGINT" for k in keys)
             ids = [r[0] for r in self.con.execute(
                 f"SELECT DISTINCT unique_id FROM m.block_keys WHERE k IN ({key_list})"
             ).fetchall()]  # fmt: skip
