@@ -90,7 +90,8 @@ def answer_request(
         max_cell_chars=agreement.limits.max_cell_chars,
         max_file_bytes=agreement.limits.max_file_bytes,
     )
-    n_rows = len(reader.record_ids())
+    record_ids = reader.record_ids()
+    n_rows = len(record_ids)
     input_sha = file_sha256(request)
     key = request_key(input_sha, cover, agreement)
     limits = limits_of(agreement)
@@ -141,6 +142,8 @@ def answer_request(
             review_status="released" if auto else "held",
             request_id=record.id,
             engine_kind=engine_kind,
+            record_ids=record_ids,
+            input_sha256=input_sha,
         )
     except BaseException:
         # The run failed before an outcome was recorded: give its rows back to the caps.

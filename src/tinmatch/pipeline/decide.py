@@ -81,12 +81,13 @@ def decide(qids: list[str], candidates: pd.DataFrame, rule: DecisionRule) -> pd.
     """One decision row per qid (in the order given)."""
     ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
     top: dict[str, list[dict[str, Any]]] = {}
-    counts: dict[str, int] = {}
-    for cand in ranked.to_dict("records"):
-        qid = cand["qid"]
-        counts[qid] = counts.get(qid, 0) + 1
-        if counts[qid] <= 2:
-            top.setdefault(qid, []).append(cand)
+    counts: dict[str, int] = {
+        k: int(v) for k, v in ranked["qid"].value_counts(sort=False).items()
+    }
+    # Only the best two of each row are read: no dict for every other candidate.
+    first_two = ranked.groupby("qid", sort=False).cumcount().to_numpy() < 2
+    for cand in ranked[first_two].to_dict("records"):
+        top.setdefault(cand["qid"], []).append(cand)
     rows = [_decide_one(qid, top.get(qid, []), counts.get(qid, 0), rule) for qid in qids]
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 

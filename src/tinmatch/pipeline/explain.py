@@ -14,7 +14,6 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -38,12 +37,12 @@ def prior_weight(probability_two_random_records_match: float) -> float:
     return math.log2(p / (1 - p))
 
 
-def explain_rows(
+def explain_frame(
     rows: pd.DataFrame, candidates: pd.DataFrame, prior: float, max_rank: int = 2
-) -> list[dict[str, Any]]:
-    """Lines for `rows` (qid, record_id, label, reason) from their ranked candidates."""
+) -> pd.DataFrame:
+    """Lines (``COLUMNS``) for `rows` (qid, record_id, label, reason) from their candidates."""
     if candidates.empty or rows.empty:
-        return []
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in COLUMNS})
     ranked = candidates.sort_values(["qid", "match_weight", "tin"], ascending=[True, False, True])
     ranked = ranked.assign(rank=ranked.groupby("qid", sort=False).cumcount() + 1)
     ranked = ranked[ranked["rank"] <= max_rank]
@@ -63,7 +62,7 @@ def explain_rows(
         labels = {g: gamma_label(name, g) for g in range(-1, len(level_labels(name)) - 1)}
         out[f"{name}_level"] = merged[f"gamma_{name}"].astype(int).map(labels)
         out[f"{name}_weight"] = merged[f"mw_{name}"].astype(float).round(3)
-    return list(out[COLUMNS].to_dict("records"))
+    return out[COLUMNS].reset_index(drop=True)
 
 
 @dataclass

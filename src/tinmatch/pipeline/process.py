@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from tinmatch.master.database import open_master, read_meta
 from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
-from tinmatch.pipeline.explain import explain_rows, prior_weight
+from tinmatch.pipeline.explain import explain_frame, prior_weight
 from tinmatch.pipeline.link import request_features, warm_engine
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
@@ -54,12 +55,10 @@ class ProcessResult:
     probabilities: list[float] = field(default_factory=list)
     _pending_explain: list[tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
 
-    def pop_explanations(self, prior: float) -> list[dict[str, Any]]:
-        lines: list[dict[str, Any]] = []
-        for rows, candidates in self._pending_explain:
-            lines += explain_rows(rows, candidates, prior)
+    def pop_explanations(self, prior: float) -> list[pd.DataFrame]:
+        frames = [explain_frame(rows, cands, prior) for rows, cands in self._pending_explain]
         self._pending_explain.clear()
-        return lines
+        return frames
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -93,7 +92,15 @@ def process(
     review_status: str = "held",
     request_id: str | None = None,
     engine_kind: str = "duckdb",
+    record_ids: Sequence[str | None] | None = None,
+    input_sha256: str | None = None,
 ) -> ProcessResult:
+    """Process `request` into `out_dir`.
+
+    `record_ids` (every row's, in file order) and `input_sha256` are what a caller that has
+    already read and hashed the file (``answer_request``) passes on, so the file is not read
+    and hashed a second time; they are computed here when not given.
+    """
     reporter = reporter or Reporter()
     today = today or datetime.now(UTC).date()
     if not agreement.in_force(today):
@@ -120,7 +127,7 @@ def process(
             meta = read_meta(con, "m")
         finally:
             con.close()
-    input_sha = file_sha256(request)
+    input_sha = input_sha256 or file_sha256(request)
     result = ProcessResult(
         request_key=request_key(input_sha, cover, agreement),
         out_dir=out_dir,
@@ -130,7 +137,11 @@ def process(
         model_sha256=engine.model_sha256,
         request_id=request_id,
     )
-    ids = reader.record_ids()
+    if record_ids is None:
+        ids: Sequence[str | None] = reader.record_ids()
+    else:
+        ids = record_ids
+        reader.n_rows = len(ids)
     counts = Counter(i for i in ids if i is not None)
     quota = limits.max_rows_per_request
     if remaining_quota is not None:
@@ -152,8 +163,8 @@ def process(
         with reporter.task("matching request rows", reader.n_rows) as advance:
             for chunk in reader:
                 _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
-                lines = result.pop_explanations(prior)
-                writer.add_extra("explain", EXPLAIN_COLUMNS, pd.DataFrame(lines))
+                for lines in result.pop_explanations(prior) or [pd.DataFrame()]:
+                    writer.add_extra("explain", EXPLAIN_COLUMNS, lines)
                 result.rows += len(chunk)
                 advance(len(chunk))
         summary = {"review_status": review_status, **result.summary()}
@@ -196,48 +207,59 @@ def _process_chunk(
     result.probabilities.extend(float(p) for p in rows["match_probability"].dropna().tolist())
     identified = rows[rows["outcome"] == "identified"]
     found = engine.disclose(identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields)
-    found = found.set_index("qid")
+    fields = list(agreement.disclosed_fields)
+    # qid -> the disclosed values (plain Python) and the return's tax year.
+    found_values = [[_plain(v) for v in found[f].tolist()] for f in fields]
+    found_by_qid = {
+        qid: (dict(zip(fields, values, strict=True)), int(year))
+        for qid, year, *values in zip(
+            found["qid"].tolist(), found["tax_year"].tolist(), *found_values, strict=True
+        )
+    }
     matched_out: list[dict[str, Any]] = []
     unmatched_out: list[dict[str, Any]] = []
-    fields = list(agreement.disclosed_fields)
-    for row in rows.itertuples(index=False):
-        rid = str(row.record_id)
-        prob = None if pd.isna(row.match_probability) else float(row.match_probability)
-        if row.outcome == "identified" and row.qid in found.index:
-            ret = found.loc[row.qid]
-            values = {f: _plain(ret[f]) for f in fields}
+    decisions_out: list[Decision] = []
+    columns = (
+        rows["record_id"].tolist(), rows["qid"].tolist(), rows["outcome"].tolist(),
+        rows["match_probability"].tolist(), rows["tin"].tolist(), rows["reason_code"].tolist(),
+        rows["message"].tolist(), rows["tax_years"].tolist(), rows["statute"].tolist(),
+        rows["case_number"].tolist(),
+    )  # fmt: skip
+    for record_id, qid, outcome, p, tin, code, text, tax_years, statute, case in zip(
+        *columns, strict=True
+    ):
+        rid = str(record_id)
+        prob = None if _missing(p) else float(p)
+        hit = found_by_qid.get(qid) if outcome == "identified" else None
+        if hit is not None:
+            values, year = hit
             matched_out.append(
                 {"record_id": rid, **values, "match_probability": round(prob or 0, 6)}
             )
             result.disclosures.append(
                 PendingDisclosure(
-                    rid,
-                    str(row.tin),
-                    values,
-                    int(ret["tax_year"]),
-                    prob or 0.0,
-                    str(row.statute),
-                    str(row.case_number),
+                    rid, str(tin), values, year, prob or 0.0, str(statute), str(case)
                 )  # fmt: skip
             )
-            result.decisions.append(Decision(rid, "matched", None, str(row.tin), prob))
+            decisions_out.append(Decision(rid, "matched", None, str(tin), prob))
             continue
-        if row.outcome == "identified":
+        if outcome == "identified":
             reason = "no_return_in_period"
-            years = ", ".join(str(y) for y in row.tax_years)
+            years = ", ".join(str(y) for y in tax_years)
             message = f"the person was identified but appears on no return for {years}"
         else:
-            reason, message = str(row.reason_code), str(row.message)
+            reason, message = str(code), str(text)
         unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
         result.reasons[reason] += 1
-        tin = None if row.tin is None or pd.isna(row.tin) else str(row.tin)
-        result.decisions.append(Decision(rid, "unmatched", reason, tin, prob))
+        tin_text = None if _missing(tin) else str(tin)
+        decisions_out.append(Decision(rid, "unmatched", reason, tin_text, prob))
+    result.decisions.extend(decisions_out)
     labels = pd.DataFrame(
         {
             "qid": rows["qid"],
             "record_id": rows["record_id"].astype(str),
-            "label": [d.outcome for d in result.decisions[-len(rows) :]],
-            "reason": [d.reason for d in result.decisions[-len(rows) :]],
+            "label": [d.outcome for d in decisions_out],
+            "reason": [d.reason for d in decisions_out],
             "_order": range(len(rows)),
         }
     )
@@ -248,6 +270,10 @@ def _process_chunk(
     if unmatched_out:
         writer.add_unmatched(pd.DataFrame(unmatched_out))
         result.counts["unmatched"] += len(unmatched_out)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
 
 
 def _plain(value: Any) -> Any:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.errors import InputFileError
@@ -62,9 +64,22 @@ def _map_header(header: Sequence[object], path: Path) -> dict[int, str]:
 
 def _clean(values: pd.Series) -> pd.Series:
     """Strip strings; blanks and missing become None; dtype object."""
-    text = values.astype("string").str.strip()
-    keep = text.notna() & (text != "").fillna(False)
-    return text.astype(object).where(keep, None)
+    text = _arrow_text(values)
+    if text is None:  # not all text (or not encodable): the same through pandas
+        stripped = values.astype("string").str.strip()
+        keep = stripped.notna() & (stripped != "").fillna(False)
+        return stripped.astype(object).where(keep, None)
+    text = pc.utf8_trim_whitespace(text)  # what pandas' arrow-backed str.strip() does
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """The values as an Arrow string array (missing -> null), or None if one is not text."""
+    try:
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
 
 
 class RequestReader:
@@ -303,7 +318,14 @@ def _blank_overlong(frame: pd.DataFrame, limit: int) -> pd.Series:
     """Blank cells longer than ``limit``; return which fields were blanked, per row."""
     flags = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     for column in REQUEST_COLUMNS:
-        long = (frame[column].astype("string").str.len() > limit).fillna(False).astype(bool)
+        text = _arrow_text(frame[column])
+        if text is None:
+            lengths = frame[column].astype("string").str.len()
+        else:
+            lengths = pd.Series(
+                pc.utf8_length(text).to_numpy(zero_copy_only=False), index=frame.index
+            )
+        long = (lengths > limit).fillna(False).astype(bool)
         if long.any():
             frame.loc[long, column] = None
             flags[long] = [f"{f};{column}" if f else column for f in flags[long]]

@@ -29,7 +29,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tinmatch.agreement import DISCLOSABLE_FIELDS
 from tinmatch.errors import TinmatchError
@@ -159,12 +162,7 @@ class _Table:
             if column in NUMERIC_COLUMNS:
                 data[column] = [_number(v, column) for v in values]
             else:
-                data[column] = [
-                    None if v is None or (isinstance(v, float) and v != v) else
-                    v if self.numbers_anywhere and _is_number(v) else
-                    neutralize(v if isinstance(v, str) else str(v))
-                    for v in values
-                ]
+                data[column] = _cells(values, self.numbers_anywhere)
         self.writer.writerows(zip(*(data[c] for c in self.columns), strict=True))
         self.rows += len(frame)
         if len(frame):
@@ -380,6 +378,42 @@ class ResultWriter:
             chart.set_legend({"none": True})
             sheet.insert_chart(1, 3, chart)
         workbook.close()
+
+
+# A cell that neither starts with something other than an ASCII letter or digit nor holds a
+# '|' is never changed by ``neutralize``: only these are looked at one by one.
+_MAY_NEED_NEUTRALIZING = r"^[^A-Za-z0-9]|\|"
+
+
+def _cells(values: pd.Series, numbers_anywhere: bool) -> list[Any]:
+    """A column's cells as written: missing -> None, text neutralized (numbers kept as numbers
+    where ``numbers_anywhere``, else written as neutralized text)."""
+    dtype = values.dtype
+    if numbers_anywhere and isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return list(values.tolist())
+    if numbers_anywhere and isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    text_only = (
+        isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan
+    ) or (dtype == np.dtype(object) and pd.api.types.infer_dtype(values, skipna=False) == "string")
+    if text_only:
+        cells: list[Any] = values.to_numpy(dtype=object, na_value=None).tolist()
+        try:
+            flags = pc.match_substring_regex(
+                pa.array(cells, type=pa.string()), _MAY_NEED_NEUTRALIZING
+            )
+        except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: one by one below
+            pass
+        else:
+            for i in np.flatnonzero(flags.fill_null(False).to_numpy(zero_copy_only=False)):
+                cells[i] = neutralize(cells[i])
+            return cells
+    return [
+        None if v is None or (isinstance(v, float) and v != v) else
+        v if numbers_anywhere and _is_number(v) else
+        neutralize(v if isinstance(v, str) else str(v))
+        for v in values
+    ]
 
 
 def _is_number(value: object) -> bool:
