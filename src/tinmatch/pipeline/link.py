@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -70,6 +71,7 @@ class LinkEngine:
         settings = render_settings(params, "duckdb")
         settings["retain_intermediate_calculation_columns"] = True
         linker = Linker(master, settings, log_level=logging.ERROR)
+        _score_best_rows_only(linker)
         for col in ("first_name_std", "last_name_std"):
             con.execute(f"CREATE OR REPLACE TEMP VIEW tf_{col} AS SELECT * FROM m.tf_{col}")
             lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
@@ -107,24 +109,7 @@ class LinkEngine:
         predictions = self.linker.inference.predict_between(
             request, master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
         )
-        cols = predictions.columns
-        colnames = {c.unquote().name for c in cols}
-        mw_sql = []
-        for comp in COMPARISONS:
-            expr = f'p."mw_{comp}"'
-            if f"mw_tf_adj_{comp}" in colnames:
-                expr = f'{expr} + coalesce(p."mw_tf_adj_{comp}", 0)'
-            mw_sql.append(f"{expr} AS mw_{comp}_total")
-        sql = f"""
-            SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight, p.match_probability,
-                   {", ".join("p." + g for g in GAMMA_COLUMNS)}, {", ".join(mw_sql)}, p.match_key
-            FROM {predictions.physical_name} AS p
-            QUALIFY row_number() OVER (
-                PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, p.unique_id_r
-            ) = 1
-        """
-        out = self.con.execute(sql).df()
-        out.columns = [c.removesuffix("_total") for c in out.columns]
+        out = self.con.execute(f"SELECT * FROM {predictions.physical_name}").df()
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         if subset is not None:
@@ -168,6 +153,77 @@ class LinkEngine:
             f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM m.link_rows WHERE {where}"
         )
         return self.db_api.register(name, table_name=f"{name}_sdf")
+
+
+def _score_best_rows_only(linker: Linker) -> None:
+    """Make the linker's ``predict_between`` end with each (request row, taxpayer)'s best row.
+
+    Splink's scoring stage ends by materializing every scored pair with all its intermediate
+    columns (both sides' values, term frequencies, Bayes factors: ~55 columns). Here the same
+    SQL gets one more step before anything is materialized: per (request row, taxpayer) the
+    best-scoring master row (ties: lowest master row id), keeping only the columns that
+    deciding and explaining read. DuckDB then streams pairs from comparison to that step.
+    Same Splink functions, same order as Splink 5's ``LinkerInference._score_blocked_pairs``;
+    only the final step is added.
+    """
+    from splink.internals.comparison_vector_values import (
+        compute_comparison_vector_values_from_id_pairs_sqls,
+    )
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+
+    inference = linker.inference
+
+    def score(
+        *,
+        pipeline: CTEPipeline,
+        settings: Any,
+        input_tablename_l: str,
+        input_tablename_r: str,
+        threshold_match_probability: float | None,
+        threshold_match_weight: float | None,
+    ) -> SplinkDataFrame:
+        pipeline.enqueue_list_of_sqls(
+            compute_comparison_vector_values_from_id_pairs_sqls(
+                settings._columns_to_select_for_blocking,
+                settings._columns_to_select_for_comparison_vector_values,
+                input_tablename_l=input_tablename_l,
+                input_tablename_r=input_tablename_r,
+                source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
+                unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+                link_type=settings._link_type,
+                sql_dialect_str=linker._sql_dialect_str,
+            )
+        )
+        predict = predict_from_comparison_vectors_sqls_using_settings(
+            settings, threshold_match_probability, threshold_match_weight
+        )
+        pipeline.enqueue_list_of_sqls(predict)
+        text = " ".join(step["sql"] for step in predict)
+        pipeline.enqueue_sql(
+            _best_rows_sql(predict[-1]["output_table_name"], text), "__splink__df_best_rows"
+        )
+        return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+
+    inference._score_blocked_pairs = score  # type: ignore[method-assign]
+
+
+def _best_rows_sql(predictions: str, predict_sql: str) -> str:
+    """Per (request row, taxpayer) the best master row: qid, tin, weights, levels, factors."""
+    mw_sql = []
+    for comp in COMPARISONS:
+        expr = f'p."mw_{comp}"'
+        if f"mw_tf_adj_{comp}" in predict_sql:  # the comparison has term-frequency levels
+            expr = f'{expr} + coalesce(p."mw_tf_adj_{comp}", 0)'
+        mw_sql.append(f"{expr} AS mw_{comp}")
+    return f"""
+        SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight, p.match_probability,
+               {", ".join("p." + g for g in GAMMA_COLUMNS)}, {", ".join(mw_sql)}, p.match_key
+        FROM {predictions} AS p
+        QUALIFY row_number() OVER (
+            PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, p.unique_id_r
+        ) = 1
+    """
 
 
 _warm = threading.local()
