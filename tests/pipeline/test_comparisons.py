@@ -86,6 +86,20 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "first_name",
         "swapped_with_surname",
     ),
+    "first_middle_as_first_typo": (
+        _w(first_name="Evrett"),
+        WILLIAM,
+        "first_name",
+        "middle_as_first_typo",
+    ),
+    "first_swapped_typo": (
+        _w(first_name="Thornbery", last_name="William"),
+        WILLIAM,
+        "first_name",
+        "swapped_with_surname",
+    ),
+    "first_nickname_typo": (_w(first_name="Bilyl"), WILLIAM, "first_name", "nickname_typo"),
+    "first_two_edits": (_w(first_name="Wxlliqm"), WILLIAM, "first_name", "two_edits"),
     "first_else": (_w(first_name="Zebulon", dob=DOB), WILLIAM, "first_name", "else"),
     # last name
     "last_exact": (_w(), WILLIAM, "last_name", "exact"),
@@ -109,12 +123,20 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "last_name",
         "swapped_with_first",
     ),
+    "last_swapped_nickname": (
+        _w(first_name="Thornbury", last_name="Bill"),
+        WILLIAM,
+        "last_name",
+        "swapped_fuzzy",
+    ),
     "last_else": (_w(last_name="Oyelaran", dob=DOB), WILLIAM, "last_name", "else"),
     # middle name
     "middle_null": (_w(), WILLIAM, "middle_name", "null"),
     "middle_exact": (_w(middle_name="Everett"), WILLIAM, "middle_name", "exact"),
     "middle_initial": (_w(middle_name="E"), WILLIAM, "middle_name", "initial"),
     "middle_initial_dotted": (_w(middle_name="E."), WILLIAM, "middle_name", "initial"),
+    "middle_similar": (_w(middle_name="Everet"), WILLIAM, "middle_name", "similar"),
+    "middle_overlap": (_w(middle_name="James Everett"), WILLIAM, "middle_name", "overlap"),
     "middle_conflict": (_w(middle_name="Thomas"), WILLIAM, "middle_name", "else"),
     # suffix
     "suffix_null": (
@@ -188,10 +210,16 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "street_other_unit",
     ),
     "addr_house_number_zip": (
-        _addr(street="100 Maple Dr", city="Springfield", state="IL", zip="62701"),
+        _addr(street="100 Oaak St", city="Springfield", state="IL", zip="62701"),
         WILLIAM,
         "address",
         "house_number_and_zip",
+    ),
+    "addr_house_number_zip_other_street": (
+        _addr(street="100 Maple Dr", city="Springfield", state="IL", zip="62701"),
+        WILLIAM,
+        "address",
+        "zip",
     ),
     "addr_zip": (
         _addr(street="9 Pine Rd", city="Springfield", state="IL", zip="62701"),
@@ -321,6 +349,23 @@ def test_decision_level_sets_name_real_levels() -> None:
     for sets in (CORROBORATING_LEVELS, CONFLICT_LEVELS):
         for comp, labels in sets.items():
             assert labels <= set(level_labels(comp)), comp
+
+
+def test_nickname_is_one_hop_both_ways(score: Any) -> None:
+    """Jack is a nickname of John and the request may carry either; Samuel and Samantha only
+    share a nickname (Sam) and are not nicknames of each other."""
+    from tinmatch.pipeline.standardize.names import name_features
+
+    feats = name_features(pd.DataFrame({"first_name": ["Jack", "John", "Samuel", "Samantha"]}))
+    variants = dict(zip(feats["first_name_std"], feats["first_name_variants"], strict=True))
+    assert "john" in variants["jack"] and "jack" in variants["john"]
+    assert "samantha" not in variants["samuel"] and "samuel" not in variants["samantha"]
+    out = score([_w(first_name="Robert")])
+    row = out[out["tin"] == WILLIAM].iloc[0]
+    assert gamma_label("first_name", int(row["gamma_first_name"])) not in {
+        "nickname",
+        "nickname_typo",
+    }
 
 
 def test_robert_is_not_a_nickname_of_william(score: Any) -> None:

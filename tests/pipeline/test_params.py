@@ -19,6 +19,7 @@ from tinmatch.master.noise import (
     DEFAULT_U,
     M_FLOOR,
     NESTED,
+    NEUTRAL,
     NEVER_POSITIVE,
     REQUEST_NOISE,
     apply_request_noise,
@@ -36,15 +37,20 @@ OBSERVED: dict[str, dict[str, tuple[float | None, float | None]]] = {
         "exact": (0.926, 0.02), "nickname": (0.02, 0.004), "jaro_winkler_0.92": (0.03, 0.002),
         "one_edit": (0.004, 0.001),
         "phonetic": (0.005, 0.001), "middle_as_first": (0.005, 0.002),
-        "swapped_with_surname": (None, 0.001), "else": (0.01, 0.95),
+        "middle_as_first_typo": (None, 0.001),
+        "swapped_with_surname": (None, 0.001), "nickname_typo": (None, 0.001),
+        "two_edits": (None, 0.002), "else": (0.01, 0.95),
     },
     "last_name": {
         "exact": (0.9, 0.01), "swapped_with_first": (None, 0.0004),
         "jaro_winkler_0.92": (0.02, 0.003), "one_edit": (0.005, 0.001),
         "compound_part": (0.06, 0.002),
-        "phonetic": (0.01, 0.004), "else": (0.01, 0.97),
+        "phonetic": (0.01, 0.004), "swapped_fuzzy": (None, 0.0007), "else": (0.01, 0.97),
     },
-    "middle_name": {"exact": (0.7, 0.03), "initial": (0.28, 0.06), "else": (0.02, 0.6)},
+    "middle_name": {
+        "exact": (0.7, 0.03), "similar": (0.005, 0.001), "initial": (0.275, 0.06),
+        "overlap": (None, 0.0004), "else": (0.02, 0.6),
+    },
     "suffix": {"exact": (0.99, 0.004), "else": (0.01, 0.002)},
     "date_of_birth": {
         "exact": (0.99, 4e-5), "day_month_transposed": (None, None), "year_month": (0.004, 1e-3),
@@ -225,12 +231,16 @@ def _check_noise_properties(params: ModelParams) -> None:
             p = levels[label]
             assert p.m is not None and 0 < p.m <= 1, (comp, label, p)
             assert p.u is not None and p.u > 0
-        weights = [weight(levels[label]) for label in labels]
+        weights = [weight(levels[lbl]) for lbl in labels if (comp, lbl) not in NEUTRAL]
         if comp in NESTED:  # name levels are alternatives, not a ladder
             assert all(a >= b - 1e-9 for a, b in zip(weights, weights[1:], strict=False)), comp
         if (comp, "else") in NEVER_POSITIVE:
             assert weight(levels["else"]) <= 1e-9, comp
-        assert sum(p.m for p in levels.values() if p.m) <= 1 + len(labels) * M_FLOOR
+        # Neutral levels (weight 0: m = u) sit outside the m distribution.
+        counted = [levels[lbl].m or 0 for lbl in labels if (comp, lbl) not in NEUTRAL]
+        assert sum(counted) <= 1 + len(labels) * M_FLOOR
+    for comp, label in NEUTRAL:
+        assert weight(params.levels[comp][label]) == pytest.approx(0)
     for comp, label in CONFLICTS:
         assert weight(params.levels[comp][label]) <= -CONFLICT_BITS + 1e-9
 
@@ -249,7 +259,9 @@ def test_noise_keeps_m_summing_to_about_one() -> None:
         total = sum(p.m or 0 for p in params.levels[comp].values())
         assert total == pytest.approx(1.0, abs=1e-9), comp
     for comp in COMPARISONS:  # caps (monotone, conflict) only ever take m away
-        total = sum(p.m or 0 for p in params.levels[comp].values())
+        total = sum(
+            p.m or 0 for lbl, p in params.levels[comp].items() if (comp, lbl) not in NEUTRAL
+        )
         assert 0.9 < total <= 1.0 + 1e-9, comp
 
 
@@ -270,7 +282,8 @@ def test_noise_fills_unobserved_levels_from_defaults() -> None:
     assert weight(transposed) > 0
     swapped = params.levels["first_name"]["swapped_with_surname"]  # m unseen, u seen
     assert swapped.u == 0.001
-    assert swapped.m == pytest.approx(0.15 * REQUEST_NOISE["first_name"][1]["swapped_with_surname"])
+    epsilon, share = REQUEST_NOISE["first_name"]
+    assert swapped.m == pytest.approx(epsilon * share["swapped_with_surname"])
 
 
 def test_noise_never_lets_else_weigh_for_a_match() -> None:

@@ -10,12 +10,14 @@ never by SQL text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,41 @@ BASE_DIALECT = "duckdb"
 
 
 def _custom(sql: str, label: str) -> Level:
-    return Level(
-        label, cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=BASE_DIALECT)
-    )
+    return Level(label, cll.CustomLevel(sql, label_for_charts=label, base_dialect_str=BASE_DIALECT))
+
+
+class _FuzzyLevel(ComparisonLevelCreator):
+    """Custom SQL (DuckDB dialect) that may call string similarity functions across columns.
+
+    ``{jw}`` and ``{dl}`` in the template stand for the backend's Jaro-Winkler similarity and
+    Damerau-Levenshtein distance functions. sqlglot translates the rest of the condition but does
+    not know the names Splink registers on Spark (``jaro_winkler``, not DuckDB's
+    ``jaro_winkler_similarity``), so the functions are named here, per dialect, after translation.
+    """
+
+    _MARKERS = {"jw": "tinmatch_jw", "dl": "tinmatch_dl"}
+
+    def __init__(self, template: str, label: str) -> None:
+        self.template = template
+        self.label = label
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        sql = self.template.format(**self._MARKERS)
+        sql = cll.CustomLevel(sql, base_dialect_str=BASE_DIALECT).create_sql(sql_dialect)
+        names = {
+            "jw": sql_dialect.jaro_winkler_function_name,
+            "dl": sql_dialect.damerau_levenshtein_function_name,
+        }
+        for key, marker in self._MARKERS.items():
+            sql = re.sub(rf"\b{marker}\b", names[key], sql, flags=re.IGNORECASE)
+        return sql
+
+    def create_label_for_charts(self) -> str:
+        return self.label
+
+
+def _fuzzy(template: str, label: str) -> Level:
+    return Level(label, _FuzzyLevel(template, label).configure(label_for_charts=label))
 
 
 def _null_either(col: str, label: str = "null") -> Level:
@@ -71,20 +105,57 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
         [
             _null_either("first_name_std"),
             _exact("first_name_std", "exact", tf=True),
-            _array_intersect("first_name_variants", "nickname"),
+            _custom(
+                'list_contains("first_name_variants_l", "first_name_std_r") '
+                'OR list_contains("first_name_variants_r", "first_name_std_l")',
+                "nickname",
+            ),
             _jw("first_name_std", 0.92, "jaro_winkler_0.92"),
             _damerau("first_name_std", "one_edit"),
             _custom('"first_name_mp_l" = "first_name_mp_r"', "phonetic"),
-            _custom(
+            _fuzzy(
                 '"first_name_std_l" = "middle_name_std_r" '
                 'OR "middle_name_std_l" = "first_name_std_r" '
-                'OR list_contains("first_name_variants_l", "middle_name_std_r")',
+                'OR list_contains("first_name_variants_l", "middle_name_std_r") '
+                'OR list_contains("first_name_variants_r", "middle_name_std_l") '
+                # a two-word given name used whole (Del Carmen, Kuo-Hsiung), or one word of
+                # the candidate's two-word given name (Cesar of Julio Cesar)
+                'OR "first_name_std_l" || \' \' || "middle_name_std_l" = "middle_name_std_r" '
+                'OR (length("first_name_std_l") >= 3 AND '
+                'list_contains(string_split("middle_name_std_r", \' \'), "first_name_std_l"))',
                 "middle_as_first",
             ),
-            _custom(
+            # The middle name used as first name, with a typo (Jorgge for Jorge). Weaker, and
+            # not first-name agreement for the decision rule: twins Damini Charvi and Vansha
+            # Chavvi are told apart by exactly this letter.
+            _fuzzy(
+                'length("first_name_std_l") >= 4 AND length("middle_name_std_r") >= 4 AND '
+                '({jw}("first_name_std_l", "middle_name_std_r") >= 0.92 '
+                'OR {dl}("first_name_std_l", "middle_name_std_r") <= 1)',
+                "middle_as_first_typo",
+            ),
+            # The request's given name is the candidate's surname (or one part of a compound
+            # surname), also with a typo: Marttinez / Tonya for Tonya Martinez.
+            _fuzzy(
                 '"first_name_std_l" = "last_name_std_r" '
-                'OR list_contains("last_name_tokens_r", "first_name_std_l")',
+                'OR list_contains("last_name_tokens_r", "first_name_std_l") '
+                'OR (length("first_name_std_l") >= 4 AND '
+                '({jw}("first_name_std_l", "last_name_std_r") >= 0.92 '
+                'OR {dl}("first_name_std_l", split_part("last_name_std_r", \' \', 1)) <= 1))',
                 "swapped_with_surname",
+            ),
+            # A nickname written with a typo (Chriis, Mray), or two edits of the name itself
+            # with the first letter kept (Alehanro, Trreas).
+            _fuzzy(
+                'length("first_name_std_l") >= 4 AND array_length(list_filter('
+                '"first_name_variants_r", lambda x: {dl}(x, "first_name_std_l") <= 1)) > 0',
+                "nickname_typo",
+            ),
+            _fuzzy(
+                'length("first_name_std_l") >= 4 AND length("first_name_std_r") >= 4 AND '
+                'substr("first_name_std_l", 1, 1) = substr("first_name_std_r", 1, 1) AND '
+                '{dl}("first_name_std_l", "first_name_std_r") <= 2',
+                "two_edits",
             ),
             _else(),
         ],
@@ -103,6 +174,17 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             _damerau("last_name_std", "one_edit"),
             _array_intersect("last_name_tokens", "compound_part"),
             _custom('"last_name_mp_l" = "last_name_mp_r"', "phonetic"),
+            # First and last swapped, and the given name (now in the surname column) written as a
+            # nickname, with a typo, or as the person's middle name: Dhillon / Sam for
+            # Samuel Dhillon.
+            _fuzzy(
+                'list_contains("first_name_variants_r", "last_name_std_l") '
+                'OR "last_name_std_l" = "middle_name_std_r" '
+                'OR (length("last_name_std_l") >= 4 AND length("first_name_std_r") >= 4 AND '
+                '({jw}("last_name_std_l", "first_name_std_r") >= 0.92 '
+                'OR {dl}("last_name_std_l", "first_name_std_r") <= 1))',
+                "swapped_fuzzy",
+            ),
             _else(),
         ],
     ),
@@ -111,7 +193,28 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
         [
             _null_either("middle_initial"),
             _exact("middle_name_std", "exact"),
+            # A typo in a middle name, or one read from a hyphenated given name (Yu-Ing / Yu-Ying)
+            # is not a different middle name.
+            _fuzzy(
+                'length("middle_name_std_l") >= 3 AND length("middle_name_std_r") >= 3 AND '
+                '({jw}("middle_name_std_l", "middle_name_std_r") >= 0.92 '
+                'OR {dl}("middle_name_std_l", "middle_name_std_r") <= 1)',
+                "similar",
+            ),
             _exact("middle_initial", "initial"),
+            # One middle name is a whole-word part of the other ("Sosa Amanda" against "Amanda":
+            # a two-word first name's second word is read as a middle name), or the request's
+            # middle word is part of the candidate's surname (a compound surname written in the
+            # first-name column). Neither is a conflict; neither is evidence.
+            _custom(
+                "strpos(' ' || \"middle_name_std_l\" || ' ', "
+                "' ' || \"middle_name_std_r\" || ' ') > 0 "
+                "OR strpos(' ' || \"middle_name_std_r\" || ' ', "
+                "' ' || \"middle_name_std_l\" || ' ') > 0 "
+                'OR list_contains("last_name_tokens_r", split_part("middle_name_std_l", \' \', 1)) '
+                'OR list_contains("last_name_tokens_l", split_part("middle_name_std_r", \' \', 1))',
+                "overlap",
+            ),
             _else(),
         ],
     ),
@@ -159,8 +262,12 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
                 '"street_key_l" = "street_key_r" AND "state_std_l" = "state_std_r"',
                 "street_other_unit",
             ),
-            _custom(
-                '"house_number_l" = "house_number_r" AND "zip5_l" = "zip5_r"',
+            # Same house number and ZIP, street written differently (Fraser / Frazier): the
+            # street must still look alike, or a namesake at 26 Nelson Ave would corroborate a
+            # request for 26 Nichols Ave.
+            _fuzzy(
+                '"house_number_l" = "house_number_r" AND "zip5_l" = "zip5_r" AND '
+                '{jw}("street_key_l", "street_key_r") >= 0.92',
                 "house_number_and_zip",
             ),
             _custom('"zip5_l" = "zip5_r"', "zip"),
@@ -185,9 +292,17 @@ CORROBORATING_LEVELS: dict[str, frozenset[str]] = {
 # with the same surname must never be disclosed for a request naming another.
 FIRST_NAME_AGREES: dict[str, frozenset[str]] = {
     "first_name": frozenset(
-        {"exact", "nickname", "jaro_winkler_0.92", "one_edit", "middle_as_first"}
+        {
+            "exact",
+            "nickname",
+            "jaro_winkler_0.92",
+            "one_edit",
+            "middle_as_first",
+            "nickname_typo",
+            "two_edits",
+        }
     ),
-    "last_name": frozenset({"swapped_with_first"}),
+    "last_name": frozenset({"swapped_with_first", "swapped_fuzzy"}),
 }
 # Levels that are a conflict: the candidate is never disclosed.
 CONFLICT_LEVELS: dict[str, frozenset[str]] = {

@@ -21,16 +21,19 @@ from tinmatch.master.params import LevelParams, ModelParams
 
 REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
     "first_name": (
-        0.15,
+        0.30,
         {
             "exact": 0.0,
-            "nickname": 0.35,
-            "jaro_winkler_0.92": 0.20,
+            "nickname": 0.22,
+            "jaro_winkler_0.92": 0.13,
             "one_edit": 0.10,
-            "phonetic": 0.10,
-            "middle_as_first": 0.10,
-            "swapped_with_surname": 0.10,
-            "else": 0.05,
+            "phonetic": 0.05,
+            "middle_as_first": 0.22,
+            "middle_as_first_typo": 0.03,
+            "swapped_with_surname": 0.15,
+            "nickname_typo": 0.04,
+            "two_edits": 0.04,
+            "else": 0.02,
         },
     ),
     "last_name": (
@@ -42,10 +45,11 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
             "one_edit": 0.10,
             "compound_part": 0.25,
             "phonetic": 0.10,
-            "else": 0.25,
+            "swapped_fuzzy": 0.05,
+            "else": 0.20,
         },
     ),
-    "middle_name": (0.05, {"exact": 0.2, "initial": 0.6, "else": 0.2}),
+    "middle_name": (0.05, {"exact": 0.2, "similar": 0.1, "initial": 0.5, "else": 0.2}),
     "suffix": (0.02, {"exact": 0.5, "else": 0.5}),
     "date_of_birth": (
         0.08,
@@ -57,16 +61,21 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
             "else": 0.20,
         },
     ),
+    # The address m is the stated profile alone (epsilon 1): the model compares the request's
+    # address with EVERY address of the candidate's history and keeps the best level, while the
+    # person-year pairs of training compare one year's address with another's. Those pairs show
+    # how often people move (a third of pairs agree only on city), not how often a requester's
+    # address is absent from the person's whole filing history, which is the m that matters.
     "address": (
-        0.30,
+        1.0,
         {
-            "street_and_unit": 0.40,
-            "street_other_unit": 0.20,
-            "house_number_and_zip": 0.10,
-            "zip": 0.10,
-            "city_and_state": 0.10,
-            "state": 0.05,
-            "else": 0.05,
+            "street_and_unit": 0.70,
+            "street_other_unit": 0.08,
+            "house_number_and_zip": 0.04,
+            "zip": 0.05,
+            "city_and_state": 0.06,
+            "state": 0.04,
+            "else": 0.03,
         },
     ),
 }
@@ -75,12 +84,14 @@ REQUEST_NOISE: dict[str, tuple[float, dict[str, float]]] = {
 # figures for a US population, chosen to under- rather than over-state agreement's weight.
 DEFAULT_U: dict[str, dict[str, float]] = {
     "first_name": {"exact": 0.01, "nickname": 0.005, "jaro_winkler_0.92": 0.003, "one_edit": 0.002,
-                   "phonetic": 0.005,
-                   "middle_as_first": 0.002, "swapped_with_surname": 0.0005, "else": 0.97},
+                   "phonetic": 0.005, "middle_as_first": 0.002, "middle_as_first_typo": 0.001,
+                   "swapped_with_surname": 0.0005,
+                   "nickname_typo": 0.001, "two_edits": 0.002, "else": 0.97},
     "last_name": {"exact": 0.005, "swapped_with_first": 0.0005, "jaro_winkler_0.92": 0.002,
                   "one_edit": 0.001,
-                  "compound_part": 0.002, "phonetic": 0.003, "else": 0.98},
-    "middle_name": {"exact": 0.02, "initial": 0.05, "else": 0.6},
+                  "compound_part": 0.002, "phonetic": 0.003, "swapped_fuzzy": 0.001, "else": 0.98},
+    "middle_name": {"exact": 0.02, "similar": 0.002, "initial": 0.05, "overlap": 0.01,
+                    "else": 0.6},
     "suffix": {"exact": 0.003, "else": 0.003},
     "date_of_birth": {"exact": 5e-5, "day_month_transposed": 2e-5, "year_month": 1e-3,
                       "year": 0.013, "else": 0.98},
@@ -88,11 +99,13 @@ DEFAULT_U: dict[str, dict[str, float]] = {
                 "zip": 1e-3, "city_and_state": 5e-3, "state": 0.05, "else": 0.94},
 }  # fmt: skip
 DEFAULT_M: dict[str, dict[str, float]] = {
-    "middle_name": {"exact": 0.6, "initial": 0.37, "else": 0.03},
+    "middle_name": {"exact": 0.6, "similar": 0.02, "initial": 0.35, "overlap": 0.01, "else": 0.02},
     "suffix": {"exact": 0.97, "else": 0.03},
 }
 # Levels whose weight may never be positive: disagreement is never evidence for a match.
 NEVER_POSITIVE = {(comp, "else") for comp in REQUEST_NOISE}
+# Levels that are neither agreement nor disagreement: their weight is set to zero (m = u).
+NEUTRAL = {("middle_name", "overlap")}
 # Conflicts (a different middle name, Jr against Sr) weigh at least this many bits against.
 CONFLICTS = {("middle_name", "else"), ("suffix", "else")}
 CONFLICT_BITS = 6.0
@@ -118,6 +131,8 @@ def apply_request_noise(params: ModelParams) -> ModelParams:
             u = p.u if p.u is not None else DEFAULT_U.get(comp, {}).get(label, 0.5)
             if (comp, label) in NEVER_POSITIVE and m > u:
                 m = u
+            if (comp, label) in NEUTRAL:
+                m = u
             if (comp, label) in CONFLICTS:
                 m = min(m, u * 2**-CONFLICT_BITS)
             out[label] = LevelParams(m, u)
@@ -138,6 +153,8 @@ def _monotone(comp: str, levels: dict[str, LevelParams]) -> dict[str, LevelParam
 
     ceiling = float("inf")
     for label in level_labels(comp)[1:]:
+        if (comp, label) in NEUTRAL:  # weight 0 whatever the levels around it weigh
+            continue
         p = levels[label]
         assert p.m is not None and p.u is not None
         ratio = p.m / p.u

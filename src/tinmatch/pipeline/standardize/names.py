@@ -182,7 +182,8 @@ def _nicknamer() -> NickNamer:
 
 @cache
 def _diminutives() -> dict[str, frozenset[str]]:
-    """Diminutive -> canonical names, from ``std_diminutives.csv`` (forms the library lacks)."""
+    """Diminutive <-> canonical names, both ways, from ``std_diminutives.csv`` (forms the
+    nicknames library lacks)."""
     table: defaultdict[str, set[str]] = defaultdict(set)
     source = resources.files("tinmatch.data").joinpath("std_diminutives.csv")
     with source.open(encoding="utf-8") as handle:
@@ -190,17 +191,23 @@ def _diminutives() -> dict[str, frozenset[str]]:
             short, full = clean_name(row["diminutive"]), clean_name(row["canonical"])
             if short and full:
                 table[short].add(full)
-    return {short: frozenset(full) for short, full in table.items()}
+                table[full].add(short)
+    return {name: frozenset(related) for name, related in table.items()}
 
 
 def _first_name_codes(first: object) -> FirstCodes:
-    """(sorted unique variants, metaphone, nysiis) of a standardized first name."""
+    """(sorted unique variants, metaphone, nysiis) of a standardized first name.
+
+    The variants are the name itself and the names the nicknames data relates to it in ONE hop,
+    either way (jack -> john, john -> jack, beto -> roberto). The model's nickname level asks
+    whether one side's name is among the other side's variants, never whether two variant lists
+    meet: two hops would join samuel and samantha through "sam".
+    """
     name = str(first)
     variants = {name}
-    # The nicknames data relates names both ways (it lists "robert" under "bill" too), so only
-    # forms longer than the name count as its canonical forms: bill -> william, robert; but
-    # robert and william stay apart instead of meeting in "bill".
-    variants.update(c for c in _nicknamer().canonicals_of(name) if len(c) > len(name))
+    namer = _nicknamer()
+    variants.update(namer.canonicals_of(name))
+    variants.update(namer.nicknames_of(name))
     variants.update(_diminutives().get(name, ()))
     return sorted(variants), jellyfish.metaphone(name), jellyfish.nysiis(name)
 
