@@ -6,8 +6,12 @@ so a crash leaves the old master intact, and loading the same files twice does n
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,17 +24,28 @@ from tinmatch.errors import InputFileError
 from tinmatch.master import database
 from tinmatch.master.blocking import key_sql as block_key_sql
 from tinmatch.master.features import (
-    ADDRESS_INPUT,
-    NAME_INPUT,
-    count_distinct,
-    key_sql,
-    standardize_addresses,
-    standardize_names,
+    address_feature_sql,
+    address_joins,
+    name_feature_sql,
+    name_joins,
+    standardize_master,
+    worker_pool,
 )
 from tinmatch.master.params import LINK_COLUMNS
 from tinmatch.master.read import load_table
 from tinmatch.master.train import TRAINING_PEOPLE, train_model
 from tinmatch.progress import Reporter
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Log the wall and CPU seconds of one step (``logging`` at INFO: bench/load.py shows them)."""
+    wall, cpu = time.monotonic(), time.process_time()
+    yield
+    log.info("%-24s %7.1f s wall %7.1f s cpu (main process)", name,
+             time.monotonic() - wall, time.process_time() - cpu)  # fmt: skip
 
 
 @dataclass
@@ -45,7 +60,6 @@ class LoadSummary:
     dropped_rows: int
     model_sha256: str
     seconds: float
-
 
 
 def load_master(
@@ -68,13 +82,15 @@ def load_master(
     tmp = db.with_name(db.name + ".building")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    try:
-        database.configure(con)
-        summary = _build(con, taxpayers, returns, hashes, reporter)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    with worker_pool() as pool:  # before DuckDB starts its threads
+        con = duckdb.connect(str(tmp))
+        try:
+            database.configure(con)
+            summary = _build(con, pool, taxpayers, returns, hashes, reporter)
+            with _stage("checkpoint"):
+                con.execute("CHECKPOINT")
+        finally:
+            con.close()
     os.replace(tmp, db)
     summary.db = db
     summary.seconds = time.monotonic() - started
@@ -102,45 +118,44 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def _build(
     con: duckdb.DuckDBPyConnection,
+    pool: Executor | None,
     taxpayers: Path,
     returns: Path,
     hashes: dict[str, str],
     reporter: Reporter,
 ) -> LoadSummary:
-    with reporter.task("reading master files", 2) as advance:
+    with reporter.task("reading master files", 2) as advance, _stage("read"):
         raw_people = load_table(con, taxpayers, "taxpayers", "raw_taxpayers")
         advance(1)
         raw_returns = load_table(con, returns, "returns", "raw_returns")
         advance(1)
-    _clean(con)
+    with _stage("clean"):
+        _clean(con)
     people = _scalar(con, "SELECT count(*) FROM taxpayers")
     n_returns = _scalar(con, "SELECT count(*) FROM returns")
     if people == 0:
         raise InputFileError(f"{taxpayers}: no taxpayer with a valid 9-digit TIN")
     dropped = (raw_people - people) + (raw_returns - n_returns)
-    _appearances(con)
+    with _stage("appearances"):
+        _appearances(con)
 
-    name_src = (
-        "SELECT first_name, middle_name, last_name, suffix FROM taxpayers "
-        "UNION ALL SELECT first_name, middle_name, last_name, suffix FROM appearances"
-    )
-    addr_src = "SELECT street, address_line2, city, state, zip FROM appearances"
-    n_names = count_distinct(con, name_src, NAME_INPUT)
-    with reporter.task("standardizing names", n_names) as advance:
-        standardize_names(con, name_src, "names_std", progress=advance)
-    n_addr = count_distinct(con, addr_src, ADDRESS_INPUT)
-    with reporter.task("standardizing addresses", n_addr) as advance:
-        standardize_addresses(con, addr_src, "addresses_std", progress=advance)
+    with reporter.task("standardizing values", None) as advance, _stage("standardize"):
+        standardize_master(con, pool, NAMES_SQL, ADDRESSES_SQL, progress=advance)
 
-    with reporter.task("building link rows", 3) as advance:
-        _link_rows(con)
-        _block_keys(con)
+    with reporter.task("building link rows", 4) as advance:
+        with _stage("link rows"):
+            _link_rows(con)
         advance(1)
-        _term_frequencies(con)
+        with _stage("block keys"):
+            _block_keys(con)
         advance(1)
-        _train_rows(con, people)
+        with _stage("term frequencies"):
+            _term_frequencies(con)
         advance(1)
-    with reporter.task("training the model", 1) as advance:
+        with _stage("training rows"):
+            _train_rows(con, people)
+        advance(1)
+    with reporter.task("training the model", 1) as advance, _stage("training"):
         params = train_model(con, people)
         advance(1)
     con.execute("CREATE OR REPLACE TABLE model(params_json VARCHAR)")
@@ -212,64 +227,93 @@ def _clean(con: duckdb.DuckDBPyConnection) -> None:
 def _appearances(con: duckdb.DuckDBPyConnection) -> None:
     """One row per (person, return): as primary filer or as spouse on a joint return."""
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TABLE appearances AS
-        WITH a AS (
-            SELECT r.tin, r.tax_year, 'primary' AS role,
-                   coalesce(r.first_name, t.first_name) AS first_name,
-                   CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
-                       AS middle_name,
-                   coalesce(r.last_name, t.last_name) AS last_name,
-                   CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
-                   r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-            FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
-            UNION ALL
-            SELECT r.spouse_tin, r.tax_year, 'spouse',
-                   t.first_name, t.middle_name, t.last_name, t.suffix,
-                   r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-            FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
-            WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
-        )
-        SELECT *, {key_sql(NAME_INPUT)} AS nk, {key_sql(ADDRESS_INPUT)} AS ak FROM a
+        SELECT r.tin, r.tax_year, 'primary' AS role,
+               coalesce(r.first_name, t.first_name) AS first_name,
+               CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
+                   AS middle_name,
+               coalesce(r.last_name, t.last_name) AS last_name,
+               CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
+               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
+        UNION ALL
+        SELECT r.spouse_tin, r.tax_year, 'spouse',
+               t.first_name, t.middle_name, t.last_name, t.suffix,
+               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
+        WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
         """
     )
 
 
-def _feature_select(name_alias: str, addr_alias: str) -> str:
-    name_cols = [
-        "first_name_std", "middle_name_std", "middle_initial", "last_name_std",
-        "last_name_tokens", "suffix_std", "first_name_variants", "first_name_mp", "last_name_mp",
-    ]  # fmt: skip
-    addr_cols = [
-        "house_number", "street_name", "street_key", "unit", "city_std", "state_std", "zip5",
-    ]  # fmt: skip
-    parts = [f"{name_alias}.{c}" for c in name_cols] + [f"{addr_alias}.{c}" for c in addr_cols]
-    return ", ".join(parts)
+# Every name and address that a link row or a training row can hold: the names of the identity
+# records and of the appearances (a spouse's is the identity record's), the returns' addresses.
+NAMES_SQL = (
+    "SELECT first_name, middle_name, last_name, suffix FROM taxpayers "
+    "UNION ALL SELECT first_name, middle_name, last_name, suffix FROM returns"
+)
+ADDRESSES_SQL = "SELECT street, address_line2, city, state, zip FROM returns"
+
+
+def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
+    return {**name_feature_sql(name_alias), **address_feature_sql(addr_alias)}
 
 
 def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """Every distinct (person, name as written, address filed) pair, with features."""
+    """Every distinct (person, name as written, address filed) pair, with features.
+
+    The names and the addresses of each person are standardized apart (a few million rows each)
+    and only then paired, on an integer TIN.
+    """
+    names = name_feature_sql("n")
+    addrs = address_feature_sql("a")
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE link_rows AS
-        WITH person_names AS (
-            SELECT tin, {key_sql(NAME_INPUT)} AS nk FROM taxpayers
+        CREATE OR REPLACE TEMP TABLE _person_names AS
+        WITH pn AS (
+            SELECT tin, first_name, middle_name, last_name, suffix FROM taxpayers
             UNION
-            SELECT tin, nk FROM appearances WHERE role = 'primary'
-        ),
-        person_addrs AS (SELECT DISTINCT tin, ak FROM appearances)
-        SELECT 'm' || CAST(row_number() OVER () AS VARCHAR) AS unique_id,
-               pn.tin, {_feature_select("n", "a")}, t.dob
-        FROM person_names pn
-        JOIN names_std n ON n.k = pn.nk
-        LEFT JOIN person_addrs pa ON pa.tin = pn.tin
-        LEFT JOIN addresses_std a ON a.k = pa.ak
-        LEFT JOIN taxpayers t ON t.tin = pn.tin
+            SELECT tin, first_name, middle_name, last_name, suffix FROM appearances
+            WHERE role = 'primary'
+        )
+        SELECT CAST(pn.tin AS INTEGER) AS ti, pn.tin,
+               {", ".join(f"{expr} AS {col}" for col, expr in names.items())}
+        FROM pn {name_joins("pn", "n")}
         """
     )
     con.execute(
-        f"CREATE OR REPLACE TABLE link_rows AS SELECT {', '.join(LINK_COLUMNS)} FROM link_rows"
+        f"""
+        CREATE OR REPLACE TEMP TABLE _person_addresses AS
+        WITH pa AS (
+            SELECT DISTINCT tin, street, address_line2, city, state, zip FROM appearances
+        )
+        SELECT CAST(pa.tin AS INTEGER) AS ti,
+               {", ".join(f"{expr} AS {col}" for col, expr in addrs.items())}
+        FROM pa {address_joins("pa", "a")}
+        """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _dob AS
+        SELECT CAST(tin AS INTEGER) AS ti, dob FROM taxpayers
+        """
+    )
+    source = {c: f"n.{c}" for c in names} | {c: f"a.{c}" for c in addrs}
+    source |= {"tin": "n.tin", "dob": "d.dob"}
+    source["unique_id"] = "'m' || CAST(row_number() OVER () AS VARCHAR)"
+    select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE link_rows AS
+        SELECT {select}
+        FROM _person_names n
+        LEFT JOIN _person_addresses a ON a.ti = n.ti
+        LEFT JOIN _dob d ON d.ti = n.ti
+        """
+    )
+    for table in ("_person_names", "_person_addresses", "_dob"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -281,12 +325,13 @@ def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
     """Name frequencies over people (identity records), not over rows or requests."""
-    for col in ("first_name_std", "last_name_std"):
+    for col, part in (("first_name_std", "std_first"), ("last_name_std", "std_last")):
+        source = "first_name" if part == "std_first" else "last_name"
         con.execute(
             f"""
             CREATE OR REPLACE TABLE tf_{col} AS
             SELECT n.{col}, count(*)::DOUBLE / sum(count(*)) OVER () AS tf_{col}
-            FROM taxpayers t JOIN names_std n ON n.k = {key_sql(NAME_INPUT, "t")}
+            FROM taxpayers t JOIN {part} n ON n.v = t.{source}
             WHERE n.{col} IS NOT NULL
             GROUP BY n.{col}
             """
@@ -296,18 +341,16 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
 def _train_rows(con: duckdb.DuckDBPyConnection, people: int) -> None:
     """Person-years of a deterministic sample of people, for training."""
     modulus = max(1, people // TRAINING_PEOPLE)
+    source = {c: expr for c, expr in _features("n", "a").items()}
+    source["unique_id"] = "ap.tin || '-' || CAST(ap.tax_year AS VARCHAR) || '-' || ap.role"
+    source |= {"tin": "ap.tin", "dob": "t.dob"}
+    select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE train_rows AS
-        SELECT ap.tin || '-' || CAST(ap.tax_year AS VARCHAR) || '-' || ap.role AS unique_id,
-               ap.tin, {_feature_select("n", "a")}, t.dob
-        FROM appearances ap
-        JOIN names_std n ON n.k = ap.nk
-        JOIN addresses_std a ON a.k = ap.ak
+        SELECT {select}
+        FROM (SELECT * FROM appearances WHERE hash(tin) % {modulus} = 0) ap
+        {name_joins("ap", "n")} {address_joins("ap", "a")}
         LEFT JOIN taxpayers t ON t.tin = ap.tin
-        WHERE hash(ap.tin) % {modulus} = 0
         """
-    )
-    con.execute(
-        f"CREATE OR REPLACE TABLE train_rows AS SELECT {', '.join(LINK_COLUMNS)} FROM train_rows"
     )

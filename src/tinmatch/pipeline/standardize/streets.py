@@ -211,10 +211,23 @@ def _fast(words: list[str]) -> StreetParts | None:
     start = 1 if house else 0
     if house and len(words) > 1 and _FRACTION.fullmatch(words[1]):
         house, start = f"{house} {words[1]}", 2
-    body, unit = _split_unit(words, start)
-    body = body[start:]
+    body = street_body(tuple(words[start:]))
+    if body is None:
+        return None
+    return StreetParts(house, body[0], body[1], None)
+
+
+@lru_cache(maxsize=1 << 18)
+def street_body(words: tuple[str, ...]) -> tuple[str | None, str | None] | None:
+    """(street name, unit) of the words that follow the house number, or None when the tagger
+    should decide.
+
+    A function of those words alone: ``123 Main St`` and ``456 Main St`` share it, so the master
+    parses each distinct street body once (:mod:`tinmatch.master.features`).
+    """
+    body, unit = _split_unit(list(words), 0)
     if not body:
-        return StreetParts(house, None, unit, None)
+        return None, unit
     if body[0] in _PRETYPE_LEADS:
         return None
     if _DIGIT.search(" ".join(body)) and any(
@@ -231,7 +244,7 @@ def _fast(words: list[str]) -> StreetParts | None:
     if pre:
         body = body[1:]
     name = [pre or "", *_street_words(body), suffix or "", post or ""]
-    return StreetParts(house, " ".join(w for w in name if w), unit, None)
+    return " ".join(w for w in name if w), unit
 
 
 def _words_of(labelled: dict[str, list[str]], *labels: str) -> list[str]:
