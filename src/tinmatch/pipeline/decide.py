@@ -11,7 +11,8 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    2^17 times likelier), so it is the *relative* odds that decide ambiguity;
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name or generational suffix conflicts with the request, or its first name does not
-   agree in any recognised form (exact, nickname, typo, one edit, middle name used as first,
+   agree in any recognised form (``FIRST_NAME_AGREES``: exact, nickname, typo, one or two edits,
+   a nickname with a typo, the middle name used as first -- exactly, not with a typo -- or
    swapped with the surname: a spouse sharing surname and address is not the person sought),
    or only its name agrees (neither an address of its return history nor the date of birth
    corroborates it);
