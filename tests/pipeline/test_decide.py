@@ -180,6 +180,9 @@ def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> Non
         {"first_name": "phonetic", "address": "street_and_unit"},
         # "Leon William" for Donald Leon: the request's first name is only his surname
         {"first_name": "swapped_with_surname", "last_name": "else", "address": "street_and_unit"},
+        # twins Damini Charvi / Vansha Chavvi: "Chavvi" is only a typo of Damini's middle name
+        {"first_name": "middle_as_first_typo", "address": "street_and_unit",
+         "date_of_birth": "exact"},
     ],
 )
 def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str]) -> None:
@@ -196,6 +199,11 @@ def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str
         {"first_name": "middle_as_first", "address": "street_and_unit"},
         {"first_name": "swapped_with_surname", "last_name": "swapped_with_first",
          "address": "street_and_unit"},
+        # "Dhillon Sam" for Samuel Dhillon
+        {"first_name": "swapped_with_surname", "last_name": "swapped_fuzzy",
+         "address": "street_and_unit"},
+        {"first_name": "nickname_typo", "address": "street_and_unit"},
+        {"first_name": "two_edits", "date_of_birth": "exact"},
     ],
 )
 def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None:
@@ -213,6 +221,8 @@ def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None
         {"address": "null", "date_of_birth": "day_month_transposed"},
         {"middle_name": "initial", "suffix": "exact"},
         {"middle_name": "exact", "first_name": "nickname"},
+        {"middle_name": "overlap"},
+        {"middle_name": "similar"},
     ],
 )
 def test_identified(levels: dict[str, str]) -> None:
