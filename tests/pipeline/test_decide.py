@@ -173,6 +173,28 @@ def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> Non
     assert "only the name agrees" in str(out["message"])
 
 
+@pytest.mark.parametrize("address", ["state", "else"])
+def test_low_confidence_when_the_address_is_elsewhere(address: str) -> None:
+    """Xiulan Chuang, not in the master, shares name and DOB with a Xiulan (Chuang) Zhou who
+    never filed from the request's city: the DOB corroborates, the address contradicts."""
+    out = one([cand("q1", "111111111", 30, address=address, date_of_birth="exact")])
+    assert out["reason_code"] == "low_confidence"
+    assert "nowhere the best candidate ever filed from" in str(out["message"])
+
+
+@pytest.mark.parametrize("first", ["two_edits", "nickname_typo"])
+def test_a_typo_first_name_needs_an_address(first: str) -> None:
+    """Ariel Griffin (not in the master) against Angel Griffin, same city, same DOB."""
+    dob_only = one(
+        [cand("q1", "111111111", 30, first_name=first, address="city_and_state",
+              date_of_birth="exact")]  # fmt: skip
+    )
+    assert dob_only["reason_code"] == "low_confidence"
+    assert "only through a typo" in str(dob_only["message"])
+    at_home = one([cand("q1", "111111111", 30, first_name=first, address="street_and_unit")])
+    assert at_home["outcome"] == "identified"
+
+
 @pytest.mark.parametrize(
     "levels",
     [
@@ -203,7 +225,7 @@ def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str
         {"first_name": "swapped_with_surname", "last_name": "swapped_fuzzy",
          "address": "street_and_unit"},
         {"first_name": "nickname_typo", "address": "street_and_unit"},
-        {"first_name": "two_edits", "date_of_birth": "exact"},
+        {"first_name": "two_edits", "address": "street_other_unit"},
     ],
 )
 def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None:
@@ -217,7 +239,8 @@ def test_first_name_found_elsewhere_still_agrees(levels: dict[str, str]) -> None
         {"address": "street_and_unit"},
         {"address": "street_other_unit"},
         {"address": "house_number_and_zip"},
-        {"address": "else", "date_of_birth": "exact"},
+        {"address": "zip", "date_of_birth": "exact"},
+        {"address": "city_and_state", "date_of_birth": "exact"},
         {"address": "null", "date_of_birth": "day_month_transposed"},
         {"middle_name": "initial", "suffix": "exact"},
         {"middle_name": "exact", "first_name": "nickname"},

@@ -304,6 +304,12 @@ FIRST_NAME_AGREES: dict[str, frozenset[str]] = {
     ),
     "last_name": frozenset({"swapped_with_first", "swapped_fuzzy"}),
 }
+# First-name levels that agree only through a typo: enough to name the person when an address of
+# theirs corroborates it, never on a shared date of birth alone (Ariel / Angel Griffin, same DOB).
+WEAK_FIRST_NAME: frozenset[str] = frozenset({"nickname_typo", "two_edits"})
+# Address levels that say the request's address is nowhere the candidate ever filed from, not even
+# the same city or ZIP: a name and a date of birth shared with someone elsewhere are not enough.
+ADDRESS_ELSEWHERE: frozenset[str] = frozenset({"state", "else"})
 # Levels that are a conflict: the candidate is never disclosed.
 CONFLICT_LEVELS: dict[str, frozenset[str]] = {
     "middle_name": frozenset({"else"}),

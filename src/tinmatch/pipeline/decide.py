@@ -15,7 +15,8 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    a nickname with a typo, the middle name used as first -- exactly, not with a typo -- or
    swapped with the surname: a spouse sharing surname and address is not the person sought),
    or only its name agrees (neither an address of its return history nor the date of birth
-   corroborates it);
+   corroborates it), or the request's address is nowhere it ever filed from (not even the city
+   or ZIP), or its first name agrees only through a typo and no address corroborates it;
 4. otherwise the best candidate is *identified*.
 """
 
@@ -27,10 +28,12 @@ from typing import Any
 import pandas as pd
 
 from tinmatch.master.comparisons import (
+    ADDRESS_ELSEWHERE,
     COMPARISONS,
     CONFLICT_LEVELS,
     CORROBORATING_LEVELS,
     FIRST_NAME_AGREES,
+    WEAK_FIRST_NAME,
     gamma_label,
 )
 
@@ -68,6 +71,10 @@ def levels_of(row: pd.Series | dict[str, Any]) -> dict[str, str]:
 
 def _corroborated(levels: dict[str, str]) -> bool:
     return any(levels[comp] in ok for comp, ok in CORROBORATING_LEVELS.items())
+
+
+def _address_corroborates(levels: dict[str, str]) -> bool:
+    return levels["address"] in CORROBORATING_LEVELS["address"]
 
 
 def _first_name_agrees(levels: dict[str, str]) -> bool:
@@ -156,6 +163,19 @@ def _decide_one(
             "low_confidence",
             "only the name agrees: neither an address on the candidate's returns nor the date "
             "of birth corroborates it",
+        )
+    if levels["address"] in ADDRESS_ELSEWHERE:
+        return unmatched(
+            "low_confidence",
+            "the request's address is nowhere the best candidate ever filed from (not even the "
+            "same city or ZIP): a name and date of birth shared with someone elsewhere are not "
+            "enough",
+        )
+    if levels["first_name"] in WEAK_FIRST_NAME and not _address_corroborates(levels):
+        return unmatched(
+            "low_confidence",
+            "the first name agrees only through a typo and no address of the candidate's "
+            "corroborates it",
         )
     out.update(outcome="identified", reason_code=None, message="identified")
     return out
