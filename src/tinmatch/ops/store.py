@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TextIO
+from typing import TextIO, cast
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, true
+from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ from tinmatch.ops.engine import display_url, make_engine, resolve_url
 from tinmatch.ops.migrate import upgrade
 from tinmatch.ops.models import (
     AgreementEventRow,
+    Base,
     DecisionRow,
     LedgerRow,
     PendingRow,
@@ -261,10 +262,10 @@ class Store:
             # Core bulk inserts: a million-row request must not build a million ORM objects.
             pending = [db.pending_values(request_id, d) for d in disclosures]
             if pending:
-                s.execute(insert(PendingRow), pending)
+                s.execute(insert(_table(PendingRow)), pending)
             logged = [db.decision_values(request_id, d) for d in decisions or ()]
             if logged:
-                s.execute(insert(DecisionRow), logged)
+                s.execute(insert(_table(DecisionRow)), logged)
             row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
             s.flush()
@@ -575,3 +576,8 @@ class Store:
                 )
                 for r in rows
             ]
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's Core table: inserting into it skips the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
