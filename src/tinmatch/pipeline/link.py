@@ -88,12 +88,17 @@ class LinkEngine:
     def close(self) -> None:
         self.con.close()
 
-    def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
+    def candidates(self, features: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         """Per (request row, taxpayer): the best-scoring master row's weight, levels and factors.
 
         Columns: qid, tin, match_weight, match_probability, gamma_* (level of each comparison),
         mw_* (its match weight in bits, term-frequency adjustment included), match_key (the
         blocking rule that found the pair).
+
+        With `top`, only each request row's `top` best taxpayers (by match weight, then TIN:
+        the order ``decide`` ranks them in), and a column ``n_candidates``: how many taxpayers
+        the row had in all. Deciding and explaining read no more than the best two, and a row
+        can have hundreds of candidates against a large master.
         """
         if features.empty:
             return _empty_candidates()
@@ -109,7 +114,15 @@ class LinkEngine:
         predictions = self.linker.inference.predict_between(
             request, master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
         )
-        out = self.con.execute(f"SELECT * FROM {predictions.physical_name}").df()
+        sql = f"SELECT * FROM {predictions.physical_name}"
+        if top is not None:
+            sql = f"""
+                SELECT *, count(*) OVER (PARTITION BY qid) AS n_candidates
+                FROM {predictions.physical_name}
+                QUALIFY row_number() OVER (PARTITION BY qid ORDER BY match_weight DESC, tin)
+                    <= {int(top)}
+            """
+        out = self.con.execute(sql).df()
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         if subset is not None:

@@ -27,13 +27,13 @@ from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_frame, prior_weight
-from tinmatch.pipeline.link import request_features, warm_engine
+from tinmatch.pipeline.link import LinkEngine, request_features, warm_engine
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 100_000
 # On Spark every chunk re-reads the master: fewer, larger chunks.
 SPARK_CHUNK_ROWS = 1_000_000
 
@@ -201,8 +201,15 @@ def _process_chunk(
         return
     valid = valid.reset_index(drop=True)
     valid["qid"] = "q" + valid["_row"].astype(str)
-    candidates = engine.candidates(request_features(valid))
+    features = request_features(valid)
+    if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
+        candidates = engine.candidates(features, top=2)
+    else:
+        candidates = engine.candidates(features)
     decisions = decide(valid["qid"].tolist(), candidates, rule)
+    if "n_candidates" in candidates.columns:
+        counts = candidates.drop_duplicates("qid").set_index("qid")["n_candidates"]
+        decisions["n_candidates"] = decisions["qid"].map(counts).fillna(0).astype(int)
     rows = valid.merge(decisions, on="qid", how="left", validate="one_to_one")
     result.probabilities.extend(float(p) for p in rows["match_probability"].dropna().tolist())
     identified = rows[rows["outcome"] == "identified"]
