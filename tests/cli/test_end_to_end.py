@@ -124,7 +124,7 @@ def test_accuracy_against_truth(run: Path) -> None:
         f"misses {figures['misses_by_reason']}"
     )
     assert figures["wrong_person"] == 0, figures["wrong_person_records"]
-    assert figures["recall"] >= 0.90
+    assert figures["recall"] >= 0.97  # 0.985 measured (docs/accuracy.md); 0.94 before
     assert figures["rejected_as_expected"] == figures["rejected_expected"]
     # every disclosure, by probability bucket, was the person sought (by TIN)
     for bucket in figures["reliability_disclosed"]:
