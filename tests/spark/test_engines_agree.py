@@ -98,6 +98,13 @@ def test_levels_written_in_duckdb_sql_fire_under_spark(
         ("first_name", "nickname"),
         ("last_name", "exact"),
         ("middle_name", "null"),
+        # cross-column and fuzzy levels: similarity functions named per backend, a lambda
+        ("first_name", "nickname_typo"),
+        ("first_name", "swapped_with_surname"),
+        ("first_name", "middle_as_first"),
+        ("last_name", "swapped_fuzzy"),
+        ("middle_name", "similar"),
+        ("middle_name", "overlap"),
     ]:
         assert level in fired, level
 
