@@ -32,7 +32,7 @@ from tinmatch.master.features import (
     worker_pool,
 )
 from tinmatch.master.params import LINK_COLUMNS
-from tinmatch.master.read import load_table
+from tinmatch.master.read import count_rows, create_from, source_sql
 from tinmatch.master.train import TRAINING_PEOPLE, train_model
 from tinmatch.progress import Reporter
 
@@ -125,12 +125,12 @@ def _build(
     reporter: Reporter,
 ) -> LoadSummary:
     with reporter.task("reading master files", 2) as advance, _stage("read"):
-        raw_people = load_table(con, taxpayers, "taxpayers", "raw_taxpayers")
+        raw_people = count_rows(con, taxpayers, "taxpayers")
+        raw_returns = count_rows(con, returns, "returns")
+        _read_taxpayers(con, taxpayers)
         advance(1)
-        raw_returns = load_table(con, returns, "returns", "raw_returns")
+        _read_returns(con, returns)
         advance(1)
-    with _stage("clean"):
-        _clean(con)
     people = _scalar(con, "SELECT count(*) FROM taxpayers")
     n_returns = _scalar(con, "SELECT count(*) FROM returns")
     if people == 0:
@@ -160,7 +160,7 @@ def _build(
         advance(1)
     con.execute("CREATE OR REPLACE TABLE model(params_json VARCHAR)")
     con.execute("INSERT INTO model VALUES (?)", [params.to_json()])
-    for table in ("raw_taxpayers", "raw_returns", "train_rows"):
+    for table in ("returns", "train_rows"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
     years = [int(r[0]) for r in con.execute(
@@ -198,29 +198,43 @@ def _build(
 TIN_OK = "regexp_full_match({c}, '[0-9]{{9}}')"
 
 
-def _clean(con: duckdb.DuckDBPyConnection) -> None:
-    """Keep rows with a valid TIN (and a tax year on returns); one identity record per TIN."""
+def _read_taxpayers(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Taxpayers with a valid TIN; one identity record per TIN."""
     tin = TIN_OK.format(c="tin")
-    con.execute(
+    create_from(
+        con,
+        path,
+        "taxpayers",
         f"""
         CREATE OR REPLACE TABLE taxpayers AS
         SELECT tin, first_name, middle_name, last_name, suffix,
                strftime(try_cast(date_of_birth AS DATE), '%Y-%m-%d') AS dob
-        FROM (SELECT *, row_number() OVER (PARTITION BY tin) AS n FROM raw_taxpayers WHERE {tin})
+        FROM (SELECT *, row_number() OVER (PARTITION BY tin) AS n
+              FROM ({source_sql(con, path, "taxpayers")}) WHERE {tin})
         WHERE n = 1
-        """
+        """,
     )
-    con.execute(
+
+
+def _read_returns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Returns with a valid TIN and tax year (a spouse TIN kept only when valid).
+
+    A temporary table: what the master keeps of a return is its appearances.
+    """
+    create_from(
+        con,
+        path,
+        "returns",
         f"""
-        CREATE OR REPLACE TABLE returns AS
+        CREATE OR REPLACE TEMP TABLE returns AS
         SELECT tin,
                CASE WHEN {TIN_OK.format(c="spouse_tin")} THEN spouse_tin END AS spouse_tin,
                try_cast(tax_year AS INTEGER) AS tax_year,
                first_name, middle_name, last_name, suffix,
                street, address_line2, city, state, zip, filing_status
-        FROM raw_returns
-        WHERE {tin} AND try_cast(tax_year AS INTEGER) IS NOT NULL
-        """
+        FROM ({source_sql(con, path, "returns")})
+        WHERE {TIN_OK.format(c="tin")} AND try_cast(tax_year AS INTEGER) IS NOT NULL
+        """,
     )
 
 
@@ -320,7 +334,14 @@ def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Every link row's blocking keys, sorted, so a small request finds its candidates by key
     (zone maps skip the rest) instead of joining against the whole master."""
     keys = block_key_sql("link_rows", "master")
-    con.execute(f"CREATE OR REPLACE TABLE block_keys AS SELECT * FROM ({keys}) ORDER BY k")
+    # Eight keys per link row, each with a unique_id in random order: FSST cannot shrink those
+    # ids much but costs more than the sort to try (3x the CPU time of the whole step).
+    con.execute("SET disabled_compression_methods = 'fsst,dict_fsst'")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE block_keys AS SELECT * FROM ({keys}) ORDER BY k")
+        con.execute("CHECKPOINT")
+    finally:
+        con.execute("RESET disabled_compression_methods")
 
 
 def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:

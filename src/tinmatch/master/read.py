@@ -41,11 +41,11 @@ def _source_sql(path: Path) -> str:
     raise InputFileError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
 
 
-def load_table(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> int:
-    """Create `table` from `path` with the contract's columns as trimmed VARCHAR (blank -> NULL).
+def source_sql(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> str:
+    """A SELECT of the contract's columns of `path` as trimmed VARCHAR (blank -> NULL).
 
     Only the contract's columns are kept: extra columns (employer_name among them) are never
-    stored.
+    read. A column that is not required and absent is all NULL.
     """
     if not path.exists():
         raise InputFileError(f"{kind} file not found: {path}")
@@ -66,13 +66,31 @@ def load_table(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str
             selects.append(f"NULLIF(TRIM(CAST({src} AS VARCHAR)), '') AS {col}")
         else:
             selects.append(f"CAST(NULL AS VARCHAR) AS {col}")
+    return f"SELECT {', '.join(selects)} FROM {_source_sql(path)}"
+
+
+def create_from(con: duckdb.DuckDBPyConnection, path: Path, kind: str, create_sql: str) -> None:
+    """Run `create_sql` (a statement that reads the file), reporting a bad file as such."""
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(selects)} "
-            f"FROM {_source_sql(path)}"
-        )
+        con.execute(create_sql)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise InputFileError(f"cannot read {kind} file {path}: {first}") from None
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> int:
+    """Rows in the file (Parquet: from its metadata)."""
+    try:
+        row = con.execute(f"SELECT count(*) FROM {_source_sql(path)}").fetchall()[0]
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise InputFileError(f"cannot read {kind} file {path}: {first}") from None
+    return int(row[0]) if row else 0
+
+
+def load_table(con: duckdb.DuckDBPyConnection, path: Path, kind: str, table: str) -> int:
+    """Create `table` from `path` with the contract's columns (see :func:`source_sql`)."""
+    select = source_sql(con, path, kind)
+    create_from(con, path, kind, f"CREATE OR REPLACE TABLE {table} AS {select}")
     row = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
     return int(row[0]) if row else 0
