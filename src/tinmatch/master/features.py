@@ -207,7 +207,7 @@ def standardize_column(
     got = con.sql(f"SELECT DISTINCT v FROM ({values_sql}) WHERE v IS NOT NULL").to_arrow_table()
     values = got.column("v").to_pylist()
     rows = map_values(pool, kind, values, progress)
-    columns = {"v": pa.array(values, _STR)}
+    columns = {"v": pa.array(values, _STR), "id": pa.array(range(len(values)), pa.int32())}
     for i, (name, kind_type) in enumerate(part.columns):
         columns[name] = pa.array([r[i] for r in rows], kind_type)
     arrow = pa.table(columns)
@@ -260,7 +260,7 @@ def standardize_streets(
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE std_street AS
-        SELECT s.v,
+        SELECT s.v, CAST(s.rowid AS INTEGER) AS id,
                CASE WHEN w.v IS NULL THEN (CASE WHEN s.house = '' THEN '0' ELSE s.house END)
                     ELSE w.house_number END AS house_number,
                CASE WHEN w.v IS NULL THEN r.street_name ELSE w.street_name END AS street_name,
@@ -284,14 +284,32 @@ def _truthy(expr: str) -> str:
     return f"coalesce({expr}, '') <> ''"
 
 
-def name_joins(src: str, prefix: str = "n") -> str:
-    """LEFT JOINs of the per-column name tables onto `src`'s raw name columns."""
-    return (
-        f" LEFT JOIN std_first {prefix}_fi ON {prefix}_fi.v = {src}.first_name"
-        f" LEFT JOIN std_middle {prefix}_mi ON {prefix}_mi.v = {src}.middle_name"
-        f" LEFT JOIN std_last {prefix}_la ON {prefix}_la.v = {src}.last_name"
-        f" LEFT JOIN std_suffix {prefix}_su ON {prefix}_su.v = {src}.suffix"
-    )
+NAME_TABLES = {"fi": ("std_first", "first_name"), "mi": ("std_middle", "middle_name"),
+               "la": ("std_last", "last_name"), "su": ("std_suffix", "suffix")}  # fmt: skip
+ADDRESS_TABLES = {"st": ("std_street", "street"), "l2": ("std_line2", "address_line2"),
+                  "ci": ("std_city", "city"), "sa": ("std_state", "state"),
+                  "zi": ("std_zip", "zip")}  # fmt: skip
+
+
+def _joins(tables: dict[str, tuple[str, str]], src: str, prefix: str, by_id: bool) -> str:
+    """LEFT JOINs of per-column tables onto `src`: on its raw columns (``v``), or, `by_id`, on
+    its columns named like the join aliases holding the tables' ``id``s (see :func:`id_sql`)."""
+    out = []
+    for short, (table, column) in tables.items():
+        alias = f"{prefix}_{short}"
+        on = f"{alias}.id = {src}.{short}" if by_id else f"{alias}.v = {src}.{column}"
+        out.append(f" LEFT JOIN {table} {alias} ON {on}")
+    return "".join(out)
+
+
+def id_sql(tables: dict[str, tuple[str, str]], prefix: str) -> str:
+    """SELECT list of the per-column ids after :func:`_joins` by value (``fi``, ``st``, ...)."""
+    return ", ".join(f"{prefix}_{short}.id AS {short}" for short in tables)
+
+
+def name_joins(src: str, prefix: str = "n", *, by_id: bool = False) -> str:
+    """LEFT JOINs of the per-column name tables onto `src`'s raw name columns (or their ids)."""
+    return _joins(NAME_TABLES, src, prefix, by_id)
 
 
 def name_feature_sql(prefix: str = "n") -> dict[str, str]:
@@ -322,15 +340,9 @@ def name_feature_sql(prefix: str = "n") -> dict[str, str]:
     }
 
 
-def address_joins(src: str, prefix: str = "a") -> str:
-    """LEFT JOINs of the per-column address tables onto `src`'s raw address columns."""
-    return (
-        f" LEFT JOIN std_street {prefix}_st ON {prefix}_st.v = {src}.street"
-        f" LEFT JOIN std_line2 {prefix}_l2 ON {prefix}_l2.v = {src}.address_line2"
-        f" LEFT JOIN std_city {prefix}_ci ON {prefix}_ci.v = {src}.city"
-        f" LEFT JOIN std_state {prefix}_sa ON {prefix}_sa.v = {src}.state"
-        f" LEFT JOIN std_zip {prefix}_zi ON {prefix}_zi.v = {src}.zip"
-    )
+def address_joins(src: str, prefix: str = "a", *, by_id: bool = False) -> str:
+    """LEFT JOINs of the per-column address tables onto `src`'s raw columns (or their ids)."""
+    return _joins(ADDRESS_TABLES, src, prefix, by_id)
 
 
 def address_feature_sql(prefix: str = "a") -> dict[str, str]:

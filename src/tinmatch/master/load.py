@@ -24,8 +24,11 @@ from tinmatch.errors import InputFileError
 from tinmatch.master import database
 from tinmatch.master.blocking import key_sql as block_key_sql
 from tinmatch.master.features import (
+    ADDRESS_TABLES,
+    NAME_TABLES,
     address_feature_sql,
     address_joins,
+    id_sql,
     name_feature_sql,
     name_joins,
     standardize_master,
@@ -129,15 +132,15 @@ def _build(
         raw_returns = count_rows(con, returns, "returns")
         _read_taxpayers(con, taxpayers)
         advance(1)
-        _read_returns(con, returns)
+        _returns_view(con, returns)
         advance(1)
     people = _scalar(con, "SELECT count(*) FROM taxpayers")
-    n_returns = _scalar(con, "SELECT count(*) FROM returns")
+    n_returns = _count_returns(con, returns)
     if people == 0:
         raise InputFileError(f"{taxpayers}: no taxpayer with a valid 9-digit TIN")
     dropped = (raw_people - people) + (raw_returns - n_returns)
     with _stage("appearances"):
-        _appearances(con)
+        create_from(con, returns, "returns", APPEARANCES_SQL)
 
     with reporter.task("standardizing values", None) as advance, _stage("standardize"):
         standardize_master(con, pool, NAMES_SQL, ADDRESSES_SQL, progress=advance)
@@ -160,8 +163,8 @@ def _build(
         advance(1)
     con.execute("CREATE OR REPLACE TABLE model(params_json VARCHAR)")
     con.execute("INSERT INTO model VALUES (?)", [params.to_json()])
-    for table in ("returns", "train_rows"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP VIEW IF EXISTS returns")
+    con.execute("DROP TABLE IF EXISTS train_rows")
 
     years = [int(r[0]) for r in con.execute(
         "SELECT DISTINCT tax_year FROM appearances ORDER BY 1").fetchall()]  # fmt: skip
@@ -216,17 +219,16 @@ def _read_taxpayers(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
-def _read_returns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Returns with a valid TIN and tax year (a spouse TIN kept only when valid).
-
-    A temporary table: what the master keeps of a return is its appearances.
-    """
+def _returns_view(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """View ``returns``: the file's returns with a valid TIN and tax year (a spouse TIN kept only
+    when valid). A view, read twice (primary filers, spouses): the master keeps of a return
+    only its appearances, and reading the file again costs less than holding 45M rows."""
     create_from(
         con,
         path,
         "returns",
         f"""
-        CREATE OR REPLACE TEMP TABLE returns AS
+        CREATE OR REPLACE TEMP VIEW returns AS
         SELECT tin,
                CASE WHEN {TIN_OK.format(c="spouse_tin")} THEN spouse_tin END AS spouse_tin,
                try_cast(tax_year AS INTEGER) AS tax_year,
@@ -238,36 +240,40 @@ def _read_returns(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
-def _appearances(con: duckdb.DuckDBPyConnection) -> None:
-    """One row per (person, return): as primary filer or as spouse on a joint return."""
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE appearances AS
-        SELECT r.tin, r.tax_year, 'primary' AS role,
-               coalesce(r.first_name, t.first_name) AS first_name,
-               CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
-                   AS middle_name,
-               coalesce(r.last_name, t.last_name) AS last_name,
-               CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
-               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
-        UNION ALL
-        SELECT r.spouse_tin, r.tax_year, 'spouse',
-               t.first_name, t.middle_name, t.last_name, t.suffix,
-               r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
-        FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
-        WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
-        """
-    )
+def _count_returns(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    try:
+        return _scalar(con, "SELECT count(*) FROM returns")
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise InputFileError(f"cannot read returns file {path}: {first}") from None
 
 
-# Every name and address that a link row or a training row can hold: the names of the identity
-# records and of the appearances (a spouse's is the identity record's), the returns' addresses.
+# One row per (person, return): as primary filer or as spouse on a joint return.
+APPEARANCES_SQL = """
+    CREATE OR REPLACE TABLE appearances AS
+    SELECT r.tin, r.tax_year, 'primary' AS role,
+           coalesce(r.first_name, t.first_name) AS first_name,
+           CASE WHEN r.first_name IS NULL THEN t.middle_name ELSE r.middle_name END
+               AS middle_name,
+           coalesce(r.last_name, t.last_name) AS last_name,
+           CASE WHEN r.first_name IS NULL THEN t.suffix ELSE r.suffix END AS suffix,
+           r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+    FROM returns r LEFT JOIN taxpayers t ON t.tin = r.tin
+    UNION ALL
+    SELECT r.spouse_tin, r.tax_year, 'spouse',
+           t.first_name, t.middle_name, t.last_name, t.suffix,
+           r.street, r.address_line2, r.city, r.state, r.zip, r.filing_status
+    FROM returns r LEFT JOIN taxpayers t ON t.tin = r.spouse_tin
+    WHERE r.spouse_tin IS NOT NULL AND r.spouse_tin <> r.tin
+"""
+
+# Every name and address that a link row or a training row can hold: the identity records'
+# names, and the appearances' names (a spouse's is the identity record's) and addresses.
 NAMES_SQL = (
     "SELECT first_name, middle_name, last_name, suffix FROM taxpayers "
-    "UNION ALL SELECT first_name, middle_name, last_name, suffix FROM returns"
+    "UNION ALL SELECT first_name, middle_name, last_name, suffix FROM appearances"
 )
-ADDRESSES_SQL = "SELECT street, address_line2, city, state, zip FROM returns"
+ADDRESSES_SQL = "SELECT street, address_line2, city, state, zip FROM appearances"
 
 
 def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
@@ -277,53 +283,49 @@ def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
 def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Every distinct (person, name as written, address filed) pair, with features.
 
-    The names and the addresses of each person are standardized apart (a few million rows each)
-    and only then paired, on an integer TIN.
+    Each person's distinct names and distinct addresses are found as integer ids of the
+    per-column tables (narrow rows: tens of millions fit in memory), then paired on an integer
+    TIN, and only then do the features come in.
     """
-    names = name_feature_sql("n")
-    addrs = address_feature_sql("a")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _person_names AS
-        WITH pn AS (
-            SELECT tin, first_name, middle_name, last_name, suffix FROM taxpayers
-            UNION
-            SELECT tin, first_name, middle_name, last_name, suffix FROM appearances
-            WHERE role = 'primary'
-        )
-        SELECT CAST(pn.tin AS INTEGER) AS ti, pn.tin,
-               {", ".join(f"{expr} AS {col}" for col, expr in names.items())}
-        FROM pn {name_joins("pn", "n")}
+        SELECT DISTINCT CAST(x.tin AS INTEGER) AS ti, {id_sql(NAME_TABLES, "n")}
+        FROM (SELECT tin, first_name, middle_name, last_name, suffix FROM taxpayers
+              UNION ALL
+              SELECT tin, first_name, middle_name, last_name, suffix FROM appearances
+              WHERE role = 'primary') x
+        {name_joins("x", "n")}
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _person_addresses AS
-        WITH pa AS (
-            SELECT DISTINCT tin, street, address_line2, city, state, zip FROM appearances
-        )
-        SELECT CAST(pa.tin AS INTEGER) AS ti,
-               {", ".join(f"{expr} AS {col}" for col, expr in addrs.items())}
-        FROM pa {address_joins("pa", "a")}
+        SELECT *, row_number() OVER (PARTITION BY ti) AS slot
+        FROM (SELECT DISTINCT CAST(x.tin AS INTEGER) AS ti, {id_sql(ADDRESS_TABLES, "a")}
+              FROM appearances x {address_joins("x", "a")})
         """
     )
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _dob AS
-        SELECT CAST(tin AS INTEGER) AS ti, dob FROM taxpayers
-        """
+        "CREATE OR REPLACE TEMP TABLE _dob AS SELECT CAST(tin AS INTEGER) AS ti, dob FROM taxpayers"
     )
-    source = {c: f"n.{c}" for c in names} | {c: f"a.{c}" for c in addrs}
-    source |= {"tin": "n.tin", "dob": "d.dob"}
-    source["unique_id"] = "'m' || CAST(row_number() OVER () AS VARCHAR)"
+    # unique_id: the name row's number and the address's slot within its person, as one integer
+    # (no row_number() over everything: that would run the whole statement on one thread).
+    slots = _scalar(con, "SELECT coalesce(max(slot), 0) + 1 FROM _person_addresses")
+    scale = 10 ** len(str(slots))
+    source = _features("n", "a")
+    source |= {"tin": "lpad(CAST(pn.ti AS VARCHAR), 9, '0')", "dob": "d.dob"}
+    source["unique_id"] = f"'m' || CAST(pn.rowid * {scale} + coalesce(pa.slot, 0) AS VARCHAR)"
     select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE link_rows AS
         SELECT {select}
-        FROM _person_names n
-        LEFT JOIN _person_addresses a ON a.ti = n.ti
-        LEFT JOIN _dob d ON d.ti = n.ti
+        FROM _person_names pn
+        LEFT JOIN _person_addresses pa ON pa.ti = pn.ti
+        LEFT JOIN _dob d ON d.ti = pn.ti
+        {name_joins("pn", "n", by_id=True)}
+        {address_joins("pa", "a", by_id=True)}
         """
     )
     for table in ("_person_names", "_person_addresses", "_dob"):
