@@ -112,6 +112,47 @@ def test_ambiguous_precedes_low_confidence_and_conflicts() -> None:
     assert out["reason_code"] == "ambiguous"
 
 
+def _with_weights(row: dict[str, Any], **weights: float) -> dict[str, Any]:
+    for comp, w in weights.items():
+        row[f"mw_{comp}"] = w
+    return row
+
+
+def test_ambiguous_when_the_lead_is_only_where_the_runner_up_is_unknown() -> None:
+    """Twins: the best fits through her middle name and a DOB; the runner-up fits the given name
+    better but the master lacks her DOB. On what both records hold, the best is behind."""
+    best = _with_weights(
+        cand("q1", "111111111", 30, last_name="swapped_fuzzy", date_of_birth="exact"),
+        first_name=5.7, last_name=3.4, date_of_birth=14.0, address=15.5,
+    )  # fmt: skip
+    twin = _with_weights(
+        cand("q1", "222222222", 19, last_name="swapped_with_first", date_of_birth="null"),
+        first_name=5.7, last_name=7.2, address=15.5,
+    )  # fmt: skip
+    out = one([best, twin])
+    assert (out["outcome"], out["reason_code"]) == ("unmatched", "ambiguous")
+    assert "runner-up fits the names better" in str(out["message"])
+
+
+def test_a_lead_on_a_field_both_hold_is_not_ambiguous() -> None:
+    """Same twins, but the runner-up's DOB is known and differs: the best leads on shared fields."""
+    best = _with_weights(
+        cand("q1", "111111111", 30, last_name="swapped_fuzzy", date_of_birth="exact"),
+        first_name=5.7, last_name=3.4, date_of_birth=14.0, address=15.5,
+    )  # fmt: skip
+    sibling = _with_weights(
+        cand("q1", "222222222", 13, last_name="swapped_with_first", date_of_birth="else"),
+        first_name=5.7, last_name=7.2, date_of_birth=-5.9, address=15.5,
+    )  # fmt: skip
+    assert one([best, sibling])["outcome"] == "identified"
+    # and a runner-up whose names fit worse never triggers the rule
+    weaker = _with_weights(
+        cand("q1", "222222222", 19, first_name="else", date_of_birth="null"),
+        first_name=-7.0, last_name=9.0, address=15.5,
+    )  # fmt: skip
+    assert one([best, weaker])["outcome"] == "identified"
+
+
 def test_runner_up_far_behind_and_implausible_is_not_ambiguous() -> None:
     out = one([cand("q1", "111111111", 25), cand("q1", "222222222", -5)])
     assert out["outcome"] == "identified"

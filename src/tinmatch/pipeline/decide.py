@@ -8,7 +8,9 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    than 2^margin times likelier: both plausibly fit), and either the best reaches the agreement's
    threshold or the runner-up on its own reaches ``PLAUSIBLE``. Pairwise probabilities are not
    exclusive (a spouse at the same address can score 0.9 on its own while the right person is
-   2^17 times likelier), so it is the *relative* odds that decide ambiguity;
+   2^17 times likelier), so it is the *relative* odds that decide ambiguity. Also ``ambiguous``
+   when the runner-up's names fit better and the best leads by the margin only thanks to a field
+   the runner-up's record lacks (a twin whose DOB the master does not hold);
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name or generational suffix conflicts with the request, or its first name does not
    agree in any recognised form (``FIRST_NAME_AGREES``: exact, nickname, typo, one or two edits,
@@ -77,6 +79,27 @@ def _address_corroborates(levels: dict[str, str]) -> bool:
     return levels["address"] in CORROBORATING_LEVELS["address"]
 
 
+def _leads_only_where_runner_up_is_unknown(
+    best: dict[str, Any], second: dict[str, Any], margin_bits: float
+) -> bool:
+    """The runner-up's names fit the request better, and on the fields both records have, the best
+    is not ahead by the margin: its lead comes from a field the runner-up's record lacks.
+
+    Twins Teresa Andrea and Andrea Herrera at one address, the master without Andrea's DOB: a
+    request for "Herrra, Andrea" with the twins' DOB names Andrea (given name in the surname
+    column) but scores Teresa higher (her middle name, plus a DOB that could not be checked
+    against Andrea's record).
+    """
+    names = ("first_name", "last_name", "middle_name")
+    if sum(float(second[f"mw_{n}"]) for n in names) <= sum(float(best[f"mw_{n}"]) for n in names):
+        return False
+    gap = 0.0
+    for comp in COMPARISONS:
+        if int(best[f"gamma_{comp}"]) != -1 and int(second[f"gamma_{comp}"]) != -1:
+            gap += float(best[f"mw_{comp}"]) - float(second[f"mw_{comp}"])
+    return gap < margin_bits
+
+
 def _first_name_agrees(levels: dict[str, str]) -> bool:
     return any(levels[comp] in ok for comp, ok in FIRST_NAME_AGREES.items())
 
@@ -138,6 +161,12 @@ def _decide_one(
                 why = f"the best candidate is only {2**gap:,.0f} times likelier than the next"
             return unmatched(
                 "ambiguous", f"{why} (the agreement needs {needed} times); nothing is disclosed"
+            )
+        if _leads_only_where_runner_up_is_unknown(best, second, rule.margin_bits):
+            return unmatched(
+                "ambiguous",
+                "the runner-up fits the names better; the best candidate leads only on what the "
+                "runner-up's record lacks (such as a date of birth); nothing is disclosed",
             )
     if p_best < rule.min_probability:
         return unmatched(
