@@ -332,15 +332,30 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {table}")
 
 
+# Keys sorted at a time: one sort of all 310M keys of 10M people ran out of memory under the
+# 6 GB limit, so the keys are sorted in ranges of their top bits and appended in order (the
+# table is sorted all the same). Each range recomputes the keys; at 10M people 8 ranges and 4
+# cost the same CPU time (162 s and 167 s), so the smaller sorts are kept.
+KEYS_PER_SORT = 40_000_000
+
+
 def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Every link row's blocking keys, sorted, so a small request finds its candidates by key
     (zone maps skip the rest) instead of joining against the whole master."""
     keys = block_key_sql("link_rows", "master")
+    rows = _scalar(con, "SELECT count(*) FROM link_rows")
+    parts = 1
+    while rows * 8 > KEYS_PER_SORT * parts:  # about 8 keys per row (one per rule)
+        parts *= 2
+    shift = 64 - (parts.bit_length() - 1)
     # Eight keys per link row, each with a unique_id in random order: FSST cannot shrink those
     # ids much but costs more than the sort to try (3x the CPU time of the whole step).
     con.execute("SET disabled_compression_methods = 'fsst,dict_fsst'")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE block_keys AS SELECT * FROM ({keys}) ORDER BY k")
+        con.execute("CREATE OR REPLACE TABLE block_keys (k UBIGINT, unique_id VARCHAR)")
+        for part in range(parts):
+            where = f"WHERE k >> {shift} = {part}" if parts > 1 else ""
+            con.execute(f"INSERT INTO block_keys SELECT * FROM ({keys}) {where} ORDER BY k")
         con.execute("CHECKPOINT")
     finally:
         con.execute("RESET disabled_compression_methods")
