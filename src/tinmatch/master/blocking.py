@@ -6,7 +6,15 @@ no current-or-historical address in common.
 
 Surname + state alone made 95% of all pairs at a million people (a Garcia in California meets
 every Garcia in California) and found no row the other rules missed; keyed with the first
-initial as well it makes 7 times fewer pairs (bench/blocking.py, docs/benchmarks.md).
+initial as well it still made 45% of the pairs at 1M and most of them at 10M (an M. Garcia in
+California meets every Maria, Miguel and Manuel). The name rules are now surname + first name +
+state, and surname + first initial + *city* or *ZIP*. A row is disclosed only when an address of
+the person's (street rules) or the date of birth (DOB rules) corroborates it, and those rules find
+such a row whatever its first name; the name rules are there to find the *competitors* the
+ambiguity margin needs: household members share the address, and a namesake whose first name
+the request has misspelt or shortened lives, when it matters, in the same city or ZIP (a namesake
+across the state with only the surname and an initial in common is 15 bits behind a filed
+address). At 1M people this finds every runner-up the state-wide rule found within the margin.
 """
 
 from __future__ import annotations
@@ -15,7 +23,12 @@ from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 BLOCKING_RULES: list[tuple[str, list[str]]] = [
-    ("surname_initial_state", ["last_name_std", "substr(first_name_std, 1, 1)", "state_std"]),
+    ("surname_first_name_state", ["last_name_std", "first_name_std", "state_std"]),
+    (
+        "surname_initial_city",
+        ["last_name_std", "substr(first_name_std, 1, 1)", "city_std", "state_std"],
+    ),
+    ("surname_initial_zip", ["last_name_std", "substr(first_name_std, 1, 1)", "zip5"]),
     ("first_name_zip", ["first_name_std", "zip5"]),
     ("dob_first_name", ["dob", "first_name_std"]),
     ("dob_surname", ["dob", "last_name_std"]),
