@@ -22,6 +22,7 @@ import duckdb
 from tinmatch.digest import file_sha256
 from tinmatch.errors import InputFileError
 from tinmatch.master import database
+from tinmatch.master.blocking import BLOCKING_RULES
 from tinmatch.master.blocking import key_sql as block_key_sql
 from tinmatch.master.features import (
     ADDRESS_TABLES,
@@ -345,10 +346,11 @@ def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
     keys = block_key_sql("link_rows", "master")
     rows = _scalar(con, "SELECT count(*) FROM link_rows")
     parts = 1
-    while rows * 8 > KEYS_PER_SORT * parts:  # about 8 keys per row (one per rule)
+    per_row = len(BLOCKING_RULES) + 1  # at most one key per rule (and the swapped-names rule)
+    while rows * per_row > KEYS_PER_SORT * parts:
         parts *= 2
     shift = 64 - (parts.bit_length() - 1)
-    # Eight keys per link row, each with a unique_id in random order: FSST cannot shrink those
+    # Several keys per link row, each with a unique_id in random order: FSST cannot shrink those
     # ids much but costs more than the sort to try (3x the CPU time of the whole step).
     con.execute("SET disabled_compression_methods = 'fsst,dict_fsst'")
     try:
