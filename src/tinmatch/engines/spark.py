@@ -36,7 +36,7 @@ from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
 from tinmatch.pipeline.disclose import DISCLOSABLE
-from tinmatch.pipeline.link import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS
+from tinmatch.pipeline.link import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS, TIE_BREAK
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -292,7 +292,7 @@ def _best_row_sql(predictions: SplinkDataFrame) -> str:
                    {", ".join(mw_sql)}, CAST(p.match_key AS STRING) AS match_key,
                    row_number() OVER (
                        PARTITION BY p.unique_id_l, p.tin_r
-                       ORDER BY p.match_weight DESC, p.unique_id_r
+                       ORDER BY p.match_weight DESC, {TIE_BREAK}
                    ) AS best
             FROM {predictions.physical_name} AS p
         )

@@ -31,6 +31,15 @@ from tinmatch.pipeline.standardize.addresses import address_features
 from tinmatch.pipeline.standardize.names import name_features
 
 GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
+# Two master rows of one taxpayer can score the same weight (in a small master the ZIP, city and
+# state levels may all be capped to one weight): the row with the more specific levels is the one
+# shown, then the lower unique_id, so the explanation does not depend on how ids were numbered.
+TIE_BREAK = ", ".join(
+    [f"p.gamma_{c} DESC" for c in ("address", "date_of_birth", "first_name", "last_name")]
+    + [f"p.gamma_{c} DESC" for c in COMPARISONS if c not in {"address", "date_of_birth",
+                                                             "first_name", "last_name"}]
+    + ["p.unique_id_r"]
+)
 MW_COLUMNS = [f"mw_{name}" for name in COMPARISONS]
 # Requests up to this many rows fetch their candidate master rows by blocking key first.
 SMALL_REQUEST_ROWS = 2_000
@@ -234,7 +243,7 @@ def _best_rows_sql(predictions: str, predict_sql: str) -> str:
                {", ".join("p." + g for g in GAMMA_COLUMNS)}, {", ".join(mw_sql)}, p.match_key
         FROM {predictions} AS p
         QUALIFY row_number() OVER (
-            PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, p.unique_id_r
+            PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, {TIE_BREAK}
         ) = 1
     """
 
