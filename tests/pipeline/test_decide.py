@@ -118,13 +118,18 @@ def _with_weights(row: dict[str, Any], **weights: float) -> dict[str, Any]:
     return row
 
 
-def test_ambiguous_when_the_lead_is_only_where_the_runner_up_is_unknown() -> None:
-    """Twins: the best fits through her middle name and a DOB; the runner-up fits the given name
-    better but the master lacks her DOB. On what both records hold, the best is behind."""
-    best = _with_weights(
+def _twin_best() -> dict[str, Any]:
+    """Teresa Andrea Herrera: surname column holds her middle name, DOB known."""
+    return _with_weights(
         cand("q1", "111111111", 30, last_name="swapped_fuzzy", date_of_birth="exact"),
         first_name=5.7, last_name=3.4, date_of_birth=14.0, address=15.5,
     )  # fmt: skip
+
+
+def test_ambiguous_when_the_lead_is_only_where_the_runner_up_is_unknown() -> None:
+    """Twins: the best fits through her middle name and a DOB; the runner-up fits the given name
+    better but the master lacks her DOB. On what both records hold, the best is behind."""
+    best = _twin_best()
     twin = _with_weights(
         cand("q1", "222222222", 19, last_name="swapped_with_first", date_of_birth="null"),
         first_name=5.7, last_name=7.2, address=15.5,
@@ -136,10 +141,7 @@ def test_ambiguous_when_the_lead_is_only_where_the_runner_up_is_unknown() -> Non
 
 def test_a_lead_on_a_field_both_hold_is_not_ambiguous() -> None:
     """Same twins, but the runner-up's DOB is known and differs: the best leads on shared fields."""
-    best = _with_weights(
-        cand("q1", "111111111", 30, last_name="swapped_fuzzy", date_of_birth="exact"),
-        first_name=5.7, last_name=3.4, date_of_birth=14.0, address=15.5,
-    )  # fmt: skip
+    best = _twin_best()
     sibling = _with_weights(
         cand("q1", "222222222", 13, last_name="swapped_with_first", date_of_birth="else"),
         first_name=5.7, last_name=7.2, date_of_birth=-5.9, address=15.5,

@@ -113,7 +113,7 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             _jw("first_name_std", 0.92, "jaro_winkler_0.92"),
             _damerau("first_name_std", "one_edit"),
             _custom('"first_name_mp_l" = "first_name_mp_r"', "phonetic"),
-            _fuzzy(
+            _custom(
                 '"first_name_std_l" = "middle_name_std_r" '
                 'OR "middle_name_std_l" = "first_name_std_r" '
                 'OR list_contains("first_name_variants_l", "middle_name_std_r") '

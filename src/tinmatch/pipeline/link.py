@@ -34,10 +34,9 @@ GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
 # Two master rows of one taxpayer can score the same weight (in a small master the ZIP, city and
 # state levels may all be capped to one weight): the row with the more specific levels is the one
 # shown, then the lower unique_id, so the explanation does not depend on how ids were numbered.
+_TIE_FIRST = ("address", "date_of_birth", "first_name", "last_name")
 TIE_BREAK = ", ".join(
-    [f"p.gamma_{c} DESC" for c in ("address", "date_of_birth", "first_name", "last_name")]
-    + [f"p.gamma_{c} DESC" for c in COMPARISONS if c not in {"address", "date_of_birth",
-                                                             "first_name", "last_name"}]
+    [f"p.gamma_{c} DESC" for c in (*_TIE_FIRST, *(c for c in COMPARISONS if c not in _TIE_FIRST))]
     + ["p.unique_id_r"]
 )
 MW_COLUMNS = [f"mw_{name}" for name in COMPARISONS]
@@ -183,7 +182,7 @@ def _score_best_rows_only(linker: Linker) -> None:
     Splink's scoring stage ends by materializing every scored pair with all its intermediate
     columns (both sides' values, term frequencies, Bayes factors: ~55 columns). Here the same
     SQL gets one more step before anything is materialized: per (request row, taxpayer) the
-    best-scoring master row (ties: lowest master row id), keeping only the columns that
+    best-scoring master row (ties: ``TIE_BREAK``), keeping only the columns that
     deciding and explaining read. DuckDB then streams pairs from comparison to that step.
     Same Splink functions, same order as Splink 5's ``LinkerInference._score_blocked_pairs``;
     only the final step is added.
