@@ -30,7 +30,7 @@ from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.params import ModelParams
 
 DEFAULT_DB = "tinmatch.duckdb"
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 def default_db_path() -> Path:

@@ -4,7 +4,9 @@ Training records are person-years: each return a person appears on, with the nam
 it and the address filed. Two records of one taxpayer are a true match, so the master shows how
 one person's records drift (typos, marriage, moves) without any labels being used:
 
-- u by random sampling of record pairs (almost all are different people);
+- u by random sampling of record pairs (almost all are different people), except for the levels
+  that say two records share an address, which are counted exactly over the sample's pairs of
+  different people (:func:`address_u_between_people`);
 - m by expectation maximisation, twice: blocked on date of birth (which trains names, suffix,
   middle name and address) and blocked on street and ZIP (which trains names and date of birth);
 - the prior is one over the number of people: a request row names one person at most;
@@ -20,7 +22,12 @@ import duckdb
 from splink import DuckDBAPI, Linker, block_on
 
 from tinmatch.master.noise import apply_request_noise
-from tinmatch.master.params import ModelParams, params_from_settings_dict, settings_creator
+from tinmatch.master.params import (
+    LevelParams,
+    ModelParams,
+    params_from_settings_dict,
+    settings_creator,
+)
 
 TRAINING_PEOPLE = 60_000
 U_MAX_PAIRS = 3_000_000
@@ -53,6 +60,21 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
     )
     params.probability_two_random_records_match = prior
     _drop_splink_tables(con)
+    measured = address_u_between_people(con)
+    address = params.levels["address"]
+    params.meta["address_u"] = {
+        "method": "pairs of records of different people in the training sample, counted exactly",
+        "sampled_people": measured.pop("_people"),
+        "different_person_pairs": measured.pop("_pairs"),
+        "levels": {
+            label: {"pairs": n, "u_random_sampling": address[label].u}
+            for label, n in measured.items()
+        },
+    }
+    total = params.meta["address_u"]["different_person_pairs"]
+    for label, n in measured.items():
+        # a level the sample never showed keeps its default (filled in by apply_request_noise)
+        address[label] = LevelParams(address[label].m, n / total if n and total else None)
     return apply_request_noise(params)
 
 
@@ -64,3 +86,73 @@ def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, kind in rows:
         what = "VIEW" if "VIEW" in str(kind).upper() else "TABLE"
         con.execute(f'DROP {what} IF EXISTS "{name}"')
+
+
+# Levels whose chance agreement is two people sharing one address.
+ADDRESS_IDENTITY = ("street_and_unit", "street_other_unit", "house_number_and_zip")
+
+
+def address_u_between_people(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Pairs of ``train_rows`` records of *different* people agreeing at each ADDRESS_IDENTITY
+    level (as the model's levels define them, each below the ones above), with the number of such
+    pairs in all (``_pairs``) and of people (``_people``).
+
+    u is the chance that two different people agree. Splink's random sampling cannot tell them
+    from two years of one person, and for these levels those dominate: at a million people the
+    sample's street-and-unit u was 1.2e-5, about 0.75 over the 60,000 sampled people (one person's
+    own years at one address), while different people share an address at about 0.45 over the
+    number of people in the *master*. The sample is a random set of people, so the pairs of
+    different people in it agree as often as two random people of the whole master do:
+    housemates are sampled at the same rate as anyone. Counted exactly (by grouping, not by
+    sampling pairs), the rare levels are measured too, and the weight grows with the master
+    as the prior (1 / people) shrinks, as it must.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _addr AS
+        SELECT tin, street_key, state_std, coalesce(unit, '') AS unit, house_number, zip5
+        FROM train_rows
+        WHERE street_key IS NOT NULL OR zip5 IS NOT NULL OR city_std IS NOT NULL
+        """
+    )
+    try:
+        people, pairs = con.execute(
+            "SELECT count(*), (sum(c) * sum(c) - sum(c * c)) // 2 "
+            "FROM (SELECT count(*) AS c FROM _addr GROUP BY tin)"
+        ).fetchall()[0]
+        same_unit = _pairs_between_people(con, "street_key, state_std, unit")
+        same_street = _pairs_between_people(con, "street_key, state_std")
+        near = con.execute(
+            """
+            SELECT count(*) FROM _addr l JOIN _addr r
+              ON l.house_number = r.house_number AND l.zip5 = r.zip5 AND l.tin < r.tin
+            WHERE NOT coalesce(l.street_key = r.street_key AND l.state_std = r.state_std, false)
+              AND jaro_winkler_similarity(l.street_key, r.street_key) >= 0.92
+            """
+        ).fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS _addr")
+    return {
+        "street_and_unit": same_unit,
+        "street_other_unit": same_street - same_unit,
+        "house_number_and_zip": int(near),
+        "_people": int(people or 0),
+        "_pairs": int(pairs or 0),
+    }
+
+
+def _pairs_between_people(con: duckdb.DuckDBPyConnection, keys: str) -> int:
+    """Pairs of ``_addr`` records of different people equal on `keys` (none of them NULL):
+    per key, (records^2 - sum over its people of their records^2) / 2."""
+    not_null = " AND ".join(f"{k.strip()} IS NOT NULL" for k in keys.split(","))
+    row = con.execute(
+        f"""
+        WITH per_person AS (
+            SELECT {keys}, tin, count(*) AS c FROM _addr WHERE {not_null} GROUP BY ALL
+        ), per_key AS (
+            SELECT sum(c) AS n, sum(c * c) AS same FROM per_person GROUP BY {keys}
+        )
+        SELECT coalesce(sum(n * n - same), 0) // 2 FROM per_key
+        """
+    ).fetchall()[0]
+    return int(row[0])
