@@ -16,7 +16,7 @@ import time
 
 import duckdb
 import pandas as pd
-from common import dataset, master, record, size_arg, truth_tins, valid_rows
+from common import SEED, dataset, master, record, size_arg, truth_tins, valid_rows
 
 from tinmatch.master.blocking import BLOCKING_RULES
 from tinmatch.master.database import open_master
@@ -31,8 +31,20 @@ WITHOUT: set[str] = set()
 EXTRA: list[tuple[str, str]] = []
 
 
+def _side(col: str, side: str) -> str:
+    """`col` of one side: ``last_name_std`` -> ``r.last_name_std``, ``substr(x, 1, 1)`` ->
+    ``substr(r.x, 1, 1)``."""
+    if "(" not in col:
+        return f"{side}.{col}"
+    head, _, rest = col.partition("(")
+    return f"{head}({side}.{rest}"
+
+
 def rule_conditions() -> list[tuple[str, str]]:
-    rules = [(name, " AND ".join(f"r.{c} = l.{c}" for c in cols)) for name, cols in BLOCKING_RULES]
+    rules = [
+        (name, " AND ".join(f"{_side(c, 'r')} = {_side(c, 'l')}" for c in cols))
+        for name, cols in BLOCKING_RULES
+    ]
     return [(n, c) for n, c in [*rules, SWAPPED, *EXTRA] if n not in WITHOUT]
 
 
@@ -123,16 +135,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", default=["small"])
     parser.add_argument("--no-score", action="store_true")
+    parser.add_argument("--rows", type=int, default=0, help="only the first N valid rows")
+    parser.add_argument("--seed", type=int, default=SEED, help="data set seed")
     parser.add_argument("--without", default="", help="rules to leave out, comma-separated")
-    parser.add_argument("--extra", action="append", default=[],
-                        help="extra rule NAME=col+col (initial:col for a first letter)")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="extra rule NAME=col+col (initial:col for a first letter)",
+    )
     args = parser.parse_args()
     WITHOUT.update(r for r in args.without.split(",") if r)
     EXTRA.extend(_extra(e) for e in args.extra)
     for size in args.sizes:
         people, requests = size_arg(size)
-        data = dataset(people, requests)
+        data = dataset(people, requests, args.seed)
         valid = valid_rows(data)
+        if args.rows:
+            valid = valid.head(args.rows)
         req = request_features(valid)
         req["record_id"] = valid["record_id"].astype(str).to_numpy()
         truth = truth_tins(data)
@@ -143,21 +163,29 @@ def main() -> None:
                 figures.update(scored(LinkEngine.open(con), req, truth))
         finally:
             con.close()
-        print(f"blocking {data.label}: {figures['valid_rows']:,} valid rows, "
-              f"{figures['rows_with_true_tin']:,} with a true TIN to find")
+        print(
+            f"blocking {data.label}: {figures['valid_rows']:,} valid rows, "
+            f"{figures['rows_with_true_tin']:,} with a true TIN to find"
+        )
         print(f"  {'rule':<22}{'pairs':>12}{'per row':>10}{'recall alone':>14}{'only it':>9}")
         for name, f in figures["rules"].items():
-            print(f"  {name:<22}{f['pairs']:>12,}{f['pairs_per_row']:>10.1f}"
-                  f"{f['recall_alone']:>14.4f}{f['only_this_rule_finds']:>9,}")
-        print(f"  all rules: {figures['pairs']:,} distinct pairs, {figures['pairs_per_row']:.1f} "
-              f"per row (p50/p90/p99 {figures['pairs_per_row_p50_p90_p99']}, max "
-              f"{figures['pairs_per_row_max']}), {figures['taxpayers_per_row']:.1f} taxpayers "
-              f"per row; blocking recall {figures['blocking_recall']:.4f} "
-              f"({figures['missed_rows']} missed)")
+            print(
+                f"  {name:<22}{f['pairs']:>12,}{f['pairs_per_row']:>10.1f}"
+                f"{f['recall_alone']:>14.4f}{f['only_this_rule_finds']:>9,}"
+            )
+        print(
+            f"  all rules: {figures['pairs']:,} distinct pairs, {figures['pairs_per_row']:.1f} "
+            f"per row (p50/p90/p99 {figures['pairs_per_row_p50_p90_p99']}, max "
+            f"{figures['pairs_per_row_max']}), {figures['taxpayers_per_row']:.1f} taxpayers "
+            f"per row; blocking recall {figures['blocking_recall']:.4f} "
+            f"({figures['missed_rows']} missed)"
+        )
         if "recall_after_weight_floor" in figures:
-            print(f"  after scoring (weight >= -20): {figures['kept_candidates_per_row']:.2f} "
-                  f"candidate taxpayers per row, recall {figures['recall_after_weight_floor']:.4f}"
-                  f" ({figures['scored_seconds']}s)")
+            print(
+                f"  after scoring (weight >= -20): {figures['kept_candidates_per_row']:.2f} "
+                f"candidate taxpayers per row, recall {figures['recall_after_weight_floor']:.4f}"
+                f" ({figures['scored_seconds']}s)"
+            )
         record("blocking", data, without=sorted(WITHOUT), extra=EXTRA, **figures)
 
 

@@ -20,6 +20,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
+from splink.internals.blocking import block_using_rules_sqls
+from splink.internals.pipeline import CTEPipeline
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from tinmatch.master.blocking import key_sql
@@ -119,9 +121,7 @@ class LinkEngine:
         if len(features) <= SMALL_REQUEST_ROWS and self._has_block_keys():
             subset = self._candidate_rows(name)
             master = subset
-        predictions = self.linker.inference.predict_between(
-            request, master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
-        )
+        predictions = self._predict_between(request, master)
         sql = f"SELECT * FROM {predictions.physical_name}"
         if top is not None:
             sql = f"""
@@ -136,6 +136,55 @@ class LinkEngine:
         if subset is not None:
             subset.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return out
+
+    def _predict_between(
+        self, request: SplinkDataFrame, master: SplinkDataFrame
+    ) -> SplinkDataFrame:
+        """Splink 5's ``predict_between`` (request rows left, master rows right), blocking on
+        the tables themselves.
+
+        Splink's blocking statement selects each side into a CTE and joins it once per
+        blocking rule. DuckDB materializes a CTE that is referenced more than once, so every
+        chunk copied all master rows (39M rows at 10M people: 170 CPU-s per chunk, for ten
+        request rows as for 100k). Here the same Splink blocking SQL reads the request table and
+        the master view directly; the pairs and their scores are the same. Stage 2 (term
+        frequencies, comparison vectors, scoring) is Splink's, as ``predict_between`` runs it.
+        """
+        inference = self.linker.inference
+        settings = self.linker._settings_obj
+        columns = settings.column_info_settings
+        assert columns.source_dataset_input_column is None  # link_only by table, no source col
+        pipeline = CTEPipeline()
+        pipeline.enqueue_list_of_sqls(
+            block_using_rules_sqls(
+                input_tablename_l=request.physical_name,
+                input_tablename_r=master.physical_name,
+                blocking_rules=settings._blocking_rules_to_generate_predictions,
+                link_type="two_dataset_link_only",
+                source_dataset_input_column=None,
+                unique_id_input_column=columns.unique_id_input_column,
+            )
+        )
+        blocked = self.db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        pipeline = CTEPipeline([blocked])
+        inference._append_required_tf_to_pipeline(pipeline, [request, master])
+        left, right = "__splink__df_concat_with_tf_left", "__splink__df_concat_with_tf_right"
+        inference._enqueue_concat_with_tf_cte(
+            pipeline, {request.templated_name: request}, left, False
+        )
+        inference._enqueue_concat_with_tf_cte(
+            pipeline, {master.templated_name: master}, right, False
+        )
+        predictions = inference._score_blocked_pairs(
+            pipeline=pipeline,
+            settings=settings,
+            input_tablename_l=left,
+            input_tablename_r=right,
+            threshold_match_probability=None,
+            threshold_match_weight=MIN_MATCH_WEIGHT,
+        )
+        blocked.drop_table_from_database_and_remove_from_cache()
+        return predictions
 
     def _has_block_keys(self) -> bool:
         if self._block_keys is None:
@@ -190,7 +239,6 @@ def _score_best_rows_only(linker: Linker) -> None:
     from splink.internals.comparison_vector_values import (
         compute_comparison_vector_values_from_id_pairs_sqls,
     )
-    from splink.internals.pipeline import CTEPipeline
     from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
 
     inference = linker.inference
