@@ -27,6 +27,9 @@ MARIA = "900000003"  # Maria Elena Garcia Lopez, Miami FL
 KATHRYN = "900000004"  # Kathryn Ann Vandermolen, Madison WI
 ROBERT_JR = "900000006"  # Robert James Whitfield Jr, 1990-05-20, Dayton OH
 HAROLD_SMITH = "900000011"  # Harold Smith, Denver CO; "smith" is common in the master
+# Chih-Hsiung Mo Sr (no middle name) and his son Chih-Hsiung Joseph Mo Jr, 169 Willow Dr, Muncie
+MO_SR, MO_JR = "900000012", "900000013"
+WILLOW = {"street": "169 Willow Dr", "city": "Muncie", "state": "IN", "zip": "47305"}
 
 # William's latest address (2022-2023) and his old one (2020-2021).
 OAK = {"street": "100 Oak St", "city": "Springfield", "state": "IL", "zip": "62701"}
@@ -138,6 +141,44 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "middle_similar": (_w(middle_name="Everet"), WILLIAM, "middle_name", "similar"),
     "middle_overlap": (_w(middle_name="James Everett"), WILLIAM, "middle_name", "overlap"),
     "middle_conflict": (_w(middle_name="Thomas"), WILLIAM, "middle_name", "else"),
+    # The second word of a two-word given name is not a middle name of one's own: agreeing on it
+    # is no evidence (father and son share it), disagreeing on it is still a conflict.
+    "middle_given_second_word_father": (
+        {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
+        MO_SR,
+        "middle_name",
+        "overlap",
+    ),
+    "middle_given_second_word_son": (
+        {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
+        MO_JR,
+        "middle_name",
+        "overlap",
+    ),
+    "middle_given_second_word_initial": (
+        {"first_name": "Chih", "middle_name": "H", "last_name": "Mo", **WILLOW},
+        MO_SR,
+        "middle_name",
+        "overlap",
+    ),
+    "middle_given_second_word_typo": (
+        {"first_name": "Chih-Hsuing", "last_name": "Mo", **WILLOW},
+        MO_SR,
+        "middle_name",
+        "overlap",
+    ),
+    "middle_given_second_word_conflict": (
+        {"first_name": "Chih-Ming", "last_name": "Mo", **WILLOW},
+        MO_SR,
+        "middle_name",
+        "else",
+    ),
+    "middle_own_exact_after_given_word": (
+        {"first_name": "Chih-Hsiung", "middle_name": "Joseph", "last_name": "Mo", **WILLOW},
+        MO_JR,
+        "middle_name",
+        "exact",
+    ),
     # suffix
     "suffix_null": (
         {
@@ -328,6 +369,17 @@ def test_agreement_outweighs_disagreement(scored: pd.DataFrame) -> None:
     assert weights == sorted(weights, reverse=True)
     assert weights[-1] < 0 < weights[1]
     assert _candidate(scored, "dob_null")["mw_date_of_birth"] == 0
+
+
+def test_a_given_names_second_word_weighs_nothing(scored: pd.DataFrame) -> None:
+    """Father (no middle name) and son (Joseph) both called Chih-Hsiung: the request's "Hsiung"
+    fits both and counts for neither, so the middle name cannot rank one above the other."""
+    father = _candidate(scored, "middle_given_second_word_father")
+    son = _candidate(scored, "middle_given_second_word_son")
+    assert father["mw_middle_name"] == 0
+    assert son["mw_middle_name"] == 0
+    assert _candidate(scored, "middle_given_second_word_conflict")["mw_middle_name"] <= -6
+    assert _candidate(scored, "middle_own_exact_after_given_word")["mw_middle_name"] > 3
 
 
 def test_conflicts_weigh_against(scored: pd.DataFrame) -> None:

@@ -318,6 +318,7 @@ def test_best_is_chosen_whatever_the_input_order() -> None:
 KEVIN_COLUMBUS = "900000007"
 WILLIAM = "900000001"
 ROBERT_SR, ROBERT_JR = "900000005", "900000006"
+MO_SR, MO_JR = "900000012", "900000013"
 WHITFIELD = {
     "first_name": "Robert",
     "last_name": "Whitfield",
@@ -358,6 +359,16 @@ E2E: dict[str, dict[str, Any]] = {
     "father_or_son": dict(WHITFIELD),
     "son": {**WHITFIELD, "suffix": "Jr", "dob": "1990-05-20"},
     "father": {**WHITFIELD, "suffix": "Sr", "dob": "1962-11-02"},
+    # Chih-Hsiung Mo Sr (no middle name, filed once without the unit) and his son Chih-Hsiung
+    # Joseph Mo Jr (unit 12 every year), no suffix, DOB or unit in the request
+    "two_word_given_name_father_or_son": {
+        "first_name": "Chih-Hsiung",
+        "last_name": "Mo",
+        "street": "169 Willow Dr",
+        "city": "Muncie",
+        "state": "IN",
+        "zip": "47305",
+    },
     # a nickname at an address William left in 2021
     "nickname_old_address": {
         "first_name": "Bill",
@@ -407,6 +418,21 @@ def test_father_and_son_without_suffix_or_dob_is_ambiguous(
     row = decided["father_or_son"]
     assert row["reason_code"] == "ambiguous"
     assert {row["tin"], row["runner_up_tin"]} == {ROBERT_SR, ROBERT_JR}
+
+
+def test_father_and_son_with_a_two_word_given_name_is_ambiguous(
+    decided: dict[str, pd.Series],
+) -> None:
+    """The second word of "Chih-Hsiung" is no middle name of the father's (he has none): it
+    counts for neither him nor his son (Joseph), so nothing but the unit tells them apart.
+    It used to count as the father's exact middle name and the son's "similar" one: 4.4 bits
+    that, with street weights measured at a million people, disclosed the father for such a row
+    (test_comparisons checks the levels; this small master is not where the gap crossed 10)."""
+    row = decided["two_word_given_name_father_or_son"]
+    assert row["outcome"] == "unmatched"
+    assert row["reason_code"] == "ambiguous"
+    assert {row["tin"], row["runner_up_tin"]} == {MO_SR, MO_JR}
+    assert row["match_weight"] - row["runner_up_weight"] < 5
 
 
 def test_son_identified_by_suffix_and_dob(decided: dict[str, pd.Series]) -> None:

@@ -249,6 +249,25 @@ def test_noise_properties_on_observed_params() -> None:
     _check_noise_properties(complete_params())
 
 
+def test_address_u_is_measured_between_people(master_con: duckdb.DuckDBPyConnection) -> None:
+    """The stored model says how the address-identity u were measured, and uses them."""
+    params = read_params(master_con)
+    meta = params.meta["address_u"]
+    total = meta["different_person_pairs"]
+    assert total > 0
+    assert meta["sampled_people"] > 300
+    for label, seen in meta["levels"].items():
+        u = params.levels["address"][label].u
+        if seen["pairs"]:
+            assert u == pytest.approx(seen["pairs"] / total)
+        else:  # never seen in the sample: the default stands
+            assert u == DEFAULT_U["address"][label]
+    # one person's own years, which Splink's random pairs counted, made street u several times
+    # larger than two different people sharing the address
+    same = meta["levels"]["street_and_unit"]
+    assert same["pairs"] / total < same["u_random_sampling"]
+
+
 def test_noise_properties_on_the_trained_master(master_con: duckdb.DuckDBPyConnection) -> None:
     _check_noise_properties(read_params(master_con))
 
