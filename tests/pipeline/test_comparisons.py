@@ -141,31 +141,25 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "middle_similar": (_w(middle_name="Everet"), WILLIAM, "middle_name", "similar"),
     "middle_overlap": (_w(middle_name="James Everett"), WILLIAM, "middle_name", "overlap"),
     "middle_conflict": (_w(middle_name="Thomas"), WILLIAM, "middle_name", "else"),
-    # The second word of a two-word given name is not a middle name of one's own: agreeing on it
-    # is no evidence (father and son share it), disagreeing on it is still a conflict.
+    # The second word of a two-word given name leads the middle name; the request's middle words
+    # are the first of the candidate's for the father (none of his own) and the son (Joseph) alike.
     "middle_given_second_word_father": (
         {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
         MO_SR,
         "middle_name",
-        "overlap",
+        "exact",
     ),
     "middle_given_second_word_son": (
         {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
         MO_JR,
         "middle_name",
-        "overlap",
-    ),
-    "middle_given_second_word_initial": (
-        {"first_name": "Chih", "middle_name": "H", "last_name": "Mo", **WILLOW},
-        MO_SR,
-        "middle_name",
-        "overlap",
+        "exact",
     ),
     "middle_given_second_word_typo": (
         {"first_name": "Chih-Hsuing", "last_name": "Mo", **WILLOW},
         MO_SR,
         "middle_name",
-        "overlap",
+        "similar",
     ),
     "middle_given_second_word_conflict": (
         {"first_name": "Chih-Ming", "last_name": "Mo", **WILLOW},
@@ -173,7 +167,14 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "middle_name",
         "else",
     ),
-    "middle_own_exact_after_given_word": (
+    # ... but naming the son's middle name too is evidence for him, not for his father
+    "middle_more_words_than_the_candidate": (
+        {"first_name": "Chih-Hsiung", "middle_name": "Joseph", "last_name": "Mo", **WILLOW},
+        MO_SR,
+        "middle_name",
+        "initial",
+    ),
+    "middle_all_words_of_the_candidate": (
         {"first_name": "Chih-Hsiung", "middle_name": "Joseph", "last_name": "Mo", **WILLOW},
         MO_JR,
         "middle_name",
@@ -371,15 +372,20 @@ def test_agreement_outweighs_disagreement(scored: pd.DataFrame) -> None:
     assert _candidate(scored, "dob_null")["mw_date_of_birth"] == 0
 
 
-def test_a_given_names_second_word_weighs_nothing(scored: pd.DataFrame) -> None:
+def test_a_given_names_second_word_weighs_the_same_for_father_and_son(
+    scored: pd.DataFrame,
+) -> None:
     """Father (no middle name) and son (Joseph) both called Chih-Hsiung: the request's "Hsiung"
-    fits both and counts for neither, so the middle name cannot rank one above the other."""
+    fits both alike, so the middle name cannot rank one above the other; "Chih-Ming" is still a
+    conflict, and "Chih-Hsiung Joseph" favours the son."""
     father = _candidate(scored, "middle_given_second_word_father")
     son = _candidate(scored, "middle_given_second_word_son")
-    assert father["mw_middle_name"] == 0
-    assert son["mw_middle_name"] == 0
+    assert father["mw_middle_name"] == son["mw_middle_name"] > 3
     assert _candidate(scored, "middle_given_second_word_conflict")["mw_middle_name"] <= -6
-    assert _candidate(scored, "middle_own_exact_after_given_word")["mw_middle_name"] > 3
+    named_son = _candidate(scored, "middle_all_words_of_the_candidate")["mw_middle_name"]
+    assert (
+        named_son - _candidate(scored, "middle_more_words_than_the_candidate")["mw_middle_name"] > 2
+    )
 
 
 def test_conflicts_weigh_against(scored: pd.DataFrame) -> None:

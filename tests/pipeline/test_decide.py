@@ -423,10 +423,10 @@ def test_father_and_son_without_suffix_or_dob_is_ambiguous(
 def test_father_and_son_with_a_two_word_given_name_is_ambiguous(
     decided: dict[str, pd.Series],
 ) -> None:
-    """The second word of "Chih-Hsiung" is no middle name of the father's (he has none): it
-    counts for neither him nor his son (Joseph), so nothing but the unit tells them apart.
-    It used to count as the father's exact middle name and the son's "similar" one: 4.4 bits
-    that, with street weights measured at a million people, disclosed the father for such a row
+    """The second word of "Chih-Hsiung" leads both middle names (the father has no other, the
+    son has Joseph): it agrees alike for both, so nothing but the unit tells them apart. It used
+    to be the father's exact middle name and only "similar" to the son's: 4.4 bits that, with
+    street weights measured at a million people, disclosed the father for such a row
     (test_comparisons checks the levels; this small master is not where the gap crossed 10)."""
     row = decided["two_word_given_name_father_or_son"]
     assert row["outcome"] == "unmatched"

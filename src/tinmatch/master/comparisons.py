@@ -98,14 +98,6 @@ def _array_intersect(col: str, label: str) -> Level:
     return Level(label, cll.ArrayIntersectLevel(col, 1).configure(label_for_charts=label))
 
 
-# Both records have a middle name of their own (not only a two-word given name's second word).
-_BOTH_OWN = '("middle_name_own_l" IS NOT NULL AND "middle_name_own_r" IS NOT NULL)'
-_MIDDLE_SIMILAR = (
-    '(length("middle_name_std_l") >= 3 AND length("middle_name_std_r") >= 3 AND '
-    '({jw}("middle_name_std_l", "middle_name_std_r") >= 0.92 '
-    'OR {dl}("middle_name_std_l", "middle_name_std_r") <= 1))'
-)
-
 # Each comparison: (output column name, description, levels in order of decreasing agreement).
 COMPARISONS: dict[str, tuple[str, list[Level]]] = {
     "first_name": (
@@ -200,30 +192,35 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
         "Middle name: missing on either side is neutral; a different middle name is a conflict",
         [
             _null_either("middle_initial"),
-            # Agreement is evidence only when both records carry a middle name of their own: the
-            # second word of a two-word given name (Chih-Hsiung, Jose Manuel), which
-            # standardization puts in front of the middle name, is shared by a father and son
-            # of that name whatever their middle names.
-            _custom(f"{_BOTH_OWN} AND \"middle_name_std_l\" = \"middle_name_std_r\"", "exact"),
+            # The request's middle words are the candidate's first middle words: "Hsiung" for
+            # Chih-Hsiung Joseph Mo Jr as for Chih-Hsiung Mo Sr. The second word of a two-word
+            # given name leads the middle name (standardization puts it there), so a father and
+            # son of that name both start with it; a request giving only the given name must
+            # not find the son's extra middle name weaker agreement than the father's none.
+            _custom(
+                "strpos(\"middle_name_std_r\" || ' ', \"middle_name_std_l\" || ' ') = 1",
+                "exact",
+            ),
             # A typo in a middle name, or one read from a hyphenated given name (Yu-Ing / Yu-Ying)
             # is not a different middle name.
-            _fuzzy(f"{_BOTH_OWN} AND {_MIDDLE_SIMILAR}", "similar"),
-            _custom(f"{_BOTH_OWN} AND \"middle_initial_l\" = \"middle_initial_r\"", "initial"),
+            _fuzzy(
+                'length("middle_name_std_l") >= 3 AND length("middle_name_std_r") >= 3 AND '
+                '({jw}("middle_name_std_l", "middle_name_std_r") >= 0.92 '
+                'OR {dl}("middle_name_std_l", "middle_name_std_r") <= 1)',
+                "similar",
+            ),
+            _exact("middle_initial", "initial"),
             # One middle name is a whole-word part of the other ("Sosa Amanda" against "Amanda":
             # a two-word first name's second word is read as a middle name), or the request's
             # middle word is part of the candidate's surname (a compound surname written in the
-            # first-name column), or one side's middle is only a given name's second word and
-            # fits the other's (alike, or its initial). None is a conflict; none is evidence.
-            _fuzzy(
+            # first-name column). Neither is a conflict; neither is evidence.
+            _custom(
                 "strpos(' ' || \"middle_name_std_l\" || ' ', "
                 "' ' || \"middle_name_std_r\" || ' ') > 0 "
                 "OR strpos(' ' || \"middle_name_std_r\" || ' ', "
                 "' ' || \"middle_name_std_l\" || ' ') > 0 "
                 'OR list_contains("last_name_tokens_r", split_part("middle_name_std_l", \' \', 1)) '
-                'OR list_contains("last_name_tokens_l", split_part("middle_name_std_r", \' \', 1)) '
-                f"OR (NOT ({_BOTH_OWN}) AND ({_MIDDLE_SIMILAR} OR "
-                '("middle_initial_l" = "middle_initial_r" AND '
-                '(length("middle_name_std_l") = 1 OR length("middle_name_std_r") = 1))))',
+                'OR list_contains("last_name_tokens_l", split_part("middle_name_std_r", \' \', 1))',
                 "overlap",
             ),
             _else(),

@@ -329,7 +329,6 @@ def name_feature_sql(prefix: str = "n") -> dict[str, str]:
         "first_name_std": f"{f}.first_name_std",
         "middle_name_std": middle,
         "middle_initial": f"CASE WHEN {_truthy(middle)} THEN left({middle}, 1) END",
-        "middle_name_own": f"{m}.middle_clean",
         "last_name_std": f"{la}.last_name_std",
         "last_name_tokens": f"{la}.last_name_tokens",
         "suffix_std": suffix,

@@ -81,7 +81,6 @@ LINK_COLUMNS = [
     "first_name_std",
     "middle_name_std",
     "middle_initial",
-    "middle_name_own",
     "last_name_std",
     "last_name_tokens",
     "suffix_std",

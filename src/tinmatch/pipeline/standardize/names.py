@@ -16,11 +16,6 @@ Choices worth knowing:
   the tokens joined without spaces, so they agree across those spellings too.
 * Phonetic codes are jellyfish's own output (upper case). List columns are None, not [], when the
   name is missing, so that the linkage model sees a null rather than a disagreement.
-* A two-word given name (``Chih-Hsiung``, ``Jose Manuel``) keeps its first word as first name and
-  puts the rest in front of the middle name (``middle_name_std``), where the name levels look for
-  a middle name used as first name. ``middle_name_own`` is the middle-name column alone: the
-  middle-name comparison counts agreement as evidence only when both sides have one, since a
-  father and son both called "Jose Manuel" share the second word whatever their middle names.
 """
 
 from __future__ import annotations
@@ -49,7 +44,6 @@ NAME_SCHEMA = pa.schema(
         ("first_name_std", pa.string()),
         ("middle_name_std", pa.string()),
         ("middle_initial", pa.string()),
-        ("middle_name_own", pa.string()),
         ("last_name_std", pa.string()),
         ("last_name_tokens", pa.list_(pa.string())),
         ("suffix_std", pa.string()),
@@ -239,13 +233,11 @@ def name_features(df: pd.DataFrame) -> pd.DataFrame:
     first_std: list[str | None] = [None] * n
     middle_std: list[str | None] = [None] * n
     middle_initial: list[str | None] = [None] * n
-    middle_own: list[str | None] = [None] * n
     suffix_std: list[str | None] = [None] * n
     for i in range(n):
         f_token, f_extra, f_suffix = first[i]
         first_std[i] = f_token
         mid = middle[i]
-        middle_own[i] = mid
         if f_extra:
             mid = " ".join(f_extra + ([mid] if mid else []))
         middle_std[i] = mid
@@ -256,7 +248,6 @@ def name_features(df: pd.DataFrame) -> pd.DataFrame:
     out["first_name_std"] = pd.Series(first_std, index=df.index, dtype=object)
     out["middle_name_std"] = pd.Series(middle_std, index=df.index, dtype=object)
     out["middle_initial"] = pd.Series(middle_initial, index=df.index, dtype=object)
-    out["middle_name_own"] = pd.Series(middle_own, index=df.index, dtype=object)
     out["last_name_std"] = pd.Series([p[0] for p in last], index=df.index, dtype=object)
     out["last_name_tokens"] = pd.Series([p[1] for p in last], index=df.index, dtype=object)
     out["suffix_std"] = pd.Series(suffix_std, index=df.index, dtype=object)
