@@ -61,10 +61,20 @@ def main() -> int:
         print(f"{table}: rows old {n_a:,} new {n_b:,}; old-only {a_only:,} new-only {b_only:,}")
         ok &= n_a == n_b and a_only == 0 and b_only == 0
 
-    # block keys: each key with the content of the link row it points to
+    # block keys: each key with the content of the link row it points to. Schema 5 keeps the
+    # number of the row's unique_id ("m" and a number) and the rule's number in the key's top 4
+    # bits above the rule's hash shifted right by 4: such keys are compared by those 60 bits.
     content = "hash(" + ", ".join(f"l.{c}" for c in cols("a", "link_rows") if c != "unique_id")
-    keyed = "SELECT k.k, {h}) AS h FROM {s}.block_keys k JOIN {s}.link_rows l USING (unique_id)"
-    n_a, n_b, a_only, b_only = diff(keyed.format(h=content, s="a"), keyed.format(h=content, s="b"))
+
+    def keyed(s: str) -> str:
+        if "link_id" in cols(s, "block_keys"):
+            key, on = "k.k & ((1::UBIGINT << 60) - 1)", "l.unique_id = 'm' || k.link_id"
+        else:
+            key, on = "k.k >> 4", "l.unique_id = k.unique_id"
+        joined = f"{s}.block_keys k JOIN {s}.link_rows l ON {on}"
+        return f"SELECT {key} AS k, {content}) AS h FROM {joined}"
+
+    n_a, n_b, a_only, b_only = diff(keyed("a"), keyed("b"))
     print(f"block_keys (key, row): rows old {n_a:,} new {n_b:,}; old-only {a_only:,} "
           f"new-only {b_only:,}")  # fmt: skip
     ok &= a_only == 0 and b_only == 0

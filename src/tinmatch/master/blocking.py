@@ -57,21 +57,46 @@ def _swapped_names_rule() -> BlockingRuleCreator:
 SWAPPED_KEYS = (["first_name_std", "last_name_std"], ["last_name_std", "first_name_std"])
 
 
-def key_sql(table: str, side: str) -> str:
-    """SELECT of (k, unique_id): one 64-bit key per blocking rule a row can meet.
+# A key is the rule's number in its top bits and 60 bits of the hash of the rule's values, so the
+# keys of one rule are one contiguous range: the loader sorts each rule's keys on their own and
+# appends them in rule order, and the table is sorted all the same.
+RULE_SHIFT = 60
 
-    `side` is "request" or "master" (they differ only for the swapped-names rule). Two rows can
-    be paired by a rule only if their keys for it are equal, so looking keys up in the master's
-    sorted ``block_keys`` table finds a superset of the rows Splink's blocking would pair with a
-    small request (a hash collision only adds a row that Splink then does not pair).
-    """
-    selects = []
+
+def key_exprs(side: str) -> list[tuple[str, str]]:
+    """Per blocking rule (and the swapped-names rule last): (condition that the row has all of
+    the rule's values, its 64-bit key). `side` is "request" or "master" (they differ only for
+    the swapped-names rule)."""
     rules = [(cols, cols) for _, cols in BLOCKING_RULES] + [SWAPPED_KEYS]
+    assert len(rules) <= 1 << (64 - RULE_SHIFT)
+    out = []
     for number, (request_cols, master_cols) in enumerate(rules):
         cols = request_cols if side == "request" else master_cols
         not_null = " AND ".join(f"({c}) IS NOT NULL" for c in cols)
-        selects.append(
-            f"SELECT hash({number}, {', '.join(cols)}) AS k, unique_id FROM {table} "
-            f"WHERE {not_null}"
-        )
-    return "\nUNION ALL\n".join(selects)
+        key = f"(({number})::UBIGINT << {RULE_SHIFT}) | (hash({number}, {', '.join(cols)}) >> 4)"
+        out.append((not_null, key))
+    return out
+
+
+def key_sql(table: str, side: str) -> str:
+    """SELECT of (k, unique_id): one 64-bit key per blocking rule a row can meet.
+
+    Two rows can be paired by a rule only if their keys for it are equal, so looking keys up in
+    the master's sorted ``block_keys`` table finds a superset of the rows Splink's blocking would
+    pair with a small request (a hash collision only adds a row that Splink then does not pair).
+    """
+    return "\nUNION ALL\n".join(
+        f"SELECT {key} AS k, unique_id FROM {table} WHERE {not_null}"
+        for not_null, key in key_exprs(side)
+    )
+
+
+# A master link row's ``unique_id`` is "m" and a number; ``block_keys`` holds the number.
+def unique_id_sql(number_sql: str) -> str:
+    """The link row ``unique_id`` of the number `number_sql` (as in ``block_keys.link_id``)."""
+    return f"'m' || CAST({number_sql} AS VARCHAR)"
+
+
+def number_sql(unique_id_sql: str) -> str:
+    """The number of the link row ``unique_id`` `unique_id_sql` (inverse of the above)."""
+    return f"CAST(substr({unique_id_sql}, 2) AS BIGINT)"

@@ -22,8 +22,9 @@ import duckdb
 from tinmatch.digest import file_sha256
 from tinmatch.errors import InputFileError
 from tinmatch.master import database
-from tinmatch.master.blocking import BLOCKING_RULES
-from tinmatch.master.blocking import key_sql as block_key_sql
+from tinmatch.master.blocking import key_exprs as block_key_exprs
+from tinmatch.master.blocking import number_sql as block_number_sql
+from tinmatch.master.blocking import unique_id_sql
 from tinmatch.master.features import (
     ADDRESS_TABLES,
     NAME_TABLES,
@@ -316,7 +317,7 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     scale = 10 ** len(str(slots))
     source = _features("n", "a")
     source |= {"tin": "lpad(CAST(pn.ti AS VARCHAR), 9, '0')", "dob": "d.dob"}
-    source["unique_id"] = f"'m' || CAST(pn.rowid * {scale} + coalesce(pa.slot, 0) AS VARCHAR)"
+    source["unique_id"] = unique_id_sql(f"pn.rowid * {scale} + coalesce(pa.slot, 0)")
     select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
     con.execute(
         f"""
@@ -333,34 +334,38 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {table}")
 
 
-# Keys sorted at a time: one sort of all 310M keys of 10M people ran out of memory under the
-# 6 GB limit, so the keys are sorted in ranges of their top bits and appended in order (the
-# table is sorted all the same). Each range recomputes the keys; at 10M people 8 ranges and 4
-# cost the same CPU time (162 s and 167 s), so the smaller sorts are kept.
-KEYS_PER_SORT = 40_000_000
+# Rules whose keys are computed in one pass over the link rows (8 bytes per row each, held in a
+# temporary table until sorted): about 1.5 GB at a time at 10M people.
+KEY_BYTES_PER_PASS = 1_500_000_000
 
 
 def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Every link row's blocking keys, sorted, so a small request finds its candidates by key
-    (zone maps skip the rest) instead of joining against the whole master."""
-    keys = block_key_sql("link_rows", "master")
+    (zone maps skip the rest) instead of joining against the whole master.
+
+    A key carries its rule's number in the top bits (:func:`blocking.key_exprs`), so each rule's
+    keys are sorted on their own and appended in rule order: the keys are computed once and no
+    sort is larger than one key per link row. The row is stored as the number of the link row's
+    ``unique_id`` (16-byte rows instead of a string per key: 39M link rows have 390M keys).
+    """
+    exprs = block_key_exprs("master")
     rows = _scalar(con, "SELECT count(*) FROM link_rows")
-    parts = 1
-    per_row = len(BLOCKING_RULES) + 1  # at most one key per rule (and the swapped-names rule)
-    while rows * per_row > KEYS_PER_SORT * parts:
-        parts *= 2
-    shift = 64 - (parts.bit_length() - 1)
-    # Several keys per link row, each with a unique_id in random order: FSST cannot shrink those
-    # ids much but costs more than the sort to try (3x the CPU time of the whole step).
-    con.execute("SET disabled_compression_methods = 'fsst,dict_fsst'")
-    try:
-        con.execute("CREATE OR REPLACE TABLE block_keys (k UBIGINT, unique_id VARCHAR)")
-        for part in range(parts):
-            where = f"WHERE k >> {shift} = {part}" if parts > 1 else ""
-            con.execute(f"INSERT INTO block_keys SELECT * FROM ({keys}) {where} ORDER BY k")
-        con.execute("CHECKPOINT")
-    finally:
-        con.execute("RESET disabled_compression_methods")
+    per_pass = max(1, KEY_BYTES_PER_PASS // max(1, rows * 8))
+    con.execute("CREATE OR REPLACE TABLE block_keys (k UBIGINT, link_id BIGINT)")
+    for first in range(0, len(exprs), per_pass):
+        batch = list(enumerate(exprs))[first : first + per_pass]
+        keys = ", ".join(f"CASE WHEN {cond} THEN {key} END AS k{i}" for i, (cond, key) in batch)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _keys AS "
+            f"SELECT {block_number_sql('unique_id')} AS link_id, {keys} FROM link_rows"
+        )
+        for i, _ in batch:
+            con.execute(
+                f"INSERT INTO block_keys SELECT k{i}, link_id FROM _keys "
+                f"WHERE k{i} IS NOT NULL ORDER BY k{i}"
+            )
+        con.execute("DROP TABLE _keys")
+    con.execute("CHECKPOINT")
 
 
 def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
