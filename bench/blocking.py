@@ -18,12 +18,13 @@ import duckdb
 import pandas as pd
 from common import SEED, dataset, master, record, size_arg, truth_tins, valid_rows
 
-from tinmatch.master.blocking import BLOCKING_RULES
+from tinmatch.master.blocking import BLOCKING_RULES, RULE_FILTERS, side_sql
 from tinmatch.master.database import open_master
 from tinmatch.pipeline.link import LinkEngine, request_features
 
 SWAPPED = ("swapped_names", "r.first_name_std = l.last_name_std AND r.last_name_std = "
-           "l.first_name_std")  # fmt: skip
+           "l.first_name_std AND (l.state_std = r.state_std OR l.state_std IS NULL OR "
+           "r.state_std IS NULL)")  # fmt: skip
 
 
 # Candidate replacements to try with --extra (name=col+col+...); substr() keys allowed.
@@ -31,20 +32,12 @@ WITHOUT: set[str] = set()
 EXTRA: list[tuple[str, str]] = []
 
 
-def _side(col: str, side: str) -> str:
-    """`col` of one side: ``last_name_std`` -> ``r.last_name_std``, ``substr(x, 1, 1)`` ->
-    ``substr(r.x, 1, 1)``."""
-    if "(" not in col:
-        return f"{side}.{col}"
-    head, _, rest = col.partition("(")
-    return f"{head}({side}.{rest}"
-
-
 def rule_conditions() -> list[tuple[str, str]]:
     rules = [
-        (name, " AND ".join(f"{_side(c, 'r')} = {_side(c, 'l')}" for c in cols))
+        (name, " AND ".join(f"{side_sql(c, 'r')} = {side_sql(c, 'l')}" for c in cols))
         for name, cols in BLOCKING_RULES
     ]
+    rules = [(n, f"{c} AND {RULE_FILTERS[n]}" if n in RULE_FILTERS else c) for n, c in rules]
     return [(n, c) for n, c in [*rules, SWAPPED, *EXTRA] if n not in WITHOUT]
 
 

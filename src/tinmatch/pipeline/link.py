@@ -166,6 +166,15 @@ class LinkEngine:
             )
         )
         blocked = self.db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        # Only the master rows some pair needs: scoring joins them to the pairs, and joining the
+        # whole master scanned all its rows and columns again (a third of the scoring time at
+        # 10M people for a 20k-row chunk).
+        rows = f"{request.physical_name}_master_rows"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT * FROM {master.physical_name} "
+            f"WHERE unique_id IN (SELECT join_key_r FROM {blocked.physical_name})"
+        )
+        master = self.db_api.register(rows, table_name=f"{rows}_sdf")
         pipeline = CTEPipeline([blocked])
         inference._append_required_tf_to_pipeline(pipeline, [request, master])
         left, right = "__splink__df_concat_with_tf_left", "__splink__df_concat_with_tf_right"
@@ -184,6 +193,7 @@ class LinkEngine:
             threshold_match_weight=MIN_MATCH_WEIGHT,
         )
         blocked.drop_table_from_database_and_remove_from_cache()
+        master.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return predictions
 
     def _has_block_keys(self) -> bool:
