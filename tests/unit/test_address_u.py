@@ -32,12 +32,10 @@ def test_counts_pairs_of_different_people_only() -> None:
         _row("F", None, zip5="60601"),  # no street: in the denominator only
     ]
     got = address_u_between_people(_con(rows))
-    assert got["street_and_unit"] == 3
-    assert got["street_other_unit"] == 8
-    assert got["house_number_and_zip"] == 6
-    assert got["_people"] == 6
+    assert got.agreeing == {"street_and_unit": 3, "street_other_unit": 8, "house_number_and_zip": 6}
+    assert got.people == 6
     # 9 records, pairs of one person: A 3, C 1
-    assert got["_pairs"] == 9 * 8 // 2 - 3 - 1
+    assert got.pairs == 9 * 8 // 2 - 3 - 1
 
 
 def test_the_rate_falls_as_one_over_the_people() -> None:
@@ -52,7 +50,7 @@ def test_the_rate_falls_as_one_over_the_people() -> None:
                 rows += [_row(f"{copy}-{house}-a", street)] * 4  # a couple, four years each
                 rows += [_row(f"{copy}-{house}-b", street)] * 4
         got = address_u_between_people(_con(rows))
-        return got["street_and_unit"] / got["_pairs"]
+        return got.agreeing["street_and_unit"] / got.pairs
 
     assert rate(1) / rate(4) == pytest.approx(4, rel=0.05)
     assert rate(1) / rate(16) == pytest.approx(16, rel=0.05)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import NamedTuple
 
 import duckdb
 from splink import DuckDBAPI, Linker, block_on
@@ -60,21 +61,7 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
     )
     params.probability_two_random_records_match = prior
     _drop_splink_tables(con)
-    measured = address_u_between_people(con)
-    address = params.levels["address"]
-    params.meta["address_u"] = {
-        "method": "pairs of records of different people in the training sample, counted exactly",
-        "sampled_people": measured.pop("_people"),
-        "different_person_pairs": measured.pop("_pairs"),
-        "levels": {
-            label: {"pairs": n, "u_random_sampling": address[label].u}
-            for label, n in measured.items()
-        },
-    }
-    total = params.meta["address_u"]["different_person_pairs"]
-    for label, n in measured.items():
-        # a level the sample never showed keeps its default (filled in by apply_request_noise)
-        address[label] = LevelParams(address[label].m, n / total if n and total else None)
+    _measure_address_u(params, address_u_between_people(con))
     return apply_request_noise(params)
 
 
@@ -92,20 +79,45 @@ def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
 ADDRESS_IDENTITY = ("street_and_unit", "street_other_unit", "house_number_and_zip")
 
 
-def address_u_between_people(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Pairs of ``train_rows`` records of *different* people agreeing at each ADDRESS_IDENTITY
-    level (as the model's levels define them, each below the ones above), with the number of such
-    pairs in all (``_pairs``) and of people (``_people``).
+class AddressPairs(NamedTuple):
+    """Pairs of training records of different people: in all, and agreeing at each level."""
+
+    agreeing: dict[str, int]
+    pairs: int
+    people: int
+
+
+def _measure_address_u(params: ModelParams, measured: AddressPairs) -> None:
+    """Put the measured u of the ADDRESS_IDENTITY levels into `params`, and how in its meta."""
+    address = params.levels["address"]
+    params.meta["address_u"] = {
+        "method": "pairs of records of different people in the training sample, counted exactly",
+        "sampled_people": measured.people,
+        "different_person_pairs": measured.pairs,
+        "levels": {
+            label: {"pairs": n, "u_random_sampling": address[label].u}
+            for label, n in measured.agreeing.items()
+        },
+    }
+    for label, n in measured.agreeing.items():
+        # a level the sample never showed keeps its default (filled in by apply_request_noise)
+        u = n / measured.pairs if n and measured.pairs else None
+        address[label] = LevelParams(address[label].m, u)
+
+
+def address_u_between_people(con: duckdb.DuckDBPyConnection) -> AddressPairs:
+    """Pairs of ``train_rows`` records of *different* people, and how many of them agree at each
+    ADDRESS_IDENTITY level (as the model's levels define them, each below the ones above).
 
     u is the chance that two different people agree. Splink's random sampling cannot tell them
     from two years of one person, and for these levels those dominate: at a million people the
-    sample's street-and-unit u was 1.2e-5, about 0.75 over the 60,000 sampled people (one person's
-    own years at one address), while different people share an address at about 0.45 over the
-    number of people in the *master*. The sample is a random set of people, so the pairs of
-    different people in it agree as often as two random people of the whole master do:
+    sample's street-and-unit u was 1.2e-5, about 0.77 over the 62,000 sampled people (one
+    person's own years at one address), while two different people share an address about 0.55
+    over the number of people in the *master*. The sample is a random set of people, so the
+    pairs of different people in it agree as often as two random people of the whole master do:
     housemates are sampled at the same rate as anyone. Counted exactly (by grouping, not by
-    sampling pairs), the rare levels are measured too, and the weight grows with the master
-    as the prior (1 / people) shrinks, as it must.
+    sampling pairs), the rare levels are measured too, and the weight grows with the master as
+    the prior (1 / people) shrinks, as it must.
     """
     con.execute(
         """
@@ -132,13 +144,12 @@ def address_u_between_people(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()[0][0]
     finally:
         con.execute("DROP TABLE IF EXISTS _addr")
-    return {
+    agreeing = {
         "street_and_unit": same_unit,
         "street_other_unit": same_street - same_unit,
         "house_number_and_zip": int(near),
-        "_people": int(people or 0),
-        "_pairs": int(pairs or 0),
     }
+    return AddressPairs(agreeing, int(pairs or 0), int(people or 0))
 
 
 def _pairs_between_people(con: duckdb.DuckDBPyConnection, keys: str) -> int:
