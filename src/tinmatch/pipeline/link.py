@@ -70,6 +70,7 @@ class LinkEngine:
     master: SplinkDataFrame
     _chunks: int = 0
     _block_keys: bool | None = None
+    _disclose_con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
@@ -93,9 +94,15 @@ class LinkEngine:
         return self.params.sha256
 
     def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
-        return disclose(self.con, identified, fields)
+        # Its own connection to the same database: ``process`` discloses one chunk while the
+        # next is being linked on ``con``, and one DuckDB connection runs one query at a time.
+        if self._disclose_con is None:
+            self._disclose_con = self.con.cursor()
+        return disclose(self._disclose_con, identified, fields)
 
     def close(self) -> None:
+        if self._disclose_con is not None:
+            self._disclose_con.close()
         self.con.close()
 
     def candidates(self, features: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -323,7 +330,7 @@ def warm_engine(db: Path) -> LinkEngine:
     engine = cache.get(key)
     if engine is None:
         for old_key in [k for k in cache if k[0] == key[0]]:  # the master was replaced
-            cache.pop(old_key).con.close()
+            cache.pop(old_key).close()
         engine = LinkEngine.open(open_master(db))
         cache[key] = engine
     return engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -70,7 +71,6 @@ class ProcessResult:
             "input_sha256": self.input_sha256,
         }
         return out
-
 
 
 def request_key(input_sha256: str, cover: Cover, agreement: Agreement) -> str:
@@ -159,37 +159,98 @@ def process(
     )
     writer = ResultWriter(out_dir, agreement.disclosed_fields)
     prior = prior_weight(engine.params.probability_two_random_records_match)
+
+    def finish(chunk: _Prepared, linked: Future[pd.DataFrame] | None) -> None:
+        candidates = linked.result() if linked is not None else None
+        _finish_chunk(chunk, candidates, agreement, engine, rule, writer, result)
+        for lines in result.pop_explanations(prior) or [pd.DataFrame()]:
+            writer.add_extra("explain", EXPLAIN_COLUMNS, lines)
+        result.rows += chunk.rows
+        advance(chunk.rows)
+
+    # DuckDB links chunk i+1 (on both cores, without the GIL) while this thread decides,
+    # discloses and writes chunk i; the results are the same as one chunk after the other.
+    # Spark chunks run one at a time.
+    overlap = isinstance(engine, LinkEngine)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinmatch-link")
+    linking: Future[pd.DataFrame] | None = None  # the pending chunk's candidates
+    latest: Future[pd.DataFrame] | None = None  # the chunk submitted last
     try:
         with reporter.task("matching request rows", reader.n_rows) as advance:
-            for chunk in reader:
-                _process_chunk(chunk, agreement, ctx, engine, rule, writer, result)
-                for lines in result.pop_explanations(prior) or [pd.DataFrame()]:
-                    writer.add_extra("explain", EXPLAIN_COLUMNS, lines)
-                result.rows += len(chunk)
-                advance(len(chunk))
+            pending: _Prepared | None = None
+            for raw in reader:
+                chunk = _prepare_chunk(raw, agreement, ctx)
+                if not overlap:
+                    finish(chunk, _linked_now(engine, chunk))
+                    continue
+                submitted = None if chunk.features is None else pool.submit(_link, engine, chunk)
+                latest = submitted or latest
+                if pending is not None:
+                    finish(pending, linking)
+                pending, linking = chunk, submitted
+            if pending is not None:
+                finish(pending, linking)
         summary = {"review_status": review_status, **result.summary()}
         with reporter.task("writing results", 1) as advance:
             writer.close(summary)
             advance(1)
     except BaseException:
+        if isinstance(engine, LinkEngine) and latest is not None and latest.running():
+            engine.con.interrupt()  # stop linking the next chunk: nothing will read it
         writer.abort()
         raise
     finally:
+        pool.shutdown(wait=True)
         if engine_kind != "duckdb":  # the DuckDB linker stays warm for the next request
             engine.close()
     return result
 
 
-def _process_chunk(
-    chunk: pd.DataFrame,
+@dataclass
+class _Prepared:
+    """A chunk validated and standardized, waiting for its candidates."""
+
+    rows: int
+    rejected: pd.DataFrame
+    valid: pd.DataFrame
+    features: pd.DataFrame | None  # None: no valid row to look up
+
+
+def _prepare_chunk(chunk: pd.DataFrame, agreement: Agreement, ctx: ValidationContext) -> _Prepared:
+    valid, rejected = validate(chunk, agreement, ctx)
+    if valid.empty:
+        return _Prepared(len(chunk), rejected, valid, None)
+    valid = valid.reset_index(drop=True)
+    valid["qid"] = "q" + valid["_row"].astype(str)
+    return _Prepared(len(chunk), rejected, valid, request_features(valid))
+
+
+def _link(engine: Engine, chunk: _Prepared) -> pd.DataFrame:
+    assert chunk.features is not None
+    if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
+        return engine.candidates(chunk.features, top=2)
+    return engine.candidates(chunk.features)
+
+
+def _linked_now(engine: Engine, chunk: _Prepared) -> Future[pd.DataFrame] | None:
+    """The chunk's candidates, found in this thread (engines whose chunks do not overlap)."""
+    if chunk.features is None:
+        return None
+    done: Future[pd.DataFrame] = Future()
+    done.set_result(_link(engine, chunk))
+    return done
+
+
+def _finish_chunk(
+    chunk: _Prepared,
+    candidates: pd.DataFrame | None,
     agreement: Agreement,
-    ctx: ValidationContext,
     engine: Engine,
     rule: DecisionRule,
     writer: ResultWriter,
     result: ProcessResult,
 ) -> None:
-    valid, rejected = validate(chunk, agreement, ctx)
+    rejected, valid = chunk.rejected, chunk.valid
     if len(rejected):
         writer.add_rejected(rejected)
         result.counts["rejected"] += len(rejected)
@@ -197,15 +258,8 @@ def _process_chunk(
             for code in str(codes).split(";"):
                 result.reasons[code] += 1
             result.decisions.append(Decision(str(rid), "rejected", str(codes), None, None))
-    if valid.empty:
+    if candidates is None:
         return
-    valid = valid.reset_index(drop=True)
-    valid["qid"] = "q" + valid["_row"].astype(str)
-    features = request_features(valid)
-    if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
-        candidates = engine.candidates(features, top=2)
-    else:
-        candidates = engine.candidates(features)
     decisions = decide(valid["qid"].tolist(), candidates, rule)
     if "n_candidates" in candidates.columns:
         counts = candidates.drop_duplicates("qid").set_index("qid")["n_candidates"]
