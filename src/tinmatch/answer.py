@@ -166,4 +166,6 @@ def answer_request(
         auto_release=auto,
         now=now,
     )
+    result.disclosures.close()  # recorded: the spooled copies go
+    result.decisions.close()
     return Answer(record, result)

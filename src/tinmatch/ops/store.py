@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TextIO, cast
+from typing import TextIO, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -237,8 +237,8 @@ class Store:
         request_id: str,
         *,
         counts: Mapping[str, int],
-        disclosures: Sequence[PendingDisclosure],
-        decisions: Sequence[Decision] | None,
+        disclosures: Iterable[PendingDisclosure],
+        decisions: Iterable[Decision] | None,
         auto_release: bool,
         now: datetime,
     ) -> RequestRecord:
@@ -250,22 +250,30 @@ class Store:
         and returned unchanged: re-processing never discloses twice.
         """
         now = utc(now)
-        ids = [d.record_id for d in disclosures]
-        if len(set(ids)) != len(ids):
-            raise LedgerError(f"request {request_id}: a record_id appears twice among disclosures")
         with self._tx() as s:
             row = db.lock_request(s, request_id)
             if row.status in ("released", "denied"):
                 return db.record(s, row)
             s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
             s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
-            # Core bulk inserts: a million-row request must not build a million ORM objects.
-            pending = [db.pending_values(request_id, d) for d in disclosures]
-            if pending:
-                s.execute(insert(_table(PendingRow)), pending)
-            logged = [db.decision_values(request_id, d) for d in decisions or ()]
-            if logged:
-                s.execute(insert(_table(DecisionRow)), logged)
+            # Core bulk inserts in batches: a million-row request must not build a million ORM
+            # objects, nor a million parameter dicts at once (the items may come from a spool).
+            seen: set[str] = set()
+            for batch in _batches(disclosures):
+                for d in batch:
+                    if d.record_id in seen:
+                        raise LedgerError(
+                            f"request {request_id}: a record_id appears twice among disclosures"
+                        )
+                    seen.add(d.record_id)
+                s.execute(
+                    insert(_table(PendingRow)), [db.pending_values(request_id, d) for d in batch]
+                )
+            for decided in _batches(decisions or ()):
+                s.execute(
+                    insert(_table(DecisionRow)),
+                    [db.decision_values(request_id, d) for d in decided],
+                )
             row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
             s.flush()
@@ -581,3 +589,18 @@ class Store:
 def _table(model: type[Base]) -> Table:
     """A model's Core table: inserting into it skips the ORM's per-row bookkeeping."""
     return cast(Table, model.__table__)
+
+
+_T = TypeVar("_T")
+INSERT_BATCH = 10_000
+
+
+def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= INSERT_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -33,6 +33,7 @@ from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
+from tinmatch.spool import Spool
 
 CHUNK_ROWS = 100_000
 # On Spark every chunk re-reads the master: fewer, larger chunks.
@@ -51,8 +52,9 @@ class ProcessResult:
     counts: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     request_id: str | None = None
-    disclosures: list[PendingDisclosure] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
+    # Kept on disk past a batch: a million-row request must not hold a million of each.
+    disclosures: Spool[PendingDisclosure] = field(default_factory=Spool)
+    decisions: Spool[Decision] = field(default_factory=Spool)
     probabilities: list[float] = field(default_factory=list)
     _pending_explain: list[tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=list)
 
