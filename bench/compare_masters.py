@@ -62,13 +62,16 @@ def main() -> int:
         ok &= n_a == n_b and a_only == 0 and b_only == 0
 
     # block keys: each key with the content of the link row it points to. Schema 5 keeps the
-    # number of the row's unique_id ("m" and a number) and the rule's number in the key's top 4
-    # bits above the rule's hash shifted right by 4: such keys are compared by those 60 bits.
+    # row's rowid in link_rows, and the rule's number in the key's top 4 bits above the rule's
+    # hash shifted right by 4: such keys are compared by those 60 bits.
     content = "hash(" + ", ".join(f"l.{c}" for c in cols("a", "link_rows") if c != "unique_id")
 
     def keyed(s: str) -> str:
-        if "link_id" in cols(s, "block_keys"):
-            key, on = "k.k & ((1::UBIGINT << 60) - 1)", "l.unique_id = 'm' || k.link_id"
+        key = "k.k & ((1::UBIGINT << 60) - 1)"
+        if "link_rowid" in cols(s, "block_keys"):
+            on = "l.rowid = k.link_rowid"
+        elif "link_id" in cols(s, "block_keys"):  # briefly: the number of the unique_id
+            on = "l.unique_id = 'm' || k.link_id"
         else:
             key, on = "k.k >> 4", "l.unique_id = k.unique_id"
         joined = f"{s}.block_keys k JOIN {s}.link_rows l ON {on}"

@@ -128,12 +128,7 @@ def key_sql(table: str, side: str) -> str:
     )
 
 
-# A master link row's ``unique_id`` is "m" and a number; ``block_keys`` holds the number.
+# A master link row's ``unique_id`` is "m" and a number.
 def unique_id_sql(number_sql: str) -> str:
-    """The link row ``unique_id`` of the number `number_sql` (as in ``block_keys.link_id``)."""
+    """The link row ``unique_id`` of the number `number_sql`."""
     return f"'m' || CAST({number_sql} AS VARCHAR)"
-
-
-def number_sql(unique_id_sql: str) -> str:
-    """The number of the link row ``unique_id`` `unique_id_sql` (inverse of the above)."""
-    return f"CAST(substr({unique_id_sql}, 2) AS BIGINT)"

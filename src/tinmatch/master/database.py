@@ -8,8 +8,8 @@ Tables (all built by ``load-master``; never written by ``process``):
   tax year and the return's address as written. Disclosure reads only this table.
 - ``link_rows``: what linkage scores against: one row per distinct (taxpayer, name as written,
   address filed), with standardized features (see :data:`tinmatch.master.params.LINK_COLUMNS`).
-- ``block_keys(k, link_id)``: each link row's blocking keys (the rule's number in the top bits),
-  sorted by key, with the number of the link row's ``unique_id`` (small requests).
+- ``block_keys(k, link_rowid)``: each link row's blocking keys (the rule's number in the top bits),
+  sorted by key, with the link row's ``rowid`` in ``link_rows`` (small requests).
 - ``tf_first_name_std``, ``tf_last_name_std``: term frequencies over identity records (one
   per person).
 - ``model(params_json)``: the trained parameters.

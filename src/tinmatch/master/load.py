@@ -23,7 +23,6 @@ from tinmatch.digest import file_sha256
 from tinmatch.errors import InputFileError
 from tinmatch.master import database
 from tinmatch.master.blocking import key_exprs as block_key_exprs
-from tinmatch.master.blocking import number_sql as block_number_sql
 from tinmatch.master.blocking import unique_id_sql
 from tinmatch.master.features import (
     ADDRESS_TABLES,
@@ -345,23 +344,26 @@ def _block_keys(con: duckdb.DuckDBPyConnection) -> None:
 
     A key carries its rule's number in the top bits (:func:`blocking.key_exprs`), so each rule's
     keys are sorted on their own and appended in rule order: the keys are computed once and no
-    sort is larger than one key per link row. The row is stored as the number of the link row's
-    ``unique_id`` (16-byte rows instead of a string per key: 39M link rows have 390M keys).
+    sort is larger than one key per link row. The row is stored as the link row's ``rowid``
+    (16-byte rows instead of a string per key: 39M link rows have 390M keys), which a small
+    request fetches rows by without scanning the table (the master is never modified after the
+    load, so its rowids do not change).
     """
     exprs = block_key_exprs("master")
     rows = _scalar(con, "SELECT count(*) FROM link_rows")
     per_pass = max(1, KEY_BYTES_PER_PASS // max(1, rows * 8))
-    con.execute("CREATE OR REPLACE TABLE block_keys (k UBIGINT, link_id BIGINT)")
+    con.execute("CHECKPOINT")  # link_rows written: its rowids are final
+    con.execute("CREATE OR REPLACE TABLE block_keys (k UBIGINT, link_rowid BIGINT)")
     for first in range(0, len(exprs), per_pass):
         batch = list(enumerate(exprs))[first : first + per_pass]
         keys = ", ".join(f"CASE WHEN {cond} THEN {key} END AS k{i}" for i, (cond, key) in batch)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _keys AS "
-            f"SELECT {block_number_sql('unique_id')} AS link_id, {keys} FROM link_rows"
+            f"SELECT rowid AS link_rowid, {keys} FROM link_rows"
         )
         for i, _ in batch:
             con.execute(
-                f"INSERT INTO block_keys SELECT k{i}, link_id FROM _keys "
+                f"INSERT INTO block_keys SELECT k{i}, link_rowid FROM _keys "
                 f"WHERE k{i} IS NOT NULL ORDER BY k{i}"
             )
         con.execute("DROP TABLE _keys")

@@ -24,7 +24,7 @@ from splink.internals.blocking import block_using_rules_sqls
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.splink_dataframe import SplinkDataFrame
 
-from tinmatch.master.blocking import key_sql, unique_id_sql
+from tinmatch.master.blocking import key_sql
 from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_params
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
@@ -227,14 +227,14 @@ class LinkEngine:
             # Explicit type: unsuffixed literals above 2^63 would otherwise mix integer types.
             key_list = ", ".join(f"{int(k)}::UBIGINT" for k in keys)
             ids = [r[0] for r in self.con.execute(
-                f"SELECT DISTINCT {unique_id_sql('link_id')} FROM m.block_keys "
-                f"WHERE k IN ({key_list})"
+                f"SELECT DISTINCT link_rowid FROM m.block_keys WHERE k IN ({key_list})"
             ).fetchall()]  # fmt: skip
         else:
             ids = []
         if ids:
-            id_list = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-            where = f"unique_id IN ({id_list})"
+            # By rowid (block_keys holds the link row's): as a list, DuckDB reads the other
+            # columns of the matching rows only (an IN list on unique_id read all of them).
+            where = f"rowid = ANY([{', '.join(str(int(i)) for i in ids)}])"
         else:
             where = "false"
         self.con.execute(
