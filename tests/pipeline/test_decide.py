@@ -201,13 +201,24 @@ def test_low_confidence_on_conflict(levels: dict[str, str], what: str) -> None:
     assert what in str(out["message"])
 
 
+def test_a_date_of_birth_in_another_year_is_a_conflict() -> None:
+    # A namesake at the very address the request gives, born in another year: not disclosed,
+    # however high the name and street put it (the 10M-people run disclosed such a row).
+    out = one([cand("q1", "111111111", 30, address="street_and_unit", date_of_birth="else")])
+    assert (out["outcome"], out["reason_code"]) == ("unmatched", "low_confidence")
+    assert "date of birth conflicts" in str(out["message"])
+    for near in ("year", "year_month", "day_month_transposed"):  # typos stay evidence
+        ok = one([cand("q1", "111111111", 30, address="street_and_unit", date_of_birth=near)])
+        assert ok["outcome"] == "identified"
+
+
 @pytest.mark.parametrize(
     "levels",
     [
         {"address": "state", "date_of_birth": "null"},
         {"address": "zip", "date_of_birth": "year_month"},
         {"address": "city_and_state", "date_of_birth": "year"},
-        {"address": "null", "date_of_birth": "else"},
+        {"address": "else", "date_of_birth": "null"},
     ],
 )
 def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> None:

@@ -319,9 +319,13 @@ WEAK_FIRST_NAME: frozenset[str] = frozenset({"nickname_typo", "two_edits"})
 # the same city or ZIP: a name and a date of birth shared with someone elsewhere are not enough.
 ADDRESS_ELSEWHERE: frozenset[str] = frozenset({"state", "else"})
 # Levels that are a conflict: the candidate is never disclosed.
+# A date of birth in another year (not a day/month swap) too: at 10M people a namesake of the
+# person sought, at the very address she gave but born five years earlier, outscored everything
+# on name and street and was disclosed; at 1M no correct disclosure had such a date.
 CONFLICT_LEVELS: dict[str, frozenset[str]] = {
     "middle_name": frozenset({"else"}),
     "suffix": frozenset({"else"}),
+    "date_of_birth": frozenset({"else"}),
 }
 
 

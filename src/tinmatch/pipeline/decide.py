@@ -12,7 +12,8 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    when the runner-up's names fit better and the best leads by the margin only thanks to a field
    the runner-up's record lacks (a twin whose DOB the master does not hold);
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
-   middle name or generational suffix conflicts with the request, or its first name does not
+   middle name, generational suffix or date of birth (another year) conflicts with the request,
+   or its first name does not
    agree in any recognised form (``FIRST_NAME_AGREES``: exact, nickname, typo, one or two edits,
    a nickname with a typo, the middle name used as first -- exactly, not with a typo -- or
    swapped with the surname: a spouse sharing surname and address is not the person sought),
