@@ -56,14 +56,7 @@ class Spool(Generic[T]):
 
     def batches(self, size: int) -> Iterator[list[T]]:
         """The items in lists of at most `size`, in order."""
-        out: list[T] = []
-        for item in self:
-            out.append(item)
-            if len(out) >= size:
-                yield out
-                out = []
-        if out:
-            yield out
+        return batched(self, size)
 
     def close(self) -> None:
         if self._file is not None:
@@ -78,3 +71,15 @@ class Spool(Generic[T]):
         self._file.seek(0, 2)  # append after whatever an earlier read left the position at
         pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._batch = []
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of at most `size`, in order (``itertools.batched`` arrives in 3.12)."""
+    out: list[T] = []
+    for item in items:
+        out.append(item)
+        if len(out) >= size:
+            yield out
+            out = []
+    if out:
+        yield out

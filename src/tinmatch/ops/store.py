@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TextIO, TypeVar, cast
+from typing import TextIO, cast
 
 from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -43,8 +43,12 @@ from tinmatch.ops.records import (
     Quota,
     RequestRecord,
 )
+from tinmatch.spool import batched
 
 DEFAULT_PERIOD_DAYS = 30
+
+# Rows per INSERT when recording an outcome (the items may come from a spool).
+INSERT_BATCH = 10_000
 
 
 def request_id_for(request_key: str) -> str:
@@ -259,7 +263,7 @@ class Store:
             # Core bulk inserts in batches: a million-row request must not build a million ORM
             # objects, nor a million parameter dicts at once (the items may come from a spool).
             seen: set[str] = set()
-            for batch in _batches(disclosures):
+            for batch in batched(disclosures, INSERT_BATCH):
                 for d in batch:
                     if d.record_id in seen:
                         raise LedgerError(
@@ -269,7 +273,7 @@ class Store:
                 s.execute(
                     insert(_table(PendingRow)), [db.pending_values(request_id, d) for d in batch]
                 )
-            for decided in _batches(decisions or ()):
+            for decided in batched(decisions or (), INSERT_BATCH):
                 s.execute(
                     insert(_table(DecisionRow)),
                     [db.decision_values(request_id, d) for d in decided],
@@ -589,18 +593,3 @@ class Store:
 def _table(model: type[Base]) -> Table:
     """A model's Core table: inserting into it skips the ORM's per-row bookkeeping."""
     return cast(Table, model.__table__)
-
-
-_T = TypeVar("_T")
-INSERT_BATCH = 10_000
-
-
-def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
-    batch: list[_T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= INSERT_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
