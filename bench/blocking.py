@@ -18,13 +18,11 @@ import duckdb
 import pandas as pd
 from common import SEED, dataset, master, record, size_arg, truth_tins, valid_rows
 
-from tinmatch.master.blocking import BLOCKING_RULES, RULE_FILTERS, side_sql
+from tinmatch.master.blocking import BLOCKING_RULES, SWAPPED_NAMES_SQL, rule_sql
 from tinmatch.master.database import open_master
 from tinmatch.pipeline.link import LinkEngine, request_features
 
-SWAPPED = ("swapped_names", "r.first_name_std = l.last_name_std AND r.last_name_std = "
-           "l.first_name_std AND (l.state_std = r.state_std OR l.state_std IS NULL OR "
-           "r.state_std IS NULL)")  # fmt: skip
+SWAPPED = ("swapped_names", SWAPPED_NAMES_SQL)
 
 
 # Candidate replacements to try with --extra (name=col+col+...); substr() keys allowed.
@@ -33,11 +31,7 @@ EXTRA: list[tuple[str, str]] = []
 
 
 def rule_conditions() -> list[tuple[str, str]]:
-    rules = [
-        (name, " AND ".join(f"{side_sql(c, 'r')} = {side_sql(c, 'l')}" for c in cols))
-        for name, cols in BLOCKING_RULES
-    ]
-    rules = [(n, f"{c} AND {RULE_FILTERS[n]}" if n in RULE_FILTERS else c) for n, c in rules]
+    rules = [(name, rule_sql(name, cols)) for name, cols in BLOCKING_RULES]
     return [(n, c) for n, c in [*rules, SWAPPED, *EXTRA] if n not in WITHOUT]
 
 

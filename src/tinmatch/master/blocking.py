@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.blocking_rule_library import CustomRule
 
 BLOCKING_RULES: list[tuple[str, list[str]]] = [
     ("surname_first_name_state", ["last_name_std", "first_name_std", "state_std"]),
@@ -57,19 +58,27 @@ BLOCKING_RULES: list[tuple[str, list[str]]] = [
 RULE_FILTERS: dict[str, str] = {"phonetic_names_state": "l.last_name_std <> r.last_name_std"}
 
 
-def blocking_rules() -> list[BlockingRuleCreator]:
-    from splink.internals.blocking_rule_library import CustomRule
+# First and last name written in each other's place, in the same state or with no state on one
+# side. Like every rule here it reads the same with l and r exchanged.
+SWAPPED_NAMES_SQL = (
+    "l.first_name_std = r.last_name_std AND l.last_name_std = r.first_name_std "
+    "AND (l.state_std = r.state_std OR l.state_std IS NULL OR r.state_std IS NULL)"
+)
 
-    rules: list[BlockingRuleCreator] = []
-    for name, cols in BLOCKING_RULES:
-        if name in RULE_FILTERS:
-            equal = " AND ".join(f"{side_sql(c, 'l')} = {side_sql(c, 'r')}" for c in cols)
-            rules.append(CustomRule(f"{equal} AND {RULE_FILTERS[name]}"))
-        else:
-            rules.append(block_on(*cols))
-    # First and last name written in each other's place.
-    rules.append(_swapped_names_rule())
+
+def blocking_rules() -> list[BlockingRuleCreator]:
+    rules: list[BlockingRuleCreator] = [
+        CustomRule(rule_sql(name, cols)) if name in RULE_FILTERS else block_on(*cols)
+        for name, cols in BLOCKING_RULES
+    ]
+    rules.append(CustomRule(SWAPPED_NAMES_SQL))
     return rules
+
+
+def rule_sql(name: str, cols: list[str]) -> str:
+    """The condition of rule `name` on its columns `cols` (l: one side, r: the other)."""
+    equal = " AND ".join(f"{side_sql(c, 'l')} = {side_sql(c, 'r')}" for c in cols)
+    return f"{equal} AND {RULE_FILTERS[name]}" if name in RULE_FILTERS else equal
 
 
 def side_sql(col: str, side: str) -> str:
@@ -79,15 +88,6 @@ def side_sql(col: str, side: str) -> str:
         return f"{side}.{col}"
     head, _, rest = col.partition("(")
     return f"{head}({side}.{rest}"
-
-
-def _swapped_names_rule() -> BlockingRuleCreator:
-    from splink.internals.blocking_rule_library import CustomRule
-
-    return CustomRule(
-        "l.first_name_std = r.last_name_std AND l.last_name_std = r.first_name_std "
-        "AND (l.state_std = r.state_std OR l.state_std IS NULL OR r.state_std IS NULL)",
-    )
 
 
 # The swapped rule as key tuples: (request side, master side).
