@@ -54,10 +54,6 @@ class Spool(Generic[T]):
                 yield from batch
         yield from self._batch
 
-    def batches(self, size: int) -> Iterator[list[T]]:
-        """The items in lists of at most `size`, in order."""
-        return batched(self, size)
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()

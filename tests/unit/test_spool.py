@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinmatch.spool import Spool
+from tinmatch.spool import Spool, batched
 
 
 def test_items_come_back_in_order_across_spilled_batches() -> None:
@@ -21,12 +21,12 @@ def test_appending_after_a_read_keeps_the_order() -> None:
     assert list(spool)[:3] == [0, 1, 2]
     spool.extend(range(10, 23))
     assert list(spool) == list(range(23))
-    assert [len(b) for b in spool.batches(10)] == [10, 10, 3]
+    assert [len(b) for b in batched(spool, 10)] == [10, 10, 3]
 
 
 def test_empty_and_closed() -> None:
     spool: Spool[int] = Spool(batch_items=2)
-    assert not spool and list(spool) == [] and list(spool.batches(5)) == []
+    assert not spool and list(spool) == [] and list(batched(spool, 5)) == []
     spool.extend(range(5))
     spool.close()
     assert len(spool) == 0 and list(spool) == []

@@ -162,8 +162,7 @@ def process(
     writer = ResultWriter(out_dir, agreement.disclosed_fields)
     prior = prior_weight(engine.params.probability_two_random_records_match)
 
-    def finish(chunk: _Prepared, linked: Future[pd.DataFrame] | None) -> None:
-        candidates = linked.result() if linked is not None else None
+    def finish(chunk: _Prepared, candidates: pd.DataFrame | None) -> None:
         _finish_chunk(chunk, candidates, agreement, engine, rule, writer, result)
         for lines in result.pop_explanations(prior) or [pd.DataFrame()]:
             writer.add_extra("explain", EXPLAIN_COLUMNS, lines)
@@ -183,15 +182,15 @@ def process(
             for raw in reader:
                 chunk = _prepare_chunk(raw, agreement, ctx)
                 if not overlap:
-                    finish(chunk, _linked_now(engine, chunk))
+                    finish(chunk, None if chunk.features is None else _link(engine, chunk))
                     continue
                 submitted = None if chunk.features is None else pool.submit(_link, engine, chunk)
                 latest = submitted or latest
                 if pending is not None:
-                    finish(pending, linking)
+                    finish(pending, None if linking is None else linking.result())
                 pending, linking = chunk, submitted
             if pending is not None:
-                finish(pending, linking)
+                finish(pending, None if linking is None else linking.result())
         summary = {"review_status": review_status, **result.summary()}
         with reporter.task("writing results", 1) as advance:
             writer.close(summary)
@@ -232,15 +231,6 @@ def _link(engine: Engine, chunk: _Prepared) -> pd.DataFrame:
     if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
         return engine.candidates(chunk.features, top=2)
     return engine.candidates(chunk.features)
-
-
-def _linked_now(engine: Engine, chunk: _Prepared) -> Future[pd.DataFrame] | None:
-    """The chunk's candidates, found in this thread (engines whose chunks do not overlap)."""
-    if chunk.features is None:
-        return None
-    done: Future[pd.DataFrame] = Future()
-    done.set_result(_link(engine, chunk))
-    return done
 
 
 def _finish_chunk(
