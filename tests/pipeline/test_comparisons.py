@@ -43,6 +43,11 @@ def _w(**changes: Any) -> dict[str, Any]:
     return {**WILLIAM_ROW, **changes}
 
 
+def _mo(first_name: str, **more: Any) -> dict[str, Any]:
+    """A request for a Mo at 169 Willow Dr (the Chih-Hsiung Mo Sr/Jr household)."""
+    return {"first_name": first_name, "last_name": "Mo", **WILLOW, **more}
+
+
 def _addr(**address: Any) -> dict[str, Any]:
     """William's name and DOB at another address (all address fields replaced)."""
     blank = dict.fromkeys(["street", "address_line2", "city", "state", "zip"])
@@ -143,39 +148,19 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "middle_conflict": (_w(middle_name="Thomas"), WILLIAM, "middle_name", "else"),
     # The second word of a two-word given name leads the middle name; the request's middle words
     # are the first of the candidate's for the father (none of his own) and the son (Joseph) alike.
-    "middle_given_second_word_father": (
-        {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
-        MO_SR,
-        "middle_name",
-        "exact",
-    ),
-    "middle_given_second_word_son": (
-        {"first_name": "Chih-Hsiung", "last_name": "Mo", **WILLOW},
-        MO_JR,
-        "middle_name",
-        "exact",
-    ),
-    "middle_given_second_word_typo": (
-        {"first_name": "Chih-Hsuing", "last_name": "Mo", **WILLOW},
-        MO_SR,
-        "middle_name",
-        "similar",
-    ),
-    "middle_given_second_word_conflict": (
-        {"first_name": "Chih-Ming", "last_name": "Mo", **WILLOW},
-        MO_SR,
-        "middle_name",
-        "else",
-    ),
+    "middle_given_second_word_father": (_mo("Chih-Hsiung"), MO_SR, "middle_name", "exact"),
+    "middle_given_second_word_son": (_mo("Chih-Hsiung"), MO_JR, "middle_name", "exact"),
+    "middle_given_second_word_typo": (_mo("Chih-Hsuing"), MO_SR, "middle_name", "similar"),
+    "middle_given_second_word_conflict": (_mo("Chih-Ming"), MO_SR, "middle_name", "else"),
     # ... but naming the son's middle name too is evidence for him, not for his father
     "middle_more_words_than_the_candidate": (
-        {"first_name": "Chih-Hsiung", "middle_name": "Joseph", "last_name": "Mo", **WILLOW},
+        _mo("Chih-Hsiung", middle_name="Joseph"),
         MO_SR,
         "middle_name",
         "initial",
     ),
     "middle_all_words_of_the_candidate": (
-        {"first_name": "Chih-Hsiung", "middle_name": "Joseph", "last_name": "Mo", **WILLOW},
+        _mo("Chih-Hsiung", middle_name="Joseph"),
         MO_JR,
         "middle_name",
         "exact",

@@ -13,10 +13,10 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    the runner-up's record lacks (a twin whose DOB the master does not hold);
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name, generational suffix or date of birth (another year) conflicts with the request,
-   or its first name does not
-   agree in any recognised form (``FIRST_NAME_AGREES``: exact, nickname, typo, one or two edits,
-   a nickname with a typo, the middle name used as first -- exactly, not with a typo -- or
-   swapped with the surname: a spouse sharing surname and address is not the person sought),
+   or its first name does not agree in any recognised form (``FIRST_NAME_AGREES``: exact,
+   nickname, typo, one or two edits, a nickname with a typo, the middle name used as first --
+   exactly, not with a typo -- or swapped with the surname: a spouse sharing surname and
+   address is not the person sought),
    or only its name agrees (neither an address of its return history nor the date of birth
    corroborates it), or the request's address is nowhere it ever filed from (not even the city
    or ZIP), or its first name agrees only through a typo and no address corroborates it;
