@@ -70,8 +70,6 @@ def main() -> int:
         key = "k.k & ((1::UBIGINT << 60) - 1)"
         if "link_rowid" in cols(s, "block_keys"):
             on = "l.rowid = k.link_rowid"
-        elif "link_id" in cols(s, "block_keys"):  # briefly: the number of the unique_id
-            on = "l.unique_id = 'm' || k.link_id"
         else:
             key, on = "k.k >> 4", "l.unique_id = k.unique_id"
         joined = f"{s}.block_keys k JOIN {s}.link_rows l ON {on}"
