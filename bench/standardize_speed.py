@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from tinmatch.pipeline.standardize import address_features, name_features
-from tinmatch.pipeline.standardize.streets import parse_line2, parse_street
+from tinmatch.standardize import address_features, name_features
+from tinmatch.standardize.streets import parse_line2, parse_street
 
 FIRST = ["José", "MARIA ELENA", "Bill", "robert", "Pepe", "Beto", "Lupe", "John", "Ann-Marie",
          "Chuy", "Guadalupe", "William", "Nguyen Van", "Mary", "D'Andre", "Luis"]  # fmt: skip

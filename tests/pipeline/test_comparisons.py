@@ -397,7 +397,7 @@ def test_decision_level_sets_name_real_levels() -> None:
 def test_nickname_is_one_hop_both_ways(score: Any) -> None:
     """Jack is a nickname of John and the request may carry either; Samuel and Samantha only
     share a nickname (Sam) and are not nicknames of each other."""
-    from tinmatch.pipeline.standardize.names import name_features
+    from tinmatch.standardize.names import name_features
 
     feats = name_features(pd.DataFrame({"first_name": ["Jack", "John", "Samuel", "Samantha"]}))
     variants = dict(zip(feats["first_name_std"], feats["first_name_variants"], strict=True))

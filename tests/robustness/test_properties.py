@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from tinmatch.agreement import REQUEST_COLUMNS, Agreement
 from tinmatch.pipeline.read import ROW
-from tinmatch.pipeline.standardize import address_features, clean_name, name_features
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.report import REJECT_REASONS
+from tinmatch.standardize import address_features, clean_name, name_features
 
 from .helpers import ALLOWED_YEARS, HEADER, TODAY, csv_text, good_row, run_file
 

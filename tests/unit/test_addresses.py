@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.standardize import (
+from tinmatch.standardize import (
     ADDRESS_SCHEMA,
     address_features,
     is_placeholder_street,

@@ -24,7 +24,7 @@ from tinmatch.master.features import (
     standardize_master,
     worker_pool,
 )
-from tinmatch.pipeline.standardize import address_features, name_features
+from tinmatch.standardize import address_features, name_features
 
 HERE = Path(__file__).parent
 

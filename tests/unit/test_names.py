@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.standardize import NAME_SCHEMA, clean_name, name_features
+from tinmatch.standardize import NAME_SCHEMA, clean_name, name_features
 
 STD_COLUMNS = ["first_name_std", "middle_name_std", "last_name_std", "suffix_std"]
 

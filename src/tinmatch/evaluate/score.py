@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from tinmatch.errors import InputFileError
-from tinmatch.pipeline.standardize.addresses import address_features
+from tinmatch.standardize.addresses import address_features
 
 ADDRESS = ["street", "address_line2", "city", "state", "zip"]
 

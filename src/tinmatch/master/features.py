@@ -4,15 +4,15 @@ A standardized name or address is, column by column, a function of one input col
 cheap combinations (the middle name takes the first name's extra words, the suffix comes from the
 suffix column or else the end of a surname or first name; a unit from the street line or else the
 second line). So the loader standardizes each distinct *column value* once, in Python, with the
-very functions that standardize a request (:func:`~tinmatch.pipeline.standardize.name_features`,
-:func:`~tinmatch.pipeline.standardize.address_features`), in worker processes when there are many,
+very functions that standardize a request (:func:`~tinmatch.standardize.name_features`,
+:func:`~tinmatch.standardize.address_features`), in worker processes when there are many,
 and makes the combinations in SQL (:func:`name_feature_sql`, :func:`address_feature_sql`) over
 the joined per-column tables. ``tests/unit/test_master_features.py`` holds the two paths equal.
 
 Streets are the one column whose distinct values grow with the master (house numbers): a plain
 ``<digits> <words>`` street is split in SQL into its house number and the words after it, and only
 the distinct word sequences (a few hundred thousand at 10M people) are parsed
-(:func:`~tinmatch.pipeline.standardize.streets.street_body`); the rest, and the few whose words
+(:func:`~tinmatch.standardize.streets.street_body`); the rest, and the few whose words
 need the address tagger, are parsed whole.
 
 Adding a feature that depends on one input column: return it from that column's function below
@@ -33,8 +33,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tinmatch.pipeline.standardize.addresses import _city, _line2, _state, _street, _zip5
-from tinmatch.pipeline.standardize.names import (
+from tinmatch.standardize.addresses import _city, _line2, _state, _street, _zip5
+from tinmatch.standardize.names import (
     _NO_CODES,
     _first_name_codes,
     _first_parts,
@@ -42,7 +42,7 @@ from tinmatch.pipeline.standardize.names import (
     _suffix_value,
     clean_name,
 )
-from tinmatch.pipeline.standardize.streets import street_body
+from tinmatch.standardize.streets import street_body
 
 NAME_INPUT = ["first_name", "middle_name", "last_name", "suffix"]
 ADDRESS_INPUT = ["street", "address_line2", "city", "state", "zip"]

@@ -29,8 +29,8 @@ from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_params
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
 from tinmatch.pipeline.disclose import disclose
-from tinmatch.pipeline.standardize.addresses import address_features
-from tinmatch.pipeline.standardize.names import name_features
+from tinmatch.standardize.addresses import address_features
+from tinmatch.standardize.names import name_features
 
 GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
 # Two master rows of one taxpayer can score the same weight (in a small master the ZIP, city and

@@ -18,9 +18,9 @@ import pandas as pd
 from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.pipeline.periods import parse_tax_periods
 from tinmatch.pipeline.read import OVERLONG, ROW
-from tinmatch.pipeline.standardize.addresses import is_placeholder_street, valid_state
 from tinmatch.pipeline.statutes import normalize_statute
 from tinmatch.report import REJECT_REASONS
+from tinmatch.standardize.addresses import is_placeholder_street, valid_state
 
 if TYPE_CHECKING:
     from tinmatch.agreement import Agreement

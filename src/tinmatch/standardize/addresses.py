@@ -1,6 +1,6 @@
 """Standardize mailing addresses into the columns the linkage model compares.
 
-Street lines are parsed by :mod:`tinmatch.pipeline.standardize.streets` (USPS Publication 28
+Street lines are parsed by :mod:`tinmatch.standardize.streets` (USPS Publication 28
 abbreviations from ``usaddress-scourgify``, ``usaddress`` for the unusual shapes). Cities lose
 punctuation and get abbreviations spelled out (``St.`` -> ``saint``, ``Ft`` -> ``fort``, ``Mt`` ->
 ``mount``, ``N`` -> ``north``); states become 2-letter USPS codes; ZIP codes keep their first five
@@ -15,14 +15,14 @@ import pandas as pd
 import pyarrow as pa
 from scourgify.address_constants import CITY_ABBREVIATIONS, STATE_ABBREVIATIONS
 
-from tinmatch.pipeline.standardize.streets import (
+from tinmatch.standardize.streets import (
     EMPTY,
     PLACEHOLDERS,
     StreetParts,
     parse_line2,
     parse_street,
 )
-from tinmatch.pipeline.standardize.text import as_text, fold, map_unique
+from tinmatch.standardize.text import as_text, fold, map_unique
 
 __all__ = ["ADDRESS_SCHEMA", "address_features", "is_placeholder_street", "valid_state"]
 

@@ -1,12 +1,12 @@
 """Standardize names and addresses the same way for the master file and for requests."""
 
-from tinmatch.pipeline.standardize.addresses import (
+from tinmatch.standardize.addresses import (
     ADDRESS_SCHEMA,
     address_features,
     is_placeholder_street,
     valid_state,
 )
-from tinmatch.pipeline.standardize.names import NAME_SCHEMA, clean_name, name_features
+from tinmatch.standardize.names import NAME_SCHEMA, clean_name, name_features
 
 __all__ = [
     "ADDRESS_SCHEMA",

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from nicknames import NickNamer
 
-from tinmatch.pipeline.standardize.text import as_text, fold, map_unique
+from tinmatch.standardize.text import as_text, fold, map_unique
 
 __all__ = ["NAME_SCHEMA", "clean_name", "name_features"]
 

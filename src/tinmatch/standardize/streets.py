@@ -27,7 +27,7 @@ from scourgify.address_constants import (
     STREET_TYPE_ABBREVIATIONS,
 )
 
-from tinmatch.pipeline.standardize.text import fold
+from tinmatch.standardize.text import fold
 
 
 class StreetParts(NamedTuple):
