@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 
 from tinmatch.agreement import Agreement
-from tinmatch.pipeline.neutralize import neutralize
+from tinmatch.neutralize import neutralize
 from tinmatch.pipeline.read import duplicate_ids, read_request
 from tinmatch.pipeline.validate import ValidationContext, validate
 

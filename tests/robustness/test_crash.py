@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tinmatch.neutralize import neutralize
 from tinmatch.ops.store import Store
-from tinmatch.pipeline.neutralize import neutralize
 from tinmatch.pipeline.write import CRASH_ENV, CRASH_POINTS, STAGING_PREFIX
 
 from .conftest import HOSTILE_IDS, World

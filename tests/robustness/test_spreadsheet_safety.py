@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.neutralize import neutralize
+from tinmatch.neutralize import neutralize
 from tinmatch.pipeline.write import ResultWriter
 
 from .helpers import assert_inert, dangerous

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinmatch.pipeline.neutralize import neutralize, neutralize_cell, neutralize_series
+from tinmatch.neutralize import neutralize, neutralize_cell, neutralize_series
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def _cell(name: str, value: Any, neutralize: Callable[[str], str]) -> str:
 def write_csv(entries: Iterable[LedgerEntry], out: TextIO) -> int:
     """Write a header and one row per entry to `out`; return the number of entries written."""
     # imported here: tinmatch.pipeline pulls in the linkage stack, which `import` need not pay
-    from tinmatch.pipeline.neutralize import neutralize
+    from tinmatch.neutralize import neutralize
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELD_NAMES)

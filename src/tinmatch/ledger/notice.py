@@ -10,7 +10,7 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
-from tinmatch.pipeline.neutralize import neutralize
+from tinmatch.neutralize import neutralize
 
 FILENAME = "recalls.csv"
 COLUMNS = ["record_id", "request_id", "recalled_at", "reason"]

@@ -38,9 +38,10 @@ import pyarrow.compute as pc
 
 from tinmatch.agreement import DISCLOSABLE_FIELDS
 from tinmatch.errors import TinmatchError
-from tinmatch.pipeline.neutralize import neutralize, neutralize_cell
+from tinmatch.neutralize import neutralize, neutralize_cell
 from tinmatch.report import REJECT_REASONS, UNMATCHED_REASONS
 
+HELD_COLUMNS = ("record_id",)
 REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message")
 UNMATCHED_COLUMNS = ("record_id", "reason_code", "message")
 NUMERIC_COLUMNS = frozenset({"tax_year", "match_probability"})
@@ -189,14 +190,22 @@ class _Table:
 
 
 class ResultWriter:
-    """Collect result chunks, then ``close`` to publish every file at once."""
+    """Collect result chunks, then ``close`` to publish every file at once.
 
-    def __init__(self, out_dir: Path, disclosed_fields: Sequence[str]) -> None:
+    With ``held=True`` (what ``process`` writes before review) the first table is
+    ``held.csv``, record ids only: no address or other taxpayer field exists in the folder
+    until a release renders ``matched.csv`` from the operational store.
+    """
+
+    def __init__(
+        self, out_dir: Path, disclosed_fields: Sequence[str], *, held: bool = False
+    ) -> None:
         unknown = [f for f in disclosed_fields if f not in DISCLOSABLE_FIELDS]
         if unknown:
             raise DisclosureGuardError(f"field(s) {', '.join(unknown)} may never be written")
         self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.held = held
         remove_stale_staging(self.out_dir)
         self.staging = Path(
             tempfile.mkdtemp(dir=self.out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}.")
@@ -208,7 +217,7 @@ class ResultWriter:
         self._extras: dict[str, _Table] = {}
         try:
             for name, columns in (
-                ("matched", self.matched_columns),
+                ("held", HELD_COLUMNS) if held else ("matched", self.matched_columns),
                 ("rejected", REJECTED_COLUMNS),
                 ("unmatched", UNMATCHED_COLUMNS),
             ):
@@ -219,8 +228,18 @@ class ResultWriter:
 
     # -- adding rows -----------------------------------------------------------------------
 
+    def add_held(self, record_ids: Sequence[str]) -> None:
+        """Append the record ids of rows held for review (nothing else about them)."""
+        if not self.held:
+            raise DisclosureGuardError("this writer publishes released rows, not held ones")
+        self._tables["held"].append(pd.DataFrame({"record_id": list(record_ids)}))
+
     def add_matched(self, frame: pd.DataFrame) -> None:
         """Append disclosed rows; refuse any column the agreement does not disclose."""
+        if self.held:
+            raise DisclosureGuardError(
+                "refusing to write matched rows before release: held rows are record ids only"
+            )
         extra = sorted(str(c) for c in frame.columns if c not in self._allowed)
         if extra:
             raise DisclosureGuardError(
@@ -308,7 +327,7 @@ class ResultWriter:
         _crash_point("after_publish")
         tables = self._tables
         return ResultPaths(
-            matched=tables["matched"].final,
+            matched=tables["held" if self.held else "matched"].final,
             rejected=tables["rejected"].final,
             unmatched=tables["unmatched"].final,
             xlsx=final_xlsx,
