@@ -254,10 +254,10 @@ def test_formulas_hyperlinks_merged_cells_numbers_as_zip_and_native_dates(tmp_pa
     assert valid.loc["r1", "zip"] == "02134"  # a number lost its leading zero; restored
     assert valid.loc["r1", "street"] == "12 Elm St"  # a hyperlink's text, not its target
     assert valid.loc["r2", "removal_order_date"] == "2024-01-05"
-    # A formula is never evaluated: with no cached value, the cell is blank -> rejected.
-    assert outcome.reasons("r3") == {"missing_field"}
+    # A formula is never evaluated: with no cached value, the row is rejected, and says why.
+    assert outcome.reasons("r3") == {"invalid_value"}
     assert "r4" in valid.index and outcome.reasons("r5") == {"missing_field"}
-    assert outcome.reasons("r6") == {"missing_field"}
+    assert outcome.reasons("r6") == {"invalid_value"}
 
 
 def test_a_formula_with_a_cached_value_reads_as_its_value_never_its_text(tmp_path: Path) -> None:

@@ -76,8 +76,12 @@ def test_chunks_are_bounded_and_values_are_str_or_none(tmp_path: Path) -> None:
 
 
 def test_missing_required_columns_are_named(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, "record_id,first\nr1,A\n")
-    with pytest.raises(InputFileError, match=r"missing required columns first_name, last_name"):
+    path = write_csv(tmp_path, "record_id,nombre\nr1,A\n")
+    with pytest.raises(
+        InputFileError,
+        match=r"missing required columns first_name, last_name \(header row 1: 'record_id', "
+        r"'nombre'\)",
+    ):
         read_request(path, required_columns=REQUIRED)
 
 
@@ -155,8 +159,8 @@ def test_xlsx_missing_column_and_empty_sheet(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path, [["record_id", "first_name"], ["r1", "A"]])
     with pytest.raises(InputFileError, match="missing required column last_name"):
         read_request(path, required_columns=REQUIRED)
-    empty = write_xlsx(tmp_path, [])
-    with pytest.raises(InputFileError, match="is empty"):
+    empty = write_xlsx(tmp_path, [])  # an empty first sheet, and one that says "not read"
+    with pytest.raises(InputFileError, match="no sheet has the request's columns"):
         read_request(empty, required_columns=REQUIRED)
 
 

@@ -1,18 +1,33 @@
 """Read a request file (.csv or .xlsx) as chunks of canonical, cleaned text columns.
 
 Every chunk has the contract §2 columns in lower_snake case (absent optional columns all None),
-every value a stripped ``str`` or ``None``, and ``_row``: the row number in the file (header = 1).
+every value a stripped ``str`` or ``None``, and ``_row``: the row number in the sheet or file.
 Only a failure of the whole file raises (``InputFileError``); bad cells are for the validator.
+
+Spreadsheets as analysts make them (``docs/operations.md``, "What a request file may look like"):
+
+- **the data sheet** is found by its columns, not its position: among the visible worksheets, the
+  one whose header names the most request columns (an "Instructions" sheet first is passed over);
+- **the header row** is the row, among the first ``HEADER_SCAN_ROWS`` (20),
+  that names the most request columns (title rows, dates, blank rows above it are skipped); common
+  synonyms are recognised (``Surname``, ``DOB``, ``Case #``; see ``pipeline.headers``);
+- **trailing notes are not rows**: after the last row that fills two or more of the request's
+  columns, rows that fill only one ("Prepared by ...", "Total: 120") are notes; they are not
+  counted, and are listed in :attr:`RequestReader.notes`;
+- **formula cells without a saved result** (a workbook written by a script, never opened in Excel)
+  are named as such in the row's rejection, not taken for a blank.
+
+Every whole-file error says which sheet and row were read and what was expected.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +37,34 @@ import pyarrow.compute as pc
 
 from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.errors import InputFileError
-from tinmatch.pipeline.sniff import MAX_UNZIPPED_BYTES, check_xlsx, csv_encoding, not_utf8_message
+from tinmatch.pipeline.headers import (
+    FULL_NAME,
+    HEADER_SCAN_ROWS,
+    Header,
+    find_header,
+    header_key,
+    split_full_name,
+)
+from tinmatch.pipeline.sniff import (
+    MAX_UNZIPPED_BYTES,
+    check_xlsx,
+    csv_encoding,
+    not_utf8_message,
+    uncached_formulas,
+)
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ROW = "_row"
 OVERLONG = "_overlong"  # ';'-joined names of cells longer than max_cell_chars (blanked)
+FORMULA = "_formula"  # ';'-joined names of cells holding a formula without a saved result
+#: A trailing row that fills at most this many of the request's columns is a note, not a row.
+NOTE_MAX_CELLS = 1
 #: The csv module refuses fields over 128 KiB by default, which would refuse a whole file for
 #: one long cell. The file size limit bounds a field anyway; a cell longer than the agreement's
 #: ``max_cell_chars`` is blanked and its row rejected.
 CSV_FIELD_LIMIT = (1 << 31) - 1
 
-# A few headers requesters write for the contract's columns (keys without separators).
-_ALIASES = {
-    "dob": "date_of_birth", "birthdate": "date_of_birth", "dateofbirth": "date_of_birth",
-    "zipcode": "zip", "postalcode": "zip", "addressline1": "street", "address1": "street",
-    "streetaddress": "street", "address2": "address_line2", "taxperiod": "tax_periods",
-    "statute": "criminal_statute",
-}
-
-
-def header_key(name: object) -> str:
-    """Fold a header: BOM and case ignored, spaces, underscores and hyphens equivalent."""
-    return re.sub(r"[\s_\-]+", "", str(name).replace("\ufeff", "")).lower()
-
-
-_CANONICAL = {header_key(c): c for c in REQUEST_COLUMNS} | _ALIASES
-
-
-def _map_header(header: Sequence[object], path: Path) -> dict[int, str]:
-    """Position -> canonical column for each recognised header cell."""
-    mapping: dict[int, str] = {}
-    for position, name in enumerate(header):
-        canonical = _CANONICAL.get(header_key(name))
-        if canonical is not None:
-            mapping[position] = canonical
-    twice = [c for c, n in Counter(mapping.values()).items() if n > 1]
-    if twice:
-        raise InputFileError(f"{path.name}: column {', '.join(sorted(twice))} appears twice")
-    return mapping
+__all__ = ["FORMULA", "OVERLONG", "ROW", "RequestReader", "header_key", "read_request"]
 
 
 def _clean(values: pd.Series) -> pd.Series:
@@ -82,8 +87,21 @@ def _arrow_text(values: pd.Series) -> pa.Array | None:
         return None
 
 
+@dataclass(frozen=True)
+class Note:
+    """A trailing line that is not a request row ("Prepared by ...")."""
+
+    row: int
+    text: str
+
+
 class RequestReader:
-    """A request file, iterable (any number of times) as DataFrame chunks."""
+    """A request file, iterable (any number of times) as DataFrame chunks.
+
+    After opening: ``sheet`` (the worksheet read, None for CSV), ``header`` (the header row found:
+    its number, which column each position holds, synonyms used, headers not understood),
+    ``columns`` (the request columns present). After a full pass: ``n_rows`` and ``notes``.
+    """
 
     def __init__(
         self,
@@ -94,11 +112,15 @@ class RequestReader:
         max_cell_chars: int | None = None,
         max_file_bytes: int | None = None,
         max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
+        split_full_name: bool = False,
     ) -> None:
         self.path = Path(path)
         self.chunk_rows = max(1, int(chunk_rows))
         self.max_cell_chars = max_cell_chars
         self.n_rows: int | None = None
+        self.notes: list[Note] = []
+        self.sheet: str | None = None
+        self.formula_cells = 0  # formula cells without a saved result, in the request's columns
         suffix = self.path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise InputFileError(
@@ -116,52 +138,167 @@ class RequestReader:
             )
         self._xlsx = suffix == ".xlsx"
         self._encoding = "utf-8-sig"
+        self._sheet_index = 0
+        self._col_offset = 0
+        self._formulas: dict[int, set[int]] = {}  # sheet row -> positions (0-based, in row)
+        self._sheets_looked: list[str] = []
         if self._xlsx:
             check_xlsx(self.path, max_unzipped_bytes)
         else:
             self._encoding = csv_encoding(self.path)
             if csv.field_size_limit() < CSV_FIELD_LIMIT:
                 csv.field_size_limit(min(CSV_FIELD_LIMIT, sys.maxsize))
-        self._header, self._header_row = self._read_header()
-        self._mapping = _map_header(self._header, self.path)
-        found = set(self._mapping.values())
+        self.header = self._find_header()
+        where = self.where()
+        if self.header.repeated:
+            raise InputFileError(
+                f"{self.path.name}: column {', '.join(self.header.repeated)} appears twice "
+                f"({where})"
+            )
+        self._mapping = dict(self.header.mapping)
+        found = self.header.columns
+        self._full_name: int | None = None
+        name_parts = ("first_name", "middle_name", "last_name", "suffix")
+        if split_full_name and FULL_NAME in found:
+            if {"first_name", "last_name"} <= found:
+                raise InputFileError(
+                    f"{self.path.name}: --split-full-name, but the file already has first_name "
+                    f"and last_name columns ({where}); leave the option out"
+                )
+            self._full_name = self.header.full_name_position()
+            found = found | set(name_parts)
+        elif split_full_name:
+            raise InputFileError(
+                f"{self.path.name}: --split-full-name, but no whole-name column (such as "
+                f"'Full Name' or 'Name') in the header ({where}: {self.header.describe()})"
+            )
+        self._mapping = {p: c for p, c in self._mapping.items() if c != FULL_NAME}
         self.columns: tuple[str, ...] = tuple(c for c in REQUEST_COLUMNS if c in found)
         missing = [c for c in required_columns if c not in found]
         if missing:
-            hint = ""
-            if len(self._header) == 1 and any(sep in str(self._header[0]) for sep in ";\t|"):
-                hint = " (the header is one column: is the file separated by ';' or tabs?)"
+            hints = self.header.suggestions(missing)
+            if len(self.header.cells) == 1 and any(
+                sep in str(self.header.cells[0]) for sep in ";\t|"
+            ):
+                hints.append("the header is one column: is the file separated by ';' or tabs?")
+            if self.header.score == 0 and len(self._sheets_looked) > 1:
+                hints.append(
+                    "no sheet has the request's columns (looked at "
+                    + ", ".join(repr(n) for n in self._sheets_looked) + ")"
+                )
+            hint = "; " + "; ".join(hints) if hints else ""
             raise InputFileError(
                 f"{self.path.name}: missing required column{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)}{hint}"
+                f"{', '.join(missing)} ({where}: {self.header.describe()}){hint}"
             )
-
-    # -- header ----------------------------------------------------------------------------
-
-    def _read_header(self) -> tuple[list[object], int]:
         if self._xlsx:
-            for index, row in enumerate(self._xlsx_rows()):
-                if any(cell not in ("", None) for cell in row):
-                    return list(row), index + 1
-            raise InputFileError(f"{self.path.name} is empty")
+            self._formulas = uncached_formulas(self.path, self._sheet_index, self._col_offset)
+
+    # -- where the request is --------------------------------------------------------------
+
+    def where(self) -> str:
+        """``sheet 'Requests', header row 3`` (or ``header row 1`` for a CSV)."""
+        sheet = f"sheet {self.sheet!r}, " if self.sheet is not None else ""
+        return f"{sheet}header row {self.header.row}"
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Header cells that name no request column (the requester's own columns)."""
+        return [text for _, text in self.header.unrecognized]
+
+    def _find_header(self) -> Header:
+        if not self._xlsx:
+            return self._csv_header()
+        return self._xlsx_header()
+
+    def _csv_header(self) -> Header:
+        rows: list[list[str]] = []
         try:
             with self.path.open(encoding=self._encoding, newline="") as handle:
-                header = next(csv.reader(handle), [])
+                for record in csv.reader(handle):
+                    rows.append(record)
+                    if len(rows) >= HEADER_SCAN_ROWS:
+                        break
         except UnicodeDecodeError as exc:
             raise InputFileError(
                 not_utf8_message(self.path.name, exc.object, exc.start, " in the header")
             ) from None
         except csv.Error as exc:
             raise InputFileError(f"{self.path.name}: unreadable CSV header ({exc})") from None
-        if not any(str(h).strip() for h in header):
+        header = find_header(rows)
+        if header is None:
             raise InputFileError(f"{self.path.name} is empty (no header row)")
-        return list(header), 1
+        return header
+
+    def _xlsx_header(self) -> Header:
+        """The visible worksheet whose header names the most request columns."""
+        from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+        name = self.path.name
+        meta = self._workbook_meta()
+        if not meta:
+            raise InputFileError(f"{name} has no sheet")
+        best: tuple[int, Header, int] | None = None  # index, header, column offset
+        hidden: list[tuple[str, Header]] = []
+        looked: list[str] = []
+        for index, sheet in enumerate(meta):
+            if sheet.typ != SheetTypeEnum.WorkSheet:
+                continue
+            visible = sheet.visible == SheetVisibleEnum.Visible
+            if visible:
+                looked.append(sheet.name)
+            rows, offset = self._first_rows(index)
+            header = find_header(rows)
+            if header is None:
+                continue
+            if not visible:
+                if header.score:
+                    hidden.append((sheet.name, header))
+                continue
+            if best is None or header.score > best[1].score:
+                best = (index, header, offset)
+        if hidden and (best is None or max(h.score for _, h in hidden) > best[1].score):
+            sheet_name = max(hidden, key=lambda item: item[1].score)[0]
+            raise InputFileError(
+                f"{name}: the sheet with the request's columns, {sheet_name!r}, is hidden; "
+                "hidden sheets are never read (unhide it)"
+            )
+        if best is None:
+            if not any(m.typ == SheetTypeEnum.WorkSheet for m in meta):
+                raise InputFileError(f"{name}: no worksheet (only charts or dialogs)")
+            raise InputFileError(f"{name} is empty")
+        index, header, offset = best
+        self._sheet_index, self._col_offset = index, offset
+        self.sheet = meta[index].name
+        self._sheets_looked = looked
+        return header
+
+    def _workbook_meta(self) -> list[Any]:
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_path(str(self.path))
+            return list(workbook.sheets_metadata)
+        except BaseException as exc:  # calamine errors, and a Rust panic (a BaseException)
+            _reraise_interrupts(exc)
+            raise InputFileError(
+                f"{self.path.name}: unreadable spreadsheet ({_one_line(exc)})"
+            ) from None
+
+    def _first_rows(self, index: int) -> tuple[list[list[Any]], int]:
+        rows, offset = self._open_sheet(index)
+        first: list[list[Any]] = []
+        for row in self._guarded(rows):
+            first.append(row)
+            if len(first) >= HEADER_SCAN_ROWS:
+                break
+        return first, offset
 
     # -- iteration -------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
-        chunks = self._xlsx_chunks() if self._xlsx else self._csv_chunks()
-        for raw in chunks:
+        records = self._xlsx_records() if self._xlsx else self._csv_records()
+        for raw in self._chunks(self._without_notes(records)):
             chunk = self._finish(raw)
             if len(chunk):
                 yield chunk
@@ -176,32 +313,34 @@ class RequestReader:
         for chunk in self:
             ids.extend(chunk["record_id"].tolist())
         if not ids:
-            raise InputFileError(f"{self.path.name} has a header row but no data rows")
+            raise InputFileError(
+                f"{self.path.name} has a header row but no data rows ({self.where()})"
+            )
         self.n_rows = len(ids)
         return ids
 
-    def _csv_chunks(self) -> Iterator[pd.DataFrame]:
+    def _positions(self) -> list[int]:
         positions = sorted(self._mapping)
-        names = [self._mapping[p] for p in positions]
-        width = len(self._header)
-        buffer: list[list[str | None]] = []
-        rows: list[int] = []
+        if self._full_name is not None:
+            positions.append(self._full_name)
+        return positions
+
+    def _csv_records(self) -> Iterator[tuple[int, list[Any], str | None]]:
+        positions = self._positions()
+        width = len(self.header.cells)
         number = 1
         try:
             with self.path.open(encoding=self._encoding, newline="") as handle:
                 reader = csv.reader(handle)
-                next(reader, None)
-                for number, record in enumerate(reader, start=2):
+                for number, record in enumerate(reader, start=1):
+                    if number <= self.header.row:
+                        continue
                     if len(record) > width and any(v.strip() for v in record[width:]):
                         raise InputFileError(
                             f"{self.path.name}: row {number} has {len(record)} fields but the "
-                            f"header has {width} (an unquoted comma?)"
+                            f"header (row {self.header.row}) has {width} (an unquoted comma?)"
                         )
-                    buffer.append([record[p] if p < len(record) else None for p in positions])
-                    rows.append(number)
-                    if len(buffer) >= self.chunk_rows:
-                        yield _frame(buffer, names, rows)
-                        buffer, rows = [], []
+                    yield number, [record[p] if p < len(record) else None for p in positions], None
         except UnicodeDecodeError as exc:
             where = f" after row {number}"
             raise InputFileError(
@@ -211,35 +350,31 @@ class RequestReader:
             raise InputFileError(
                 f"{self.path.name}: unreadable CSV after row {number} ({exc})"
             ) from None
-        if buffer:
-            yield _frame(buffer, names, rows)
 
-    def _xlsx_rows(self) -> Iterator[list[Any]]:
-        """The first sheet's rows (refused if that sheet is hidden or not a worksheet)."""
-        from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    def _open_sheet(self, index: int) -> tuple[Iterator[list[Any]], int]:
+        """A worksheet's rows from row 1, and the position of its first used column (calamine
+        starts each row there)."""
+        from python_calamine import CalamineWorkbook
 
-        name = self.path.name
         try:
             workbook = CalamineWorkbook.from_path(str(self.path))
-            meta = workbook.sheets_metadata
-            if not meta:
-                raise InputFileError(f"{name} has no sheet")
-            first = meta[0]
-            if first.typ != SheetTypeEnum.WorkSheet:
-                raise InputFileError(f"{name}: the first sheet {first.name!r} is not a worksheet")
-            if first.visible != SheetVisibleEnum.Visible:
-                raise InputFileError(
-                    f"{name}: the first sheet {first.name!r} is hidden; the request must be "
-                    "the first visible sheet (unhide it, or move it first)"
-                )
-            sheet = workbook.get_sheet_by_index(0)
-            # iter_rows starts at the sheet's first row, so index + 1 is the spreadsheet row.
-            rows = iter(sheet.iter_rows())
-        except InputFileError:
-            raise
+            sheet = workbook.get_sheet_by_index(index)
+            start = sheet.start
+            return iter(sheet.iter_rows()), int(start[1]) if start else 0
         except BaseException as exc:  # calamine errors, and a Rust panic (a BaseException)
             _reraise_interrupts(exc)
-            raise InputFileError(f"{name}: unreadable spreadsheet ({_one_line(exc)})") from None
+            raise InputFileError(
+                f"{self.path.name}: unreadable spreadsheet ({_one_line(exc)})"
+            ) from None
+
+    def _xlsx_rows(self, index: int | None = None) -> Iterator[list[Any]]:
+        """A worksheet's rows (the request's sheet unless ``index`` is given); row i is the
+        sheet's row i + 1."""
+        rows, _ = self._open_sheet(self._sheet_index if index is None else index)
+        return self._guarded(rows)
+
+    def _guarded(self, rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+        """``rows``, with calamine's failures (a Rust panic included) as InputFileError."""
         while True:
             try:
                 row = next(rows)
@@ -248,28 +383,73 @@ class RequestReader:
             except BaseException as exc:
                 _reraise_interrupts(exc)
                 raise InputFileError(
-                    f"{name}: unreadable spreadsheet ({_one_line(exc)})"
+                    f"{self.path.name}: unreadable spreadsheet ({_one_line(exc)})"
                 ) from None
             yield row
 
-    def _xlsx_chunks(self) -> Iterator[pd.DataFrame]:
-        positions = sorted(self._mapping)
-        names = [self._mapping[p] for p in positions]
-        buffer: list[list[str | None]] = []
-        rows: list[int] = []
+    def _xlsx_records(self) -> Iterator[tuple[int, list[Any], str | None]]:
+        positions = self._positions()
+        names = [self._mapping.get(p, FULL_NAME) for p in positions]
+        formulas = self._formulas
         for index, row in enumerate(self._xlsx_rows()):
-            if index < self._header_row:
+            number = index + 1
+            if number <= self.header.row:
                 continue
-            buffer.append(
-                [_cell_text(row[p], names[i]) if p < len(row) else None
-                 for i, p in enumerate(positions)]
-            )
-            rows.append(index + 1)
+            values = [_cell_text(row[p], names[i]) if p < len(row) else None
+                      for i, p in enumerate(positions)]  # fmt: skip
+            flags: str | None = None
+            if number in formulas:
+                hit = [names[i] for i, p in enumerate(positions)
+                       if p in formulas[number] and values[i] is None]  # fmt: skip
+                if hit:
+                    flags = ";".join(hit)
+                    self.formula_cells += len(hit)
+            yield number, values, flags
+
+    def _without_notes(
+        self, records: Iterator[tuple[int, list[Any], str | None]]
+    ) -> Iterator[tuple[int, list[Any], str | None]]:
+        """Hold back rows filling at most NOTE_MAX_CELLS cells; they are rows again when a
+        fuller row follows, and notes when they trail the data (after at least one fuller row)."""
+        held: list[tuple[int, list[Any], str | None]] = []
+        seen_data = False
+        self.notes = []
+        self.formula_cells = 0
+        for record in records:
+            filled = sum(1 for v in record[1] if v is not None and str(v).strip())
+            if filled == 0 and not record[2]:
+                continue  # blank: dropped anyway
+            if filled <= NOTE_MAX_CELLS and not record[2]:
+                held.append(record)
+                continue
+            seen_data = True
+            yield from held
+            held.clear()
+            yield record
+        if not seen_data or len(self._positions()) <= NOTE_MAX_CELLS:
+            yield from held
+            return
+        self.notes = [
+            Note(number, next(str(v).strip() for v in values if v is not None and str(v).strip()))
+            for number, values, _ in held
+        ]
+
+    def _chunks(
+        self, records: Iterator[tuple[int, list[Any], str | None]]
+    ) -> Iterator[pd.DataFrame]:
+        names = [self._mapping.get(p, FULL_NAME) for p in self._positions()]
+        buffer: list[list[Any]] = []
+        rows: list[int] = []
+        flags: list[str | None] = []
+        for number, values, flag in records:
+            buffer.append(values)
+            rows.append(number)
+            flags.append(flag)
             if len(buffer) >= self.chunk_rows:
-                yield _frame(buffer, names, rows)
-                buffer, rows = [], []
+                yield _frame(buffer, names, rows, flags)
+                buffer, rows, flags = [], [], []
         if buffer:
-            yield _frame(buffer, names, rows)
+            yield _frame(buffer, names, rows, flags)
 
     def _finish(self, raw: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame(index=raw.index)
@@ -278,11 +458,20 @@ class RequestReader:
                 out[column] = _clean(raw[column])
             else:
                 out[column] = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        if FULL_NAME in raw.columns:
+            parts = [split_full_name(v) for v in _clean(raw[FULL_NAME])]
+            for i, column in enumerate(("first_name", "middle_name", "last_name", "suffix")):
+                if column not in raw.columns:
+                    out[column] = pd.Series([p[i] for p in parts], index=raw.index, dtype=object)
         out["zip"] = out["zip"].map(restore_zip).astype(object)
         if self.max_cell_chars is not None:
             out[OVERLONG] = _blank_overlong(out, self.max_cell_chars)
+        if raw[FORMULA].notna().any():
+            out[FORMULA] = raw[FORMULA]
         out[ROW] = raw[ROW].astype("int64")
         present = out[list(REQUEST_COLUMNS)].notna().any(axis=1)
+        if FORMULA in out:
+            present |= out[FORMULA].notna()
         return out[present].reset_index(drop=True)
 
 
@@ -332,9 +521,12 @@ def _blank_overlong(frame: pd.DataFrame, limit: int) -> pd.Series:
     return flags
 
 
-def _frame(buffer: list[list[str | None]], names: list[str], rows: list[int]) -> pd.DataFrame:
+def _frame(
+    buffer: list[list[Any]], names: list[str], rows: list[int], flags: list[str | None]
+) -> pd.DataFrame:
     frame = pd.DataFrame(buffer, columns=names, dtype=object)
     frame[ROW] = rows
+    frame[FORMULA] = pd.Series(flags, dtype=object)
     return frame
 
 
@@ -365,6 +557,7 @@ def read_request(
     max_cell_chars: int | None = None,
     max_file_bytes: int | None = None,
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
+    split_full_name: bool = False,
 ) -> RequestReader:
     """Open a request file; raises ``InputFileError`` if it cannot be read or lacks a column."""
     return RequestReader(
@@ -374,6 +567,7 @@ def read_request(
         max_cell_chars=max_cell_chars,
         max_file_bytes=max_file_bytes,
         max_unzipped_bytes=max_unzipped_bytes,
+        split_full_name=split_full_name,
     )
 
 

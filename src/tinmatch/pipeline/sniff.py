@@ -11,8 +11,10 @@ ratio than any real workbook has, or sizes a crafted archive lies about. Every r
 from __future__ import annotations
 
 import codecs
+import re
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 from tinmatch.errors import InputFileError
 
@@ -122,3 +124,83 @@ def check_xlsx(path: Path, max_unzipped_bytes: int = MAX_UNZIPPED_BYTES) -> None
             f"{name} expands to {total:,} bytes, over the limit of {max_unzipped_bytes:,} "
             "(a zip bomb?): refused"
         )
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]+)")
+
+
+def _sheet_part(archive: zipfile.ZipFile, index: int) -> str | None:
+    """The zip entry of the workbook's ``index``-th sheet (in workbook order), or None."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError):
+        return None
+    sheets = book.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
+    if index >= len(sheets):
+        return None
+    rel_id = sheets[index].get(f"{{{_REL_NS}}}id")
+    for rel in rels.findall(f"{{{_PKG_REL_NS}}}Relationship"):
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target") or ""
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
+    tail = b""
+    with archive.open(part) as handle:
+        while block := handle.read(1 << 20):
+            if _FORMULA_TAG.search(tail + block):
+                return True
+            tail = block[-64:]
+    return False
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number - 1
+
+
+def uncached_formulas(path: Path, sheet_index: int, col_offset: int = 0) -> dict[int, set[int]]:
+    """Cells of the ``sheet_index``-th sheet that hold a formula but no saved result.
+
+    Excel and LibreOffice save each formula's last result beside it, and that result is what is
+    read; a workbook written by a script (openpyxl) and never opened in a spreadsheet program has
+    formulas without results, which a reader sees as blanks. Returned as sheet row (1-based) ->
+    positions in the row as read (0-based, less ``col_offset``, the sheet's first used column).
+    The sheet is scanned for a formula first (a plain byte search); only a sheet that has one is
+    parsed.
+    """
+    found: dict[int, set[int]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet_index)
+            if part is None or not _has_formula(archive, part):
+                return found
+            cell_tag, f_tag, v_tag = (f"{{{_MAIN_NS}}}{t}" for t in ("c", "f", "v"))
+            row_tag = f"{{{_MAIN_NS}}}row"
+            with archive.open(part) as handle:
+                for _, element in ElementTree.iterparse(handle, events=("end",)):
+                    if element.tag == cell_tag:
+                        if element.find(f_tag) is None:
+                            continue
+                        value = element.find(v_tag)
+                        if value is not None and (value.text or "") != "":
+                            continue
+                        match = _CELL_REF.fullmatch(element.get("r") or "")
+                        if match is None:
+                            continue
+                        column = _column_number(match.group(1)) - col_offset
+                        found.setdefault(int(match.group(2)), set()).add(column)
+                    elif element.tag == row_tag:
+                        element.clear()
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError):
+        return found  # calamine reads the sheet or says why; this is only a better message
+    return found

@@ -17,7 +17,7 @@ import pandas as pd
 
 from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.pipeline.periods import parse_tax_periods
-from tinmatch.pipeline.read import OVERLONG, ROW
+from tinmatch.pipeline.read import FORMULA, OVERLONG, ROW
 from tinmatch.pipeline.statutes import normalize_statute
 from tinmatch.report import REJECT_REASONS
 from tinmatch.standardize.addresses import is_placeholder_street, valid_state
@@ -44,7 +44,9 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 class ValidationContext:
     """What validation needs beyond one chunk; ``remaining_quota`` and ``counters`` are updated."""
 
-    allowed_years: tuple[int, int]
+    #: (first, last) allowed tax years; None when not known (``tinmatch check`` without a master
+    #: and an agreement that takes the most recent years in the master): the range is not checked.
+    allowed_years: tuple[int, int] | None
     today: dt.date
     duplicate_ids: set[str] = field(default_factory=set)
     remaining_quota: int | None = None
@@ -132,8 +134,20 @@ def validate(
     found = _Collector(chunk)
     present = {c: chunk[c].notna() for c in REQUEST_COLUMNS}
 
+    formula = {c: pd.Series(False, index=chunk.index) for c in REQUEST_COLUMNS}
+    if FORMULA in chunk:
+        for column in REQUEST_COLUMNS:
+            formula[column] = chunk[FORMULA].map(_names(column)).astype(bool)
+            found.add(
+                "invalid_value", column, formula[column],
+                _fixed(f"{column} is a formula with no saved result (open the file in Excel or "
+                       "LibreOffice and save it, or paste the values)"),
+            )
     for column in agreement.request.required_columns:
-        found.add("missing_field", column, ~present[column], _fixed(f"{column} is missing"))
+        found.add(
+            "missing_field", column, ~present[column] & ~formula[column],
+            _fixed(f"{column} is missing"),
+        )
 
     if OVERLONG in chunk:
         limit = agreement.limits.max_cell_chars
@@ -205,12 +219,13 @@ def validate(
         lambda v: f"statute {_show(v)} is not authorized by agreement {agreement.id}",
     )
 
-    first, last = ctx.allowed_years
-    found.add(
-        "tax_period_out_of_range", "tax_periods",
-        periods.map(lambda p: isinstance(p, list) and not all(first <= y <= last for y in p)),
-        lambda v: f"tax_periods {_show(v)} reach outside the allowed years {first}-{last}",
-    )
+    if ctx.allowed_years is not None:
+        first, last = ctx.allowed_years
+        found.add(
+            "tax_period_out_of_range", "tax_periods",
+            periods.map(lambda p: isinstance(p, list) and not all(first <= y <= last for y in p)),
+            lambda v: f"tax_periods {_show(v)} reach outside the allowed years {first}-{last}",
+        )
     found.add(
         "duplicate_record_id", "record_id",
         present["record_id"] & chunk["record_id"].isin(ctx.duplicate_ids),
@@ -231,8 +246,10 @@ def validate(
         bad[over] = True
         ctx.remaining_quota = max(ctx.remaining_quota - (len(passing) - len(over)), 0)
 
-    valid = chunk[~bad.to_numpy()].drop(columns=[OVERLONG], errors="ignore").copy()
-    every_year = list(range(first, last + 1))  # when an agreement leaves tax_periods optional
+    valid = chunk[~bad.to_numpy()].drop(columns=[OVERLONG, FORMULA], errors="ignore").copy()
+    every_year: list[int] = []  # when an agreement leaves tax_periods optional: every year
+    if ctx.allowed_years is not None:
+        every_year = list(range(ctx.allowed_years[0], ctx.allowed_years[1] + 1))
     valid["tax_years"] = [p if isinstance(p, list) else every_year for p in periods[valid.index]]
     valid["dob"] = pd.Series(
         [d.isoformat() if d is not None else None for d in dob[valid.index]],
