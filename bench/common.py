@@ -253,8 +253,8 @@ def master(data: DataSet) -> Path:
 
 def _usable(db: Path) -> bool:
     """False when the cached master was built by an older tinmatch (its model no longer fits)."""
+    from tinmatch.engines.duckdb import LinkEngine
     from tinmatch.master.database import open_master
-    from tinmatch.pipeline.link import LinkEngine
 
     try:
         con = open_master(db)

@@ -18,9 +18,9 @@ import time
 
 from common import SEED, dataset, master, record, size_arg, valid_rows
 
+from tinmatch.engines import duckdb as link
+from tinmatch.engines.duckdb import LinkEngine, request_features
 from tinmatch.master.database import open_master
-from tinmatch.pipeline import link
-from tinmatch.pipeline.link import LinkEngine, request_features
 
 
 def main() -> None:

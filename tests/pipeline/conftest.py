@@ -17,9 +17,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tinmatch.engines.duckdb import LinkEngine, request_features
 from tinmatch.master.database import open_master
 from tinmatch.master.load import load_master
-from tinmatch.pipeline.link import LinkEngine, request_features
 
 DATA = Path(__file__).parent / "data"
 SYNTHETIC_PEOPLE = 300

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tinmatch.pipeline import link
+from tinmatch.engines import duckdb as link
 
 
 def _master_rows(con: duckdb.DuckDBPyConnection, n: int) -> list[dict[str, object]]:

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from tinmatch.agreement import Agreement
+from tinmatch.engines.duckdb import LinkEngine
 from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS, gamma_label
 from tinmatch.master.database import open_master
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.disclose import disclose
-from tinmatch.pipeline.link import LinkEngine
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

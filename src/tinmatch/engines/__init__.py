@@ -42,14 +42,14 @@ def open_engine(
     """The engine `kind` ("duckdb" or "spark") over the master `db`.
 
     For DuckDB, `con` is a connection with the master attached (see ``open_master``); without
-    one, the per-thread warm linker of ``pipeline.link.warm_engine`` is used.
+    one, the per-thread warm linker of ``engines.duckdb.warm_engine`` is used.
     """
     if kind == "duckdb":
         if con is None:
-            from tinmatch.pipeline.link import warm_engine
+            from tinmatch.engines.duckdb import warm_engine
 
             return warm_engine(db)
-        from tinmatch.pipeline.link import LinkEngine
+        from tinmatch.engines.duckdb import LinkEngine
 
         return LinkEngine.open(con)
     if kind == "spark":

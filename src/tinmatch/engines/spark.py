@@ -1,6 +1,6 @@
 """The Spark engine: the same linkage and disclosure as the DuckDB path, on a Spark session.
 
-:class:`SparkLinkEngine` is a drop-in for :class:`tinmatch.pipeline.link.LinkEngine`: the same
+:class:`SparkLinkEngine` is a drop-in for :class:`tinmatch.engines.duckdb.LinkEngine`: the same
 ``candidates(features)`` frame, the same ``model_sha256``, and a ``disclose`` equivalent to
 :func:`tinmatch.pipeline.disclose.disclose`. It reads the master from a Parquet export (see
 :mod:`tinmatch.engines.export`), which a cluster can read from HDFS or S3.
@@ -30,13 +30,13 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot
 
+from tinmatch.engines.duckdb import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS, TIE_BREAK
 from tinmatch.engines.export import IDENTITY_KEYS, ensure_export
 from tinmatch.errors import EngineError, MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
 from tinmatch.pipeline.disclose import DISCLOSABLE
-from tinmatch.pipeline.link import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS, TIE_BREAK
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -166,7 +166,7 @@ class SparkLinkEngine:
         return self.params.sha256
 
     def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Per (request row, taxpayer): as :meth:`tinmatch.pipeline.link.LinkEngine.candidates`."""
+        """Per (request row, taxpayer): as :meth:`tinmatch.engines.duckdb.LinkEngine.candidates`."""
         if features.empty:
             return _empty_candidates()
         self._chunks += 1
