@@ -8,6 +8,8 @@ from tinmatch.cli.app import app
 from tinmatch.cli import synth as _synth  # noqa: E402,F401  isort: skip
 from tinmatch.cli import master as _master  # noqa: E402,F401  isort: skip
 from tinmatch.cli import process as _process  # noqa: E402,F401  isort: skip
+from tinmatch.cli import check as _check  # noqa: E402,F401  isort: skip
+from tinmatch.cli import template as _template  # noqa: E402,F401  isort: skip
 from tinmatch.cli import evaluate as _evaluate  # noqa: E402,F401  isort: skip
 from tinmatch.cli import review as _review  # noqa: E402,F401  isort: skip
 from tinmatch.cli import ledger as _ledger  # noqa: E402,F401  isort: skip

@@ -100,3 +100,21 @@ def read_params(con: duckdb.DuckDBPyConnection, schema: str = "m") -> ModelParam
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def master_tax_years(db: Path) -> list[int] | None:
+    """The tax years of the master at ``db``, or None when there is no readable master of this
+    schema (``tinmatch check`` works without one)."""
+    if not db.exists():
+        return None
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        meta = read_meta(con)
+    finally:
+        con.close()
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        return None
+    return [int(y) for y in meta.get("tax_years", [])] or None

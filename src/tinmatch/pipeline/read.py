@@ -64,7 +64,9 @@ NOTE_MAX_CELLS = 1
 #: ``max_cell_chars`` is blanked and its row rejected.
 CSV_FIELD_LIMIT = (1 << 31) - 1
 
-__all__ = ["FORMULA", "OVERLONG", "ROW", "RequestReader", "header_key", "read_request"]
+__all__ = [
+    "FORMULA", "OVERLONG", "ROW", "Note", "RequestReader", "header_key", "read_request",
+]
 
 
 def _clean(values: pd.Series) -> pd.Series:

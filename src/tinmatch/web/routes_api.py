@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import TimeoutError as FutureTimeout
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -10,7 +11,11 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 
+from tinmatch.errors import InputFileError
+from tinmatch.master.database import master_tax_years
+from tinmatch.pipeline.check import check_request
 from tinmatch.web.auth import Agency
+from tinmatch.web.errors import ApiError
 from tinmatch.web.service import RESULT_FILES, Service
 
 router = APIRouter(prefix="/v1", tags=["requests"])
@@ -180,3 +185,70 @@ def download(
         media_type=RESULT_FILES[filename.value],
         filename=f"{request_id}-{filename.value}",
     )
+
+
+class CheckedRow(BaseModel):
+    row: int
+    record_id: str | None
+    reason_codes: str
+    fields: str
+    message: str
+
+
+class CheckReport(BaseModel):
+    ok: bool
+    file: str
+    sheet: str | None
+    header_row: int
+    columns: list[str]
+    renamed: list[dict[str, str]]
+    extra_columns: list[str]
+    notes: list[dict[str, Any]]
+    rows: int
+    would_pass: int
+    would_reject: int
+    reasons: dict[str, int]
+    allowed_years: list[int] | None
+    remarks: list[str]
+    rejected: list[CheckedRow]
+    rejected_listed: int
+
+
+@router.post(
+    "/requests/check",
+    response_model=CheckReport,
+    responses={
+        413: {"model": ErrorBody, "description": "The file exceeds the upload limit."},
+        415: {"model": ErrorBody, "description": "Not a .csv or .xlsx file."},
+        **ERRORS,
+    },
+    summary="Check a request file without sending it",
+)
+def check_request_file(
+    request: Request,
+    key: Agency,
+    file: Annotated[UploadFile, File(description="The request: .csv (UTF-8) or .xlsx.")],
+    split_full_name: Annotated[
+        bool,
+        Form(description="Split a whole-name column (Full Name, Name) into first, middle and "
+             "last name."),
+    ] = False,
+) -> dict[str, Any]:
+    """Read and validate a request file as a submission would, and look no one up: which sheet
+    and header row were read, and every row that would be rejected and why (`ok` is true when
+    every row would pass). Nothing is recorded and nothing counts against a cap; the file is
+    not kept. A file that cannot be read as a whole is 422, with the reason."""
+    service = _service(request)
+    upload = service.keep_upload(file.filename, file.file)
+    try:
+        report = check_request(
+            upload.path,
+            service.agreement,
+            master_years=master_tax_years(service.settings.master_db),
+            split_full_name=split_full_name,
+        )
+    except InputFileError as exc:
+        raise ApiError(422, " ".join(str(exc).split())) from None
+    finally:
+        shutil.rmtree(upload.path.parent, ignore_errors=True)
+    return report.as_dict()
