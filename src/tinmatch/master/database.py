@@ -61,9 +61,18 @@ def open_master(db: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as exc:
         raise MasterNotLoadedError(f"cannot open master database {db}: {exc}") from None
     meta = read_meta(con, "m")
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    found = meta.get("schema_version")
+    if found != SCHEMA_VERSION:
+        con.close()
+        if found is None:
+            raise MasterNotLoadedError(
+                f"{db} is not a tinmatch master (no meta table with a schema_version); this "
+                f"tinmatch needs master schema {SCHEMA_VERSION}: load one with "
+                "`tinmatch load-master`"
+            )
         raise MasterNotLoadedError(
-            f"{db} is not a tinmatch master (or an older format): run `tinmatch load-master` again"
+            f"{db} has master schema {found}; this tinmatch needs schema {SCHEMA_VERSION}: "
+            "run `tinmatch load-master` again with the same files"
         )
     return con
 

@@ -84,21 +84,34 @@ def load_master(
         )  # fmt: skip
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = db.with_name(db.name + ".building")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    with worker_pool() as pool:  # before DuckDB starts its threads
-        con = duckdb.connect(str(tmp))
-        try:
-            database.configure(con)
-            summary = _build(con, pool, taxpayers, returns, hashes, reporter)
-            with _stage("checkpoint"):
-                con.execute("CHECKPOINT")
-        finally:
-            con.close()
-    os.replace(tmp, db)
+    _remove_building(tmp)  # left by a load that was killed (kill -9 runs no cleanup)
+    try:
+        with worker_pool() as pool:  # before DuckDB starts its threads
+            con = duckdb.connect(str(tmp))
+            try:
+                database.configure(con)
+                summary = _build(con, pool, taxpayers, returns, hashes, reporter)
+                with _stage("checkpoint"):
+                    con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        os.replace(tmp, db)
+    except BaseException:
+        # A failed or interrupted load leaves nothing behind: the old master (if any) stays as
+        # it was, and no half-built file sits beside it.
+        _remove_building(tmp)
+        raise
     summary.db = db
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _remove_building(tmp: Path) -> None:
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove %s: %s", leftover, exc.strerror)
 
 
 def _existing_meta(db: Path) -> dict[str, Any] | None:
