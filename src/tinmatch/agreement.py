@@ -1,7 +1,11 @@
 """The data-sharing agreement: a typed model, loaded from TOML, hashed.
 
 Every problem in an agreement file is collected and reported at once (one ``ConfigError``);
-unknown keys are errors, so a typo can never silently weaken the agreement.
+unknown keys are errors, so a typo can never silently weaken the agreement. The floors of
+contract section 4 hold in code whatever the file says: review cannot be switched off, the
+always-required columns stay required, statutes come from the shipped table, caps are present
+and bounded, the term is bounded, and TIN, date of birth, employer, filing status, spouse and
+dependants are never disclosable.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from tinmatch.errors import ConfigError, MasterNotLoadedError
+from tinmatch.statutes import known_statute, normalize_statute
 
 #: The columns of a request file (contract §2), in contract order.
 REQUEST_COLUMNS: tuple[str, ...] = (
@@ -26,20 +31,37 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "criminal_statute", "case_number", "tax_periods",
 )
 
+#: Columns every agreement requires, whatever its file says (contract §4): the record id,
+#: the names, an address, the removal order, the statute, the case and the tax periods.
+ALWAYS_REQUIRED: tuple[str, ...] = (
+    "record_id", "first_name", "last_name", "street", "city", "state", "removal_order_date",
+    "criminal_statute", "case_number", "tax_periods",
+)
+
 #: Taxpayer fields an agreement may disclose, in the order they are written (contract §3).
 DISCLOSABLE_FIELDS: tuple[str, ...] = (
-    "street", "address_line2", "city", "state", "zip", "tax_year", "filing_status",
+    "street", "address_line2", "city", "state", "zip", "tax_year",
 )
 
 #: Fields that no agreement may ever disclose, whatever it says.
 FORBIDDEN_FIELDS: frozenset[str] = frozenset({
     "tin", "spouse_tin", "ssn", "itin", "date_of_birth", "dob", "employer_name", "employer",
-    "spouse", "spouse_name", "dependants", "dependents", "first_name", "middle_name",
-    "last_name", "suffix", "name", "full_name", "income", "agi", "wages", "tax", "refund",
-    "balance_due", "bank_account", "routing_number", "phone", "email",
+    "spouse", "spouse_name", "dependants", "dependents", "filing_status", "first_name",
+    "middle_name", "last_name", "suffix", "name", "full_name", "income", "agi", "wages", "tax",
+    "refund", "balance_due", "bank_account", "routing_number", "phone", "email",
 })
 
 MAX_TERM_MONTHS = 18
+
+#: Upper bounds no agreement may exceed (the defaults sit at or below them). Rows per request:
+#: the bulk limit of the IRS TIN Matching programme; per agency: ten such requests a period.
+MAX_ROWS_PER_REQUEST = 100_000
+MAX_ROWS_PER_AGENCY_PER_PERIOD = 1_000_000
+MAX_ROWS_PER_OFFICIAL_PER_PERIOD = 10_000
+MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 366
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+MAX_FILE_BYTES = 1 << 30
+MAX_CELL_CHARS = 10_000
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,22 +115,34 @@ class Matching(BaseModel):
 
 
 class Limits(BaseModel):
+    """Every row cap is required and bounded: an agreement cannot delete a cap or raise it to
+    2^63-1 (contract section 4)."""
+
     model_config = _STRICT
 
-    max_rows_per_request: int = Field(ge=1)
-    max_rows_per_agency_per_period: int | None = Field(default=None, ge=1)
-    period_days: int = Field(default=30, ge=1)
-    max_rows_per_official_per_period: int | None = Field(default=None, ge=1)
-    min_interval_seconds: int | None = Field(default=None, ge=0)
-    max_file_bytes: int | None = Field(default=None, ge=1)
-    max_cell_chars: int | None = Field(default=None, ge=1)
+    max_rows_per_request: int = Field(ge=1, le=MAX_ROWS_PER_REQUEST)
+    max_rows_per_agency_per_period: int = Field(ge=1, le=MAX_ROWS_PER_AGENCY_PER_PERIOD)
+    period_days: int = Field(default=30, ge=MIN_PERIOD_DAYS, le=MAX_PERIOD_DAYS)
+    max_rows_per_official_per_period: int = Field(ge=1, le=MAX_ROWS_PER_OFFICIAL_PER_PERIOD)
+    min_interval_seconds: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_SECONDS)
+    max_file_bytes: int = Field(default=MAX_FILE_BYTES, ge=1, le=MAX_FILE_BYTES)
+    max_cell_chars: int = Field(default=1000, ge=1, le=MAX_CELL_CHARS)
 
 
 class Review(BaseModel):
+    """Review before release cannot be switched off (``required`` must stay true and
+    ``auto_release_max_rows`` 0). ``two_reviewers_above_rows``: a request that would disclose
+    more rows than this needs two different reviewers to approve it (default 1,000)."""
+
     model_config = _STRICT
 
     required: bool = True
     auto_release_max_rows: int = Field(default=0, ge=0)
+    two_reviewers_above_rows: int = Field(default=1000, ge=0, le=MAX_ROWS_PER_REQUEST)
+
+    def reviewers_for(self, disclosed_rows: int) -> int:
+        """How many different reviewers must approve a request disclosing this many rows."""
+        return 2 if disclosed_rows > self.two_reviewers_above_rows else 1
 
 
 class Agreement(BaseModel):
@@ -126,6 +160,8 @@ class Agreement(BaseModel):
 
     _sha256: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")
+    _bytes: bytes = PrivateAttr(default=b"")
+    _packaged: bool = PrivateAttr(default=False)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -135,6 +171,9 @@ class Agreement(BaseModel):
         if path is None:
             resource = resources.files("tinmatch") / "data" / "default_agreement.toml"
             data, source = resource.read_bytes(), "default agreement"
+            agreement = cls.from_bytes(data, source=source)
+            agreement._packaged = True
+            return agreement
         else:
             try:
                 data, source = Path(path).read_bytes(), str(path)
@@ -157,13 +196,12 @@ class Agreement(BaseModel):
         if problems:
             raise ConfigError(f"{source} is invalid: " + "; ".join(dict.fromkeys(problems)))
         assert agreement is not None
-        from tinmatch.pipeline.statutes import normalize_statute  # lazy: no import cycle
-
         normalized = tuple(normalize_statute(s) for s in agreement.request.authorized_statutes)
         request = agreement.request.model_copy(update={"authorized_statutes": normalized})
         agreement = agreement.model_copy(update={"request": request})
         agreement._sha256 = hashlib.sha256(data).hexdigest()
         agreement._source = source
+        agreement._bytes = data
         return agreement
 
     # -- what the pipeline asks ------------------------------------------------------------
@@ -182,14 +220,22 @@ class Agreement(BaseModel):
         return self._source
 
     @property
+    def raw_bytes(self) -> bytes:
+        """The file's bytes, as hashed (kept by the registry, for `agreement show/diff`)."""
+        return self._bytes
+
+    @property
+    def packaged(self) -> bool:
+        """True for the agreement shipped with tinmatch (it registers itself on first use)."""
+        return self._packaged
+
+    @property
     def disclosed_fields(self) -> tuple[str, ...]:
         """The disclosed fields in contract order (not the order written in the file)."""
         named = set(self.disclosure.fields)
         return tuple(f for f in DISCLOSABLE_FIELDS if f in named)
 
     def statute_authorized(self, citation: str) -> bool:
-        from tinmatch.pipeline.statutes import normalize_statute
-
         return normalize_statute(citation) in self.request.authorized_statutes
 
     def in_force(self, on: date) -> bool:
@@ -245,8 +291,12 @@ def _policy_problems(raw: dict[str, Any]) -> list[str]:
             problems.append("disclosure.fields: a field is named twice")
     columns = _section(raw, "request").get("required_columns")
     if isinstance(columns, list):
-        if "record_id" not in columns:
-            problems.append("request.required_columns must include record_id")
+        dropped = [c for c in ALWAYS_REQUIRED if c not in columns]
+        if dropped:
+            problems.append(
+                f"request.required_columns must include {', '.join(dropped)} "
+                "(always required, whatever the agreement says)"
+            )
         for column in columns:
             if column not in REQUEST_COLUMNS:
                 problems.append(f"request.required_columns: {column!r} is not a request column")
@@ -296,6 +346,21 @@ def _cross_problems(raw: dict[str, Any]) -> list[str]:
     for statute in _section(raw, "request").get("authorized_statutes") or []:
         if not str(statute).strip():
             problems.append("request.authorized_statutes: an empty citation")
+        elif known_statute(str(statute)) is None:
+            problems.append(
+                f"request.authorized_statutes: {str(statute)!r} is not a criminal statute in "
+                "tinmatch's table (src/tinmatch/data/statutes.csv)"
+            )
+    if _section(raw, "request").get("cover_required") is False:
+        problems.append("request.cover_required cannot be false: every request needs a cover")
+    review = _section(raw, "review")
+    if review.get("required") is False:
+        problems.append("review.required cannot be false: review before release is required")
+    auto = review.get("auto_release_max_rows")
+    if isinstance(auto, int) and not isinstance(auto, bool) and auto != 0:
+        problems.append(
+            "review.auto_release_max_rows must be 0: no request is released without review"
+        )
     for key, value in _section(raw, "matching").items():
         if key not in Matching.model_fields and not isinstance(value, str | int | float | bool):
             problems.append(f"matching.{key}: must be a number, string or boolean")

@@ -17,7 +17,10 @@ effective = 2026-01-01
 expires = 2027-06-30
 
 [request]
-required_columns = ["record_id", "first_name", "last_name"]
+required_columns = [
+  "record_id", "first_name", "last_name", "street", "city", "state", "removal_order_date",
+  "criminal_statute", "case_number", "tax_periods",
+]
 authorized_statutes = ["8 USC 1326"]
 
 [tax_years]
@@ -25,7 +28,7 @@ first = 2020
 last = 2023
 
 [disclosure]
-fields = ["tax_year", "zip", "street", "filing_status"]
+fields = ["tax_year", "zip", "street", "city"]
 
 [matching]
 min_match_probability = 0.95
@@ -33,6 +36,8 @@ ambiguity_margin_bits = 12
 
 [limits]
 max_rows_per_request = 10
+max_rows_per_agency_per_period = 100
+max_rows_per_official_per_period = 50
 """
 
 
@@ -60,7 +65,8 @@ def test_default_agreement_loads_with_contract_defaults() -> None:
     assert agreement.request.authorized_statutes == ("8 U.S.C. 1253(a)(1)", "8 U.S.C. 1326")
     assert agreement.limits.max_rows_per_request == 100_000
     assert agreement.limits.max_rows_per_agency_per_period == 1_000_000
-    assert agreement.limits.max_rows_per_official_per_period is None
+    assert agreement.limits.max_rows_per_official_per_period == 1000
+    assert agreement.limits.min_interval_seconds == 60
     assert agreement.review.required is True
     assert "record_id" in agreement.request.required_columns
 
@@ -77,7 +83,7 @@ def test_allowed_years_are_the_six_most_recent_in_the_master() -> None:
 def test_explicit_years_disclosure_order_and_matching(tmp_path: Path) -> None:
     agreement = Agreement.load(write(tmp_path, GOOD))
     assert agreement.allowed_years([2001, 2030]) == (2020, 2023)
-    assert agreement.disclosed_fields == ("street", "zip", "tax_year", "filing_status")
+    assert agreement.disclosed_fields == ("street", "city", "zip", "tax_year")
     assert agreement.matching.ambiguity_margin_bits == 12
     assert agreement.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
     assert agreement.in_force(date(2026, 6, 1)) and not agreement.in_force(date(2027, 7, 1))
@@ -112,10 +118,10 @@ def test_typo_of_a_matching_key_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "field",
     ["tin", "spouse_tin", "date_of_birth", "employer_name", "spouse", "dependants",
-     "first_name", "middle_name", "last_name"],
+     "first_name", "middle_name", "last_name", "filing_status"],
 )
 def test_forbidden_fields_may_never_be_disclosed(tmp_path: Path, field: str) -> None:
-    text = GOOD.replace('"filing_status"]', f'"filing_status", "{field}"]')
+    text = GOOD.replace('"city"]', f'"city", "{field}"]')
     assert f"'{field}' may never be disclosed" in problems(tmp_path, text)
 
 
@@ -123,7 +129,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     text = (
         GOOD.replace('"record_id", ', "")
         .replace("expires = 2027-06-30", "expires = 2027-07-02")
-        .replace('"filing_status"]', '"filing_status", "shoe_size"]')
+        .replace('"city"]', '"city", "shoe_size"]')
         .replace("min_match_probability = 0.95", "min_match_probability = 1.5")
         .replace("last = 2023", "")
     )
@@ -159,3 +165,25 @@ def test_default_file_is_the_packaged_one() -> None:
 def test_unknown_matching_key_is_refused(tmp_path: Path) -> None:
     text = GOOD.replace("[matching]", "[matching]\nblocking_rules = \"none\"")
     assert "unknown key matching.blocking_rules" in problems(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("\"case_number\", ", ""), "must include case_number"),
+        (("[\"8 USC 1326\"]", "[\"8 USC 1326\", \"99 U.S.C. 9999\"]"),
+         "'99 U.S.C. 9999' is not a criminal statute in tinmatch's table"),
+        (("max_rows_per_official_per_period = 50\n", ""),
+         "missing key limits.max_rows_per_official_per_period"),
+        (("max_rows_per_request = 10", "max_rows_per_request = 9223372036854775807"),
+         "limits.max_rows_per_request"),
+        (("[limits]", "[review]\nrequired = false\n\n[limits]"), "review.required cannot be false"),
+        (("[limits]", "[review]\nauto_release_max_rows = 5\n\n[limits]"),
+         "auto_release_max_rows must be 0"),
+    ],
+)  # fmt: skip
+def test_floors_whatever_the_file_says(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    assert edit[0] in GOOD
+    assert message in problems(tmp_path, GOOD.replace(*edit))

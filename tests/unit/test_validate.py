@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tinmatch.agreement import REQUEST_COLUMNS, Agreement
+from tinmatch.errors import ConfigError
 from tinmatch.pipeline.validate import ValidationContext, parse_date, validate
 
 AGREEMENT = Agreement.load()
@@ -183,11 +184,10 @@ def test_parse_date_forms() -> None:
     assert parse_date("2024/01/02") is None and parse_date(None) is None
 
 
-def test_optional_tax_periods_default_to_every_allowed_year(tmp_path: Any) -> None:
+def test_tax_periods_cannot_be_made_optional(tmp_path: Any) -> None:
+    """A floor (contract section 4): an agreement that drops tax_periods is refused."""
     text = (Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml").read_text()
     path = tmp_path / "a.toml"
     path.write_text(text.replace('"case_number", "tax_periods",', '"case_number",'))
-    lenient = Agreement.load(path)
-    valid, rejected = validate(chunk({"tax_periods": None}), lenient, context())
-    assert rejected.empty
-    assert valid["tax_years"].tolist() == [[2019, 2020, 2021, 2022, 2023, 2024]]
+    with pytest.raises(ConfigError, match="must include tax_periods"):
+        Agreement.load(path)

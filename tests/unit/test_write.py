@@ -116,15 +116,15 @@ def test_disclosed_fields_beyond_the_default_are_written_in_contract_order(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
-    writer = ResultWriter(out, ("filing_status", "tax_year", "zip", "street"))
+    writer = ResultWriter(out, ("tax_year", "zip", "street", "city"))
     writer.add_matched(pd.DataFrame({
         "record_id": ["r1"], "street": ["1 Main"], "zip": ["02134"], "tax_year": [2024],
-        "filing_status": ["joint"], "match_probability": [0.999], "_row": [2],
+        "city": ["Boston"], "match_probability": [0.999], "_row": [2],
     }))
     writer.close({})
     assert read_csv(out / "matched.csv") == [
-        ["record_id", "street", "zip", "tax_year", "filing_status", "match_probability"],
-        ["r1", "1 Main", "02134", "2024", "joint", "0.999"],
+        ["record_id", "street", "city", "zip", "tax_year", "match_probability"],
+        ["r1", "1 Main", "Boston", "02134", "2024", "0.999"],
     ]
 
 
