@@ -1,119 +1,112 @@
-"""The hash chain on its own: canonical form, hashing, and what verify_chain reports."""
+"""The leaf encoding and what `audit_log` reports, without a database."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
+from _ledger_fixtures import T0, disclosure
 
-from tinmatch.ledger import GENESIS_HASH, LedgerEntry, canonical_json, compute_hash, verify_chain
-
-T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def _chain(n: int) -> list[LedgerEntry]:
-    entries: list[LedgerEntry] = []
-    prev = GENESIS_HASH
-    for seq in range(1, n + 1):
-        entry = LedgerEntry(
-            seq=seq,
-            entry_type="disclosure",
-            request_id="req-1",
-            agency="Agency A",
-            official="Officer One",
-            record_id=f"r{seq}",
-            tin=f"90000000{seq}",
-            fields_released=("street", "city"),
-            tax_year=2024,
-            match_probability=0.995,
-            agreement_id="default",
-            agreement_sha256="a" * 64,
-            model_sha256=None,
-            statute="8 U.S.C. 1326",
-            case_number="C-1",
-            reviewer="Ann",
-            note="",
-            recalls_seq=None,
-            created_at=T0,
-            released_at=T0,
-            prev_hash=prev,
-        ).with_hash()
-        entries.append(entry)
-        prev = entry.entry_hash
-    return entries
+from tinmatch.ledger import KINDS, Anchor, LedgerEntry, audit_log, leaf_bytes
+from tinmatch.ledger.merkle import leaf_hash, root_of
 
 
-def test_canonical_json_is_sorted_compact_and_utc() -> None:
-    entry = _chain(1)[0]
-    text = canonical_json(entry)
+def _log(n: int) -> list[LedgerEntry]:
+    return [replace(disclosure(i), seq=i + 1).with_leaf_hash() for i in range(n)]
+
+
+def _stored(entries: list[LedgerEntry]) -> list[tuple[int, bytes]]:
+    return [(e.seq - 1, e.leaf_hash) for e in entries]
+
+
+def test_leaf_is_canonical_json_with_the_values_that_left() -> None:
+    entry = _log(1)[0]
+    text = leaf_bytes(entry).decode()
     assert text.startswith('{"agency":"Agency A","agreement_id":"default"')
-    assert '"created_at":"2026-09-01T12:00:00+00:00"' in text
-    assert "entry_hash" not in text
+    assert ": " not in text and ", " not in text and "\n" not in text
+    obj = json.loads(text)
+    assert obj["values"] == {
+        "city": "Springfield",
+        "state": "IL",
+        "street": "0 Elm St",
+        "tax_year": 2024,
+        "zip": "62701",
+    }
+    assert obj["v"] == 1 and obj["seq"] == 1 and obj["kind"] == "disclosure"
+    assert obj["created_at"] == "2026-09-01T12:00:00.000000Z"
+    assert json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == text
     same_instant = replace(entry, created_at=T0.astimezone(timezone(timedelta(hours=-5))))
-    assert compute_hash(same_instant) == entry.entry_hash
+    assert leaf_bytes(same_instant) == leaf_bytes(entry)
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"tin": "900000009"},
-        {"fields_released": ("street", "city", "zip")},
+        {"values": {"street": "1 Oak St"}},
+        {"fields_released": ("street",)},
         {"match_probability": 0.9951},
-        {"reviewer": "Bob"},
+        {"reviewer": "auto"},
         {"seq": 2},
-        {"prev_hash": "f" * 64},
+        {"entry_type": "recall"},
+        {"detail": {"x": 1}},
         {"released_at": T0 + timedelta(microseconds=1)},
     ],
 )
-def test_any_field_changes_the_hash(change: dict[str, object]) -> None:
-    entry = _chain(1)[0]
-    assert compute_hash(replace(entry, **change)) != entry.entry_hash  # type: ignore[arg-type]
+def test_any_field_changes_the_leaf(change: dict[str, object]) -> None:
+    entry = _log(1)[0]
+    assert leaf_bytes(replace(entry, **change)) != leaf_bytes(entry)  # type: ignore[arg-type]
 
 
-def test_intact_chain_has_no_problems() -> None:
-    entries = _chain(5)
-    assert verify_chain(entries, (5, entries[-1].entry_hash)) == []
+def test_event_entries_fit_the_same_leaf() -> None:
+    event = LedgerEntry.event(
+        "suspension", at=T0, agency="Agency A", detail={"scope": "agency", "why": "audit"}
+    )
+    assert event.kind in KINDS
+    assert json.loads(leaf_bytes(event))["detail"] == {"scope": "agency", "why": "audit"}
 
 
-def test_edited_entry_is_named() -> None:
-    entries = _chain(5)
-    entries[2] = replace(entries[2], tin="999999999")
-    problems = verify_chain(entries, (5, entries[-1].entry_hash))
-    assert [(p.seq, p.kind) for p in problems] == [(3, "edited")]
+def test_intact_log() -> None:
+    entries = _log(6)
+    anchor = Anchor(4, root_of([e.leaf_hash for e in entries[:4]]), "cp")
+    audit = audit_log(entries, _stored(entries), recorded_size=6, anchors=[anchor])
+    assert audit.problems == [] and audit.size == 6
+    assert audit.root == root_of([leaf_hash(leaf_bytes(e)) for e in entries])
 
 
-def test_rehashed_edit_breaks_the_link_to_the_next_entry() -> None:
-    entries = _chain(5)
-    entries[2] = replace(entries[2], tin="999999999").with_hash()
-    problems = verify_chain(entries, (5, entries[-1].entry_hash))
-    assert [(p.seq, p.kind) for p in problems] == [(4, "chain_broken")]
-
-
-def test_deleted_entries_are_gaps() -> None:
-    entries = _chain(6)
-    kept = entries[:1] + entries[3:]
-    problems = verify_chain(kept, (6, entries[-1].entry_hash))
+def test_edited_deleted_reordered_truncated() -> None:
+    entries = _log(8)
+    stored = _stored(entries)
+    edited = [*entries[:2], replace(entries[2], tin="999999999"), *entries[3:]]
+    assert [(p.seq, p.kind) for p in audit_log(edited, stored, recorded_size=8).problems] == [
+        (3, "edited")
+    ]
+    gap = entries[:1] + entries[3:]
+    problems = audit_log(gap, stored, recorded_size=8).problems
     assert [(p.seq, p.kind) for p in problems] == [(2, "deleted")]
     assert "entries 2..3 missing" in str(problems[0])
-
-
-def test_deleted_tail_is_caught_by_the_head() -> None:
-    entries = _chain(4)
-    problems = verify_chain(entries[:3], (4, entries[-1].entry_hash))
-    assert [(p.seq, p.kind) for p in problems] == [(4, "deleted")]
-    assert verify_chain(entries[:3]) == []  # without the head it cannot be seen
-
-
-def test_swapped_positions_are_reordered() -> None:
-    entries = _chain(5)
     swapped = [entries[0], replace(entries[2], seq=2), replace(entries[1], seq=3), *entries[3:]]
-    problems = verify_chain(swapped, (5, entries[-1].entry_hash))
-    assert [(p.seq, p.kind) for p in problems] == [(2, "reordered"), (3, "reordered")]
-    assert "written as seq 3" in str(problems[0])
+    assert [(p.seq, p.kind) for p in audit_log(swapped, stored, recorded_size=8).problems] == [
+        (2, "reordered"),
+        (3, "reordered"),
+    ]
+    cut = audit_log(entries[:5], stored[:5], recorded_size=8).problems
+    assert [(p.seq, p.kind) for p in cut] == [(6, "truncated")]
 
 
-def test_entries_added_behind_the_heads_back() -> None:
-    entries = _chain(3)
-    problems = verify_chain(entries, (2, entries[1].entry_hash))
+def test_rewritten_history_needs_an_anchor() -> None:
+    entries = _log(5)
+    anchor = Anchor(5, root_of([e.leaf_hash for e in entries]), "the checkpoint of 1 Sept")
+    forged = [*entries[:1], replace(entries[1], reviewer="auto").with_leaf_hash(), *entries[2:]]
+    assert audit_log(forged, _stored(forged), recorded_size=5).problems == []
+    problems = audit_log(forged, _stored(forged), recorded_size=5, anchors=[anchor]).problems
+    assert [(p.seq, p.kind) for p in problems] == [(5, "rewritten")]
+    assert "the checkpoint of 1 Sept" in str(problems[0])
+
+
+def test_entries_added_behind_the_logs_back() -> None:
+    entries = _log(3)
+    problems = audit_log(entries, _stored(entries[:2]), recorded_size=2).problems
     assert [(p.seq, p.kind) for p in problems] == [(3, "appended")]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -103,12 +104,13 @@ class DecisionRow(Base):
 
 
 class LedgerRow(Base):
-    """Append-only: code inserts rows and never updates or deletes them."""
+    """One leaf of the Merkle log. Append-only: the database refuses UPDATE and DELETE
+    (SQLite triggers; on PostgreSQL also the application role's grants), migration 0005."""
 
     __tablename__ = "ledger_entries"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    entry_type: Mapped[str] = mapped_column(String(16))
+    entry_type: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(40), index=True)
     agency: Mapped[str] = mapped_column(String(200))
     official: Mapped[str] = mapped_column(String(200))
@@ -127,18 +129,42 @@ class LedgerRow(Base):
     recalls_seq: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    values_json: Mapped[str] = mapped_column(Text)
+    detail_json: Mapped[str] = mapped_column(Text)
 
 
 class ChainHeadRow(Base):
-    """One row (id 1): the last seq and hash; locked and updated with every append."""
+    """One row (id 1): the log's size and root; locked and updated with every append."""
 
     __tablename__ = "ledger_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer)
-    entry_hash: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerNodeRow(Base):
+    """Stored tree hashes (``tinmatch.ledger.tiles``): the complete subtree of leaves
+    [index * 2^level, (index + 1) * 2^level), for level 0, 8, 16, ... Append-only."""
+
+    __tablename__ = "ledger_tree"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class CheckpointRow(Base):
+    """Every checkpoint the log signed (C2SP signed note). Append-only."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AgreementEventRow(Base):
