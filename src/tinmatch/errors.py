@@ -1,6 +1,20 @@
 """One base error; each failure of a whole run raises a subclass with a one-line message.
 
-Row-level problems are never exceptions: they are records (see ``pipeline.validate``).
+A subclass says *what happened*, so that each front end can answer in its own terms from one
+table: the CLI exits with the class's ``exit_code`` (docs/operations.md, "Exit codes"), the web
+service answers with the HTTP status ``tinmatch.web.errors`` maps the class to.
+
+- :class:`NotFoundError`: the thing asked for does not exist (a request id, an API key, a
+  disclosure to recall). HTTP 404.
+- :class:`ConflictError`: it exists, but its state forbids the action (released twice, already
+  suspended, already recalled, the same key written twice at once). HTTP 409.
+- :class:`UnavailableError`: the operational database cannot be reached or fails; the same call
+  may succeed later. HTTP 503. Never reported as anything else.
+- :class:`InvalidInputError`: the caller gave a blank or malformed value (no reviewer name, no
+  reason). HTTP 400.
+
+Row-level problems are never exceptions: they are records (``tinmatch.reasons``,
+``pipeline.validate``).
 """
 
 from __future__ import annotations
@@ -14,6 +28,12 @@ class TinmatchError(Exception):
 
 class ConfigError(TinmatchError):
     """The agreement, a cover letter or a setting is wrong."""
+
+    exit_code = 2
+
+
+class InvalidInputError(TinmatchError):
+    """A value the caller gave is blank or malformed (a usage error: exit 2, like ConfigError)."""
 
     exit_code = 2
 
@@ -42,7 +62,25 @@ class RefusedError(TinmatchError):
     exit_code = 6
 
 
-class LedgerError(TinmatchError):
-    """The operational database or the ledger cannot do what was asked."""
+class NotFoundError(TinmatchError):
+    """What was asked for does not exist in the operational database or the ledger."""
+
+    exit_code = 7
+
+
+class ConflictError(TinmatchError):
+    """It exists, but its state forbids what was asked (nothing was written)."""
+
+    exit_code = 7
+
+
+class UnavailableError(TinmatchError):
+    """The operational database cannot be reached or failed; retry later."""
+
+    exit_code = 7
+
+
+class LedgerBrokenError(TinmatchError):
+    """The ledger's hash chain does not verify: an entry was edited, deleted or reordered."""
 
     exit_code = 7

@@ -161,3 +161,18 @@ def test_purge(db: str, tmp_path: Path) -> None:
     assert code == 0 and "1 request(s) purged" in out and not results.exists()
     assert "0 request(s) purged" in run(db, "purge", "--older-than", "30d")[1]
     assert run(db, "ledger", "verify")[0] == 0
+
+
+def test_exit_codes_by_meaning(db: str) -> None:
+    """Not found and an unreachable database are exit 7 (like a conflict, above), a blank
+    reason exit 2 (a usage error); each is one line on stderr."""
+    rid = _held(db)
+    code, _, err = run(db, "review", "show", "req-0000000000000000")
+    assert code == 7 and err.startswith("error: no request 'req-0000000000000000'")
+    code, _, err = run(db, "ledger", "recall", rid, "R-0", "--why", "  ")
+    assert code == 2 and err == "error: say why the disclosure is recalled (--why)\n"
+    code, _, err = run(
+        "postgresql://user:secret@127.0.0.1:1/none?connect_timeout=2", "review", "show", rid
+    )
+    assert code == 7 and err.startswith("error: cannot open the operational database")
+    assert "secret" not in err and err.count("\n") == 1

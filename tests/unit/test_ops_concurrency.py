@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _ops_fixtures import BACKENDS, T0, backend_url, held_request
 
-from tinmatch.errors import LedgerError
+from tinmatch.errors import ConflictError
 from tinmatch.ops import Store
 
 
@@ -23,7 +23,7 @@ def test_parallel_releases_keep_one_chain(backend: str, tmp_path: Path) -> None:
         with Store.open(url) as store:
             try:
                 return store.release(rid, reviewer="R", note="", now=T0)
-            except LedgerError as exc:
+            except ConflictError as exc:
                 return str(exc)
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:

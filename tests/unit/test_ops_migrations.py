@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from tinmatch.errors import LedgerError
+from tinmatch.errors import UnavailableError
 from tinmatch.ops import Store
 from tinmatch.ops.engine import make_engine, resolve_url
 from tinmatch.ops.migrate import current_revision, downgrade, upgrade
@@ -65,5 +65,5 @@ def test_resolve_url(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unreachable_database_is_one_line_error() -> None:
-    with pytest.raises(LedgerError, match=r"cannot open .*\*\*\*"):
+    with pytest.raises(UnavailableError, match=r"cannot open .*\*\*\*"):
         Store.open("postgresql://user:secret@127.0.0.1:1/none?connect_timeout=2")

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from _ops_fixtures import BACKENDS, T0, disclosure, held_request, open_store
 
-from tinmatch.errors import LedgerError, RefusedError
+from tinmatch.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+)
 from tinmatch.ops import Decision, Limits, Quota, Store
 from tinmatch.ops.purge import purge
 
@@ -89,7 +94,7 @@ def test_release_writes_one_entry_per_disclosure(store: Store) -> None:
 def test_second_approve_writes_nothing(store: Store) -> None:
     rid = held_request(store)
     store.release(rid, reviewer="R", note="", now=T0)
-    with pytest.raises(LedgerError, match="already released.*nothing written"):
+    with pytest.raises(ConflictError, match="already released.*nothing written"):
         store.release(rid, reviewer="R", note="again", now=T0 + timedelta(minutes=1))
     assert len(store.ledger_entries()) == 3
 
@@ -97,9 +102,9 @@ def test_second_approve_writes_nothing(store: Store) -> None:
 def test_denied_request_cannot_be_released(store: Store) -> None:
     rid = held_request(store)
     store.deny(rid, reviewer="R", note="statute does not fit", now=T0)
-    with pytest.raises(LedgerError, match="already denied"):
+    with pytest.raises(ConflictError, match="already denied"):
         store.release(rid, reviewer="R", note="", now=T0)
-    with pytest.raises(LedgerError, match="already denied"):
+    with pytest.raises(ConflictError, match="already denied"):
         store.deny(rid, reviewer="R", note="", now=T0)
     record = store.get_request(rid)
     assert (record.status, record.n_pending) == ("denied", 0)
@@ -109,7 +114,7 @@ def test_denied_request_cannot_be_released(store: Store) -> None:
 def test_released_request_cannot_be_denied(store: Store) -> None:
     rid = held_request(store)
     store.release(rid, reviewer="R", note="", now=T0)
-    with pytest.raises(LedgerError, match="already released"):
+    with pytest.raises(ConflictError, match="already released"):
         store.deny(rid, reviewer="R", note="", now=T0)
 
 
@@ -128,12 +133,12 @@ def test_release_needs_an_outcome_and_a_reviewer(store: Store) -> None:
         n_rows=1,
         now=T0,
     )
-    with pytest.raises(LedgerError, match="no recorded outcome"):
+    with pytest.raises(ConflictError, match="no recorded outcome"):
         store.release(record.id, reviewer="R", note="", now=T0)
     rid = held_request(store)
-    with pytest.raises(LedgerError, match="reviewer"):
+    with pytest.raises(InvalidInputError, match="reviewer"):
         store.release(rid, reviewer="  ", note="", now=T0)
-    with pytest.raises(LedgerError, match="no request"):
+    with pytest.raises(NotFoundError, match="no request"):
         store.release("req-missing", reviewer="R", note="", now=T0)
 
 
@@ -235,14 +240,14 @@ def test_suspension_refuses_requests_and_releases(store: Store) -> None:
         _check(store, Limits())
     with pytest.raises(RefusedError, match="suspended"):
         store.release(rid, reviewer="R", note="", now=T0)
-    with pytest.raises(LedgerError, match="already suspended"):
+    with pytest.raises(ConflictError, match="already suspended"):
         store.suspend("default", "again", T0)
     store.resume("default", T0 + timedelta(days=1), "fixed")
     assert store.suspension("default") is None
     _check(store, Limits())
     assert store.release(rid, reviewer="R", note="", now=T0) == 3
     assert [e.action for e in store.agreement_events("default")] == ["suspend", "resume"]
-    with pytest.raises(LedgerError, match="not suspended"):
+    with pytest.raises(ConflictError, match="not suspended"):
         store.resume("default", T0)
 
 
@@ -261,9 +266,9 @@ def test_recall_is_an_entry_of_its_own(store: Store) -> None:
     assert store.get_request(rid).recalled_record_ids == ("k1-r1",)
     about = store.disclosures_for_tin("900000001")
     assert [(e.seq, e.entry_type) for e in about] == [(2, "disclosure"), (4, "recall")]
-    with pytest.raises(LedgerError, match="already recalled"):
+    with pytest.raises(ConflictError, match="already recalled"):
         store.recall(rid, "k1-r1", "again", later)
-    with pytest.raises(LedgerError, match="nothing to recall"):
+    with pytest.raises(NotFoundError, match="nothing to recall"):
         store.recall(rid, "nope", "x", later)
     assert store.verify_ledger() == []
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, postgres_url
 
-from tinmatch.errors import ConfigError, LedgerError
+from conftest import BACKENDS, postgres_url
+from tinmatch.errors import ConfigError, ConflictError, NotFoundError
 from tinmatch.ops import Store
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.audit import Audit
@@ -46,7 +46,7 @@ def test_keys(db: Store) -> None:
     accounts.revoke_key(found.prefix)
     assert accounts.verify_key(key) is None
     assert accounts.list_keys()[0].revoked_at is not None
-    with pytest.raises(LedgerError, match="no API key"):
+    with pytest.raises(NotFoundError, match="no API key"):
         accounts.revoke_key("000000000000")
 
 
@@ -57,7 +57,7 @@ def test_reviewers(db: Store) -> None:
     assert accounts.check_reviewer("Rita Reviewer", "a long passphrasE") is None
     assert accounts.check_reviewer("Nobody", "a long passphrase") is None
     assert accounts.reviewer(rita.id) == rita
-    with pytest.raises(ConfigError, match="exists"):
+    with pytest.raises(ConflictError, match="exists"):
         accounts.add_reviewer("Rita Reviewer", "another passphrase")
     with pytest.raises(ConfigError, match="at least"):
         accounts.add_reviewer("Sam", "short")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import Web, make_web, request_csv
 
+from conftest import Web, make_web, request_csv
 from tinmatch.ops import Store
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.audit import Audit

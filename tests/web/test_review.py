@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import PASSWORD, Web, request_csv
-
 from tinmatch.web.audit import Audit
 
 

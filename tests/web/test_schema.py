@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import schemathesis
-from conftest import ATTESTATION, Web, open_web, request_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -23,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from conftest import ATTESTATION, Web, open_web, request_csv
 from tinmatch.ops import Store
 from tinmatch.web.audit import Audit
 

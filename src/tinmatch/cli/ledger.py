@@ -10,7 +10,7 @@ import typer
 
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
-from tinmatch.errors import LedgerError
+from tinmatch.errors import LedgerBrokenError
 from tinmatch.ledger.notice import write_recall_notice
 
 ledger_app = typer.Typer(
@@ -46,7 +46,7 @@ def verify(state_db: StateDbOption = None) -> None:
     for problem in problems:
         typer.echo(str(problem))
     first = problems[0]
-    raise LedgerError(
+    raise LedgerBrokenError(
         f"ledger broken at seq {first.seq} ({first.kind}); {len(problems)} problem(s) listed above"
     )
 

@@ -11,7 +11,7 @@ import typer
 
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
-from tinmatch.errors import LedgerError
+from tinmatch.errors import ConflictError
 from tinmatch.ops import Decision, RequestRecord
 from tinmatch.pipeline.explain import read_candidates
 from tinmatch.pipeline.republish import republish
@@ -152,7 +152,7 @@ def approve(
     with open_store(state_db) as store:
         try:
             n = store.release(request_id, reviewer=reviewer, note=note, now=now)
-        except LedgerError:
+        except ConflictError:
             # Released already (perhaps by a run killed before it republished the workbook):
             # make sure the workbook says so, then report the refusal.
             done = store.get_request(request_id)

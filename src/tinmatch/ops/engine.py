@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from tinmatch.errors import ConfigError
+from tinmatch.errors import ConfigError, ConflictError, TinmatchError, UnavailableError
 
 ENV_VAR = "TINMATCH_DATABASE_URL"
 DEFAULT_URL = "sqlite:///tinmatch.sqlite"
@@ -37,6 +37,20 @@ def display_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
+
+
+def database_error(exc: SQLAlchemyError) -> TinmatchError:
+    """What a failed call on the operational database means, as the error to raise from it.
+
+    A violated unique key or constraint is a conflict (two writers of the same row at once; the
+    caller may look for the winner's row). Anything else -- refused connection, a lost or locked
+    database, a missing table -- means the database cannot do its job now: unavailable, never
+    "not found" and never "not processed".
+    """
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, IntegrityError):
+        return ConflictError(f"operational database conflict: {first}")
+    return UnavailableError(f"operational database unavailable: {first}")
 
 
 def make_engine(url: str) -> Engine:

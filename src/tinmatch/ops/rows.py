@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tinmatch.errors import LedgerError
+from tinmatch.errors import ConflictError, InvalidInputError, NotFoundError
 from tinmatch.ledger.entry import utc
 from tinmatch.ops.models import (
     AgreementEventRow,
@@ -40,7 +40,7 @@ def active_suspension(s: Session, agreement_id: str) -> str | None:
 def find_request(s: Session, request_id: str) -> RequestRow:
     row = s.get(RequestRow, request_id)
     if row is None:
-        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+        raise NotFoundError(f"no request {request_id!r} (see `tinmatch review list`)")
     return row
 
 
@@ -49,14 +49,14 @@ def lock_request(s: Session, request_id: str) -> RequestRow:
         select(RequestRow).where(RequestRow.id == request_id).with_for_update()
     ).one_or_none()
     if row is None:
-        raise LedgerError(f"no request {request_id!r} (see `tinmatch review list`)")
+        raise NotFoundError(f"no request {request_id!r} (see `tinmatch review list`)")
     return row
 
 
 def require_undecided(row: RequestRow, action: str) -> None:
     if row.status in ("released", "denied"):
         when = f"{utc(row.decided_at):%Y-%m-%d %H:%M} UTC" if row.decided_at else "earlier"
-        raise LedgerError(
+        raise ConflictError(
             f"request {row.id} was already {row.status} by {row.reviewer} at {when}: "
             f"it cannot be {action} again; nothing written"
             if row.status == action
@@ -72,7 +72,7 @@ def pending_row(request_id: str, d: PendingDisclosure) -> PendingRow:
 def pending_values(request_id: str, d: PendingDisclosure) -> dict[str, Any]:
     """Column values of a pending disclosure, for a bulk insert."""
     if not d.tin.strip():
-        raise LedgerError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
+        raise InvalidInputError(f"request {request_id}: disclosure of {d.record_id!r} has no TIN")
     return dict(
         request_id=request_id,
         record_id=d.record_id,

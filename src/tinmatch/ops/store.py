@@ -18,12 +18,19 @@ from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, selec
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tinmatch.errors import LedgerError, RefusedError, TinmatchError
+from tinmatch.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    TinmatchError,
+    UnavailableError,
+)
 from tinmatch.ledger import LedgerEntry, Problem, verify_chain, write_csv
 from tinmatch.ledger.entry import GENESIS_HASH, utc
 from tinmatch.ops import chain, reporting
 from tinmatch.ops import rows as db
-from tinmatch.ops.engine import display_url, make_engine, resolve_url
+from tinmatch.ops.engine import database_error, display_url, make_engine, resolve_url
 from tinmatch.ops.migrate import upgrade
 from tinmatch.ops.models import (
     AgreementEventRow,
@@ -76,7 +83,7 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             engine.dispose()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LedgerError(
+            raise UnavailableError(
                 f"cannot open the operational database {display_url(resolved)}: {reason}"
             ) from exc
         return cls(engine)
@@ -103,8 +110,7 @@ class Store:
         except TinmatchError:
             raise
         except SQLAlchemyError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LedgerError(f"operational database error: {first}") from exc
+            raise database_error(exc) from exc
 
     # -- submission ------------------------------------------------------------------------
 
@@ -231,7 +237,7 @@ class Store:
                     row.agreement_sha256, row.model_sha256 = agreement_sha256, model_sha256
                 s.flush()
                 return db.record(s, row)
-        except LedgerError as exc:
+        except ConflictError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a concurrent begin with the same key
                 return self.get_request(rid)
             raise
@@ -266,7 +272,7 @@ class Store:
             for batch in batched(disclosures, INSERT_BATCH):
                 for d in batch:
                     if d.record_id in seen:
-                        raise LedgerError(
+                        raise InvalidInputError(
                             f"request {request_id}: a record_id appears twice among disclosures"
                         )
                     seen.add(d.record_id)
@@ -297,7 +303,7 @@ class Store:
         """Release a held request: one chained ledger entry per pending disclosure.
 
         Returns the number of entries written. A request is released once: releasing it again,
-        or releasing a denied request, raises LedgerError and writes nothing.
+        or releasing a denied request, raises ConflictError and writes nothing.
         """
         with self._tx() as s:
             row = db.lock_request(s, request_id)
@@ -308,10 +314,10 @@ class Store:
     ) -> int:
         reviewer = db.clean(reviewer)
         if not reviewer:
-            raise LedgerError("a release needs the reviewer's name")
+            raise InvalidInputError("a release needs the reviewer's name")
         db.require_undecided(row, "released")
         if row.status != "held":
-            raise LedgerError(f"request {row.id} has no recorded outcome yet: nothing to release")
+            raise ConflictError(f"request {row.id} has no recorded outcome yet: nothing to release")
         why = db.active_suspension(s, row.agreement_id)
         if why is not None:
             raise RefusedError(
@@ -357,7 +363,7 @@ class Store:
         now = utc(now)
         reviewer = db.clean(reviewer)
         if not reviewer:
-            raise LedgerError("a denial needs the reviewer's name")
+            raise InvalidInputError("a denial needs the reviewer's name")
         with self._tx() as s:
             row = db.lock_request(s, request_id)
             db.require_undecided(row, "denied")
@@ -416,11 +422,11 @@ class Store:
     def suspend(self, agreement_id: str, why: str, now: datetime) -> None:
         """Suspend an agreement: new requests are refused and nothing under it is released."""
         if not why.strip():
-            raise LedgerError("say why the agreement is suspended (--why)")
+            raise InvalidInputError("say why the agreement is suspended (--why)")
         with self._tx() as s:
             current = db.active_suspension(s, agreement_id)
             if current is not None:
-                raise LedgerError(f"agreement {agreement_id!r} is already suspended: {current}")
+                raise ConflictError(f"agreement {agreement_id!r} is already suspended: {current}")
             s.add(
                 AgreementEventRow(
                     agreement_id=agreement_id, action="suspend", why=why.strip(), at=utc(now)
@@ -431,7 +437,7 @@ class Store:
         """Lift the suspension of an agreement."""
         with self._tx() as s:
             if db.active_suspension(s, agreement_id) is None:
-                raise LedgerError(f"agreement {agreement_id!r} is not suspended")
+                raise ConflictError(f"agreement {agreement_id!r} is not suspended")
             s.add(
                 AgreementEventRow(
                     agreement_id=agreement_id, action="resume", why=why.strip(), at=utc(now)
@@ -460,7 +466,7 @@ class Store:
     ) -> LedgerEntry:
         """Recall a released disclosure found wrong: a chained ledger entry of its own."""
         if not why.strip():
-            raise LedgerError("say why the disclosure is recalled (--why)")
+            raise InvalidInputError("say why the disclosure is recalled (--why)")
         now = utc(now)
         with self._tx() as s:
             db.lock_request(s, request_id)
@@ -472,7 +478,7 @@ class Store:
                 )
             ).first()
             if original is None:
-                raise LedgerError(
+                raise NotFoundError(
                     f"request {request_id} disclosed nothing for record {record_id!r}: "
                     "nothing to recall"
                 )
@@ -482,7 +488,7 @@ class Store:
                 )
             )
             if earlier is not None:
-                raise LedgerError(
+                raise ConflictError(
                     f"record {record_id!r} of request {request_id} was already recalled "
                     f"(seq {earlier})"
                 )

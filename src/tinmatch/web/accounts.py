@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from tinmatch.errors import ConfigError, LedgerError
+from tinmatch.errors import ConfigError, ConflictError, NotFoundError
 from tinmatch.ops.rows import clean
 from tinmatch.web.db import Tables
 from tinmatch.web.hashing import (
@@ -77,7 +77,7 @@ class Accounts(Tables):
         with self.tx() as s:
             row = s.scalars(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix)).one_or_none()
             if row is None:
-                raise LedgerError(f"no API key with prefix {prefix!r} (see `tinmatch keys list`)")
+                raise NotFoundError(f"no API key with prefix {prefix!r} (see `tinmatch keys list`)")
             if row.revoked_at is None:
                 row.revoked_at = now or datetime.now(UTC)
             s.flush()
@@ -97,7 +97,7 @@ class Accounts(Tables):
             raise ConfigError(f"a reviewer password needs at least {MIN_PASSWORD_CHARS} characters")
         with self.tx() as s:
             if s.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).first():
-                raise ConfigError(f"reviewer {name!r} exists already")
+                raise ConflictError(f"reviewer {name!r} exists already")
             row = ReviewerRow(
                 name=name,
                 password_hash=hash_password(password),

@@ -9,11 +9,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tinmatch.errors import LedgerError, TinmatchError
+from tinmatch.errors import TinmatchError
+from tinmatch.ops.engine import database_error
 
 
 class Tables:
-    """Base of the web stores: one short transaction per method, errors as LedgerError."""
+    """Base of the web stores: one short transaction per method; a database failure is raised as
+    ConflictError or UnavailableError (``ops.engine.database_error``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -27,5 +29,4 @@ class Tables:
         except TinmatchError:
             raise
         except SQLAlchemyError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise LedgerError(f"operational database error: {first}") from exc
+            raise database_error(exc) from exc

@@ -1,5 +1,10 @@
 """One error shape for the whole HTTP API, produced by one handler:
-`{"ok": false, "error": "<one line>", "status": N}`."""
+`{"ok": false, "error": "<one line>", "status": N}`.
+
+`STATUS_OF` is the one place a tinmatch error becomes an HTTP status: by what happened (not
+found 404, conflict 409, unavailable 503, bad input 400/422), never by where it was raised. Code
+behind the API lets these errors rise to the handler; nothing turns an outage into an answer.
+"""
 
 from __future__ import annotations
 
@@ -14,23 +19,33 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tinmatch.errors import (
     ConfigError,
+    ConflictError,
     InputFileError,
-    LedgerError,
+    InvalidInputError,
     MasterNotLoadedError,
+    NotFoundError,
     RefusedError,
     TinmatchError,
+    UnavailableError,
 )
 
 log = logging.getLogger("tinmatch.web")
 
 STATUS_OF: list[tuple[type[TinmatchError], int]] = [
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RefusedError, 409),
+    (UnavailableError, 503),
+    (MasterNotLoadedError, 503),
+    (InvalidInputError, 400),
     (InputFileError, 422),
     (ConfigError, 422),
-    (RefusedError, 409),
-    (LedgerError, 409),
-    (MasterNotLoadedError, 503),
     (TinmatchError, 500),
 ]
+"""First match wins; anything else (a defect such as DisclosureGuardError) is 500."""
+
+RETRY_AFTER_SECONDS = 30
+"""Sent with every 503 that does not say otherwise: an outage is worth retrying."""
 
 
 class ApiError(StarletteHTTPException):
@@ -45,7 +60,14 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 
 
 def describe(exc: Exception) -> tuple[int, str, Mapping[str, str] | None]:
-    """The status, one-line message and headers for any exception."""
+    """The status, one-line message and headers for any exception (a 503 says when to retry)."""
+    status, message, headers = _describe(exc)
+    if status == 503 and "Retry-After" not in (headers or {}):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
+    return status, message, headers
+
+
+def _describe(exc: Exception) -> tuple[int, str, Mapping[str, str] | None]:
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, _one_line(str(exc.detail)), exc.headers
     if isinstance(exc, RequestValidationError):
@@ -55,9 +77,13 @@ def describe(exc: Exception) -> tuple[int, str, Mapping[str, str] | None]:
             parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg")))
         return 422, _one_line("; ".join(parts) or "invalid request"), None
     if isinstance(exc, TinmatchError):
-        status = next(code for cls, code in STATUS_OF if isinstance(exc, cls))
-        return status, _one_line(str(exc)), None
+        return status_of(exc), _one_line(str(exc)), None
     return 500, "internal error (logged on the server)", None
+
+
+def status_of(exc: TinmatchError) -> int:
+    """The HTTP status of a tinmatch error (see `STATUS_OF`)."""
+    return next(code for cls, code in STATUS_OF if isinstance(exc, cls))
 
 
 async def handle_error(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tinmatch.errors import LedgerError
 from tinmatch.ops import Decision
 from tinmatch.pipeline.explain import read_candidates
 from tinmatch.pipeline.republish import republish
@@ -122,11 +121,8 @@ def request_page(request: Request, request_id: str, done: str | None = None) -> 
     if reviewer is None:
         return _login_redirect()
     service = _service(request)
-    try:
-        record = service.store.get_request(request_id)
-        decisions = service.store.decisions(request_id)
-    except LedgerError:
-        raise ApiError(404, f"no request {request_id!r}") from None
+    record = service.store.get_request(request_id)  # unknown: NotFoundError, answered 404
+    decisions = service.store.decisions(request_id)
     probabilities = [d.probability for d in decisions if d.probability is not None]
     reasons = [d.reason or d.outcome for d in decisions]
     rows = _ambiguous_rows(Path(record.out_dir), decisions)

@@ -19,9 +19,9 @@ from tinmatch.cover import Cover
 from tinmatch.errors import (
     ConfigError,
     InputFileError,
-    LedgerError,
     RefusedError,
     TinmatchError,
+    UnavailableError,
 )
 from tinmatch.ops import RequestRecord, Store, request_id_for
 from tinmatch.pipeline.process import request_key
@@ -151,7 +151,7 @@ class Service:
                 max_file_bytes=limits.max_file_bytes,
             )
             return len(reader.record_ids())
-        except TinmatchError:
+        except InputFileError:
             return None
 
     # -- processing --------------------------------------------------------------------------
@@ -173,6 +173,10 @@ class Service:
         except REFUSALS as exc:
             self.submissions.set_state(sub.id, "refused", " ".join(str(exc).split()))
             log.info("request refused", extra={"request_id": sub.id, "error": str(exc)})
+        except UnavailableError as exc:
+            self.submissions.set_state(sub.id, "failed", " ".join(str(exc).split()))
+            log.error("request failed: database unavailable",
+                      extra={"request_id": sub.id, "error": str(exc)})  # fmt: skip
         except TinmatchError as exc:
             self.submissions.set_state(sub.id, "failed", " ".join(str(exc).split()))
             log.warning("request failed", extra={"request_id": sub.id, "error": str(exc)})
@@ -203,12 +207,14 @@ class Service:
         return sub
 
     def record(self, sub: Submission) -> RequestRecord | None:
+        """The request's record once processed, else None.
+
+        Nothing is caught: a database that cannot answer is an UnavailableError, answered 503
+        by the one error handler (``web.errors``) -- never reported as a request not processed.
+        """
         if sub.state != "processed":
             return None
-        try:
-            return self.store.get_request(sub.id)
-        except LedgerError:
-            return None
+        return self.store.get_request(sub.id)
 
     def status(self, sub: Submission) -> dict[str, Any]:
         record = self.record(sub)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from tinmatch.errors import LedgerError
+from tinmatch.errors import ConflictError
 from tinmatch.web.db import Tables
 from tinmatch.web.models import SubmissionRow
 
@@ -59,7 +59,7 @@ class Submissions(Tables):
                 row.state, row.error, row.updated_at = "queued", None, sub.updated_at
                 s.flush()
                 return _sub(row), True
-        except LedgerError as exc:
+        except ConflictError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # the same file sent twice at once
                 found = self.get(sub.id)
                 if found is not None:
