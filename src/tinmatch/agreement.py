@@ -96,6 +96,10 @@ class Disclosure(BaseModel):
     model_config = _STRICT
 
     fields: tuple[str, ...] = Field(min_length=1)
+    #: Tell the requester why nothing is disclosed for a row (no_candidate, ambiguous,
+    #: no_return_in_period...). Off by default: the requester's unmatched.csv then says only
+    #: ``not_disclosed``; whether a person filed is itself return information.
+    unmatched_reasons: bool = False
 
 
 class Matching(BaseModel):

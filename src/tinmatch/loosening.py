@@ -46,6 +46,8 @@ def loosenings(new: Agreement, old: Agreement) -> list[str]:
     dropped = [c for c in old.request.required_columns if c not in new.request.required_columns]
     if dropped:
         found.append(f"request.required_columns no longer requires {', '.join(dropped)}")
+    if new.disclosure.unmatched_reasons and not old.disclosure.unmatched_reasons:
+        found.append("disclosure.unmatched_reasons false -> true (the requester learns why)")
     fields = [f for f in new.disclosed_fields if f not in old.disclosed_fields]
     if fields:
         found.append(f"disclosure.fields adds {', '.join(fields)}")

@@ -6,6 +6,7 @@ external contract (§3) and shared by the validator, the writer and the docs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 #: Reasons a row is rejected before anything is looked up, in contract order.
@@ -25,6 +26,46 @@ UNMATCHED_REASONS: tuple[str, ...] = (
     "ambiguous",
     "no_return_in_period",
 )
+
+
+#: What the requester's copy says for every valid row with no address, unless the agreement lets
+#: the requester see why (``[disclosure] unmatched_reasons = true``). Whether a person filed, was
+#: identified, or has a namesake is itself return information: the detailed codes stay in the
+#: store, the reviewers' ``reasons.csv`` and oversight's views.
+NOT_DISCLOSED = "not_disclosed"
+NOT_DISCLOSED_MESSAGE = "nothing is disclosed for this row"
+#: Key of a request's counts that records the agreement's choice (1: the reasons are shown).
+REASONS_SHOWN_KEY = "unmatched_reasons_shown"
+#: The reviewers' file beside the results: every unmatched row with its detailed reason
+#: (``record_id, reason_code, message``). Never sent to the requester; ``evaluate`` reads it.
+REASONS_FILE = "reasons.csv"
+
+
+def for_requester(code: str, message: str, *, reasons_shown: bool) -> tuple[str, str]:
+    """An unmatched row's code and message as the requester receives them."""
+    if reasons_shown:
+        return code, message
+    return NOT_DISCLOSED, NOT_DISCLOSED_MESSAGE
+
+
+def requester_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """A request's counts as the requester may see them: without the agreement's choice key, and,
+    unless the reasons are shown, every unmatched reason folded into ``reason.not_disclosed``
+    (rejection reasons are the requester's own rows' faults and stay)."""
+    shown = counts.get(REASONS_SHOWN_KEY, 0) == 1
+    out: dict[str, int] = {}
+    folded = 0
+    for key, value in counts.items():
+        if key == REASONS_SHOWN_KEY:
+            continue
+        code = key.removeprefix("reason.")
+        if not shown and key.startswith("reason.") and code not in REJECT_REASONS:
+            folded += int(value)
+            continue
+        out[key] = value
+    if folded:
+        out[f"reason.{NOT_DISCLOSED}"] = folded
+    return out
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from tinmatch.errors import InputFileError
+from tinmatch.report import REASONS_FILE
 from tinmatch.standardize.addresses import address_features
 
 ADDRESS = ["street", "address_line2", "city", "state", "zip"]
@@ -57,6 +58,10 @@ class Evaluation:
     misses_by_reason: dict[str, int] = field(default_factory=dict)
     misses_by_scenario: dict[str, int] = field(default_factory=dict)
     wrong_person_records: list[str] = field(default_factory=list)
+    # unmatched rows expected unmatched, and those with the expected reason (from the
+    # reviewers' reasons.csv: the requester's unmatched.csv may say only not_disclosed)
+    unmatched_as_expected: int = 0
+    unmatched_reason_as_expected: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +76,8 @@ class Evaluation:
             f"wrong-period {self.wrong_period}",
             f"rejections as expected {self.rejected_as_expected:,} of "
             f"{self.rejected_expected:,}",
+            f"unmatched reasons as expected {self.unmatched_reason_as_expected:,} of "
+            f"{self.unmatched_as_expected:,}",
         ]
         if self.misses_by_reason:
             out.append("misses by reason:")
@@ -97,6 +104,8 @@ def evaluate(
     matched = _read(results / "matched.csv")
     rejected = _read(results / "rejected.csv")
     unmatched = _read(results / "unmatched.csv")
+    if (results / REASONS_FILE).exists():  # the detailed reasons, where the requester's say none
+        unmatched = _read(results / REASONS_FILE)
     outcome: dict[str, tuple[str, str]] = {}
     for rid in rejected["record_id"]:
         outcome[_norm(rid)] = ("rejected", "")
@@ -155,12 +164,17 @@ def evaluate(
     misses_scenario: Counter[str] = Counter()
     mismatch = 0
     rejected_ok = 0
+    unmatched_ok = reason_ok = 0
     for rid, exp in expected.items():
         got, reason = outcome.get(str(rid), ("missing", ""))
         if exp == "rejected" and got == "rejected":
             rejected_ok += 1
         if got != exp:
             mismatch += 1
+        if exp == "unmatched" and got == "unmatched":
+            unmatched_ok += 1
+            if "expected_reason" in truth.columns:
+                reason_ok += reason == str(truth.at[rid, "expected_reason"])
         if exp == "matched" and got != "matched":
             misses_reason[reason or got] += 1
             if "scenario" in truth.columns:
@@ -185,6 +199,8 @@ def evaluate(
         misses_by_reason=dict(misses_reason),
         misses_by_scenario=dict(misses_scenario),
         wrong_person_records=wrong_records,
+        unmatched_as_expected=unmatched_ok,
+        unmatched_reason_as_expected=reason_ok,
     )
 
 
