@@ -14,6 +14,7 @@ from tinmatch.cli import evaluate as _evaluate  # noqa: E402,F401  isort: skip
 from tinmatch.cli import review as _review  # noqa: E402,F401  isort: skip
 from tinmatch.cli import ledger as _ledger  # noqa: E402,F401  isort: skip
 from tinmatch.cli import agreement as _agreement  # noqa: E402,F401  isort: skip
+from tinmatch.cli import requesters as _requesters  # noqa: E402,F401  isort: skip
 from tinmatch.cli import report as _report  # noqa: E402,F401  isort: skip
 from tinmatch.cli import purge as _purge  # noqa: E402,F401  isort: skip
 from tinmatch.cli import keys as _keys  # noqa: E402,F401  isort: skip

@@ -192,3 +192,4 @@ class PurgeRow(Base):
 # The web service's tables share this metadata (migration 0002), so that every schema check
 # and every test that drops the tables knows them too.
 from tinmatch.web import models as _web_models  # noqa: E402,F401  isort: skip
+from tinmatch.ops import registry_models as _registry_models  # noqa: E402,F401  isort: skip

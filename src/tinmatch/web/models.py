@@ -37,6 +37,9 @@ class ReviewerRow(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    """Wrong passwords in a row (reset by a good one); at the threshold the account locks."""
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SubmissionRow(Base):
@@ -89,3 +92,28 @@ class ReviewerViewRow(Base):
     record_id: Mapped[str | None] = mapped_column(String(200))
     what: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebSessionRow(Base):
+    """A reviewer's login: the cookie holds a random token, the table its SHA-256. Logging out
+    revokes the row, so a copied cookie stops working on every `serve` process at once."""
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateBucketRow(Base):
+    """A token bucket (API calls per key, login attempts per client), kept in the database so
+    that every `serve` process on one database draws from the same bucket."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+    """Seconds since the epoch of the last take."""

@@ -1,0 +1,270 @@
+"""Registered agreements, floors, suspension by agency and registered requesters, each played
+by an insider trying to get around it (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from _ops_fixtures import BACKENDS, T0, backend_url, open_store
+
+from enroll import enroll, register_agreement
+from tinmatch.agreement import Agreement
+from tinmatch.errors import ConfigError, ConflictError, RefusedError
+from tinmatch.ops import Store
+from tinmatch.ops.admission import Submission
+from tinmatch.ops.records import Limits
+from tinmatch.ops.registry import Registry
+from tinmatch.ops.requesters import name_key
+
+DEFAULT = Path(__file__).parents[2] / "src" / "tinmatch" / "data" / "default_agreement.toml"
+LIMITS = Limits(
+    max_rows_per_request=100, max_rows_per_agency_per_period=1000, period_days=30,
+    max_rows_per_official_per_period=500, min_interval_seconds=None,
+)  # fmt: skip
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    yield from open_store(request.param, tmp_path)
+
+
+def edited(tmp_path: Path, name: str, **edits: str) -> Path:
+    text = DEFAULT.read_text(encoding="utf-8")
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def per_request(n: int) -> dict[str, str]:
+    return {"max_rows_per_request = 100000": f"max_rows_per_request = {n}"}
+
+
+def submission(key: str, n: int, *, agency: str = "Agency A", official: str = "J. Doe",
+               scope: str = "*") -> Submission:  # fmt: skip
+    return Submission(
+        request_id=f"req-{key}", request_key=key, agency=agency, official=official,
+        attestation="under active criminal investigation", agreement_id="default",
+        agreement_scope=scope, agreement_sha256="a" * 64, input_sha256="i" * 64,
+        input_name=f"{key}.csv", out_dir=f"/nonexistent/{key}", n_rows=n,
+    )  # fmt: skip
+
+
+# -- floors: refused when the agreement is loaded (and so when it is registered) -------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ({'"8 U.S.C. 1326"]': '"8 U.S.C. 1326", "99 U.S.C. 9999 (made up)"]'}, "99 U.S.C. 9999"),
+        ({'"8 U.S.C. 1326"]': '"8 U.S.C. 1326", "ANYTHING"]'}, "ANYTHING"),
+        ({'"criminal_statute", "case_number",': '"criminal_statute",'}, "case_number"),
+        ({'"criminal_statute", "case_number",': '"case_number",'}, "criminal_statute"),
+        ({"required = true": "required = false"}, "review.required"),
+        ({'"tax_year"]': '"tax_year", "filing_status"]'}, "filing_status"),
+        ({'"tax_year"]': '"tax_year", "date_of_birth"]'}, "date_of_birth"),
+        ({"max_rows_per_agency_per_period = 1000000\n": ""}, "max_rows_per_agency_per_period"),
+        ({"max_rows_per_request = 100000": "max_rows_per_request = 9223372036854775807"},
+         "max_rows_per_request"),
+        ({"expires = 2027-06-30": "expires = 2029-06-30"}, "18 months"),
+        ({"cover_required = true": "cover_required = false"}, "cover_required"),
+    ],
+)  # fmt: skip
+def test_floors_hold_whatever_the_file_says(
+    tmp_path: Path, edit: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named.replace("(", r"\(").replace(".", r"\.")):
+        Agreement.load(edited(tmp_path, "bad", **edit))
+
+
+def test_a_real_statute_from_the_table_is_accepted(tmp_path: Path) -> None:
+    path = edited(tmp_path, "drugs", **{'"8 U.S.C. 1326"]': '"8 U.S.C. 1326", "21 USC 841(a)(1)"]'})
+    assert "21 U.S.C. 841(a)(1)" in Agreement.load(path).request.authorized_statutes
+
+
+# -- registration -----------------------------------------------------------------------------
+
+
+def test_packaged_default_registers_itself(store: Store) -> None:
+    registry = Registry(store)
+    reg = registry.require_registered(Agreement.load(), T0)
+    assert reg.status == "active" and reg.agency == "*"
+    assert [r.agreement_id for r in registry.registrations()] == ["default"]
+    assert store.ledger_entries()[-1].entry_type == "agreement_registration"
+
+
+def test_an_edited_copy_of_a_registered_agreement_is_not_registered(
+    store: Store, tmp_path: Path
+) -> None:
+    path = edited(tmp_path, "tight", **per_request(50))
+    register_agreement(store, path)
+    Registry(store).require_registered(Agreement.load(path), T0)
+    path.write_text(path.read_text() + "# one more comment\n")
+    with pytest.raises(ConfigError, match="is not registered"):
+        Registry(store).require_registered(Agreement.load(path), T0)
+
+
+def test_a_tighter_agreement_needs_one_approver(store: Store, tmp_path: Path) -> None:
+    from enroll import APPROVERS, approvers
+
+    approvers(store)
+    stricter = {"min_match_probability = 0.99": "min_match_probability = 0.995"}
+    path = edited(tmp_path, "tight", **stricter)
+    agreement = Agreement.load(path)
+    reg = Registry(store).register(agreement, agreement.raw_bytes, approver=APPROVERS[0], now=T0)
+    assert reg.status == "active" and reg.loosens == ()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"min_match_probability = 0.99": "min_match_probability = 0.95"},
+        {'"8 U.S.C. 1326"]': '"8 U.S.C. 1326", "18 U.S.C. 1546"]'},
+        {"recent = 6": "recent = 8"},
+        {"expires = 2027-06-30": "expires = 2027-07-01"},
+        {"max_rows_per_official_per_period = 1000": "max_rows_per_official_per_period = 2000"},
+    ],
+)
+def test_a_looser_agreement_needs_a_second_different_approver(
+    store: Store, tmp_path: Path, edit: dict[str, str]
+) -> None:
+    from enroll import APPROVERS, approvers
+
+    approvers(store)
+    agreement = Agreement.load(edited(tmp_path, "loose", **edit))
+    registry = Registry(store)
+    first = registry.register(agreement, agreement.raw_bytes, approver=APPROVERS[0], now=T0)
+    assert first.status == "pending" and first.loosens
+    with pytest.raises(ConfigError, match="awaits a second approver"):
+        registry.require_registered(agreement, T0)
+    with pytest.raises(ConflictError, match="second approver"):
+        registry.register(agreement, agreement.raw_bytes, approver=APPROVERS[0].upper(), now=T0)
+    second = registry.register(agreement, agreement.raw_bytes, approver=APPROVERS[1], now=T0)
+    assert second.status == "active" and second.approvers == ", ".join(APPROVERS)
+    assert registry.require_registered(agreement, T0).sha256 == agreement.sha256
+
+
+def test_loosening_is_judged_against_the_agreement_it_replaces(
+    store: Store, tmp_path: Path
+) -> None:
+    from enroll import APPROVERS, approvers
+
+    approvers(store)
+    enroll(store, "Agency A")
+    scoped = {'requesting_agency = "*"': 'requesting_agency = "Agency A"'}
+    strict = edited(tmp_path, "a1", **scoped, **per_request(10))
+    register_agreement(store, strict)
+    wider = edited(tmp_path, "a2", **scoped, **per_request(20))
+    agreement = Agreement.load(wider)
+    reg = Registry(store).register(agreement, agreement.raw_bytes, approver=APPROVERS[0], now=T0)
+    assert reg.status == "pending"  # tighter than the default, looser than its predecessor
+    assert any("max_rows_per_request 10 -> 20" in x for x in reg.loosens)
+    assert reg.replaces_sha256 == Agreement.load(strict).sha256
+    assert "+max_rows_per_request = 20" in Registry(store).diff(reg.sha256)
+
+
+# -- suspension by agency ---------------------------------------------------------------------
+
+
+def test_suspending_the_default_also_stops_a_renamed_copy(store: Store, tmp_path: Path) -> None:
+    enroll(store, "Agency A", "J. Doe")
+    registry = Registry(store)
+    default = Agreement.load()
+    registry.require_registered(default, T0)
+    renamed = edited(tmp_path, "copy", **{'id = "default"': 'id = "default-2"'})
+    copy = register_agreement(store, renamed)
+    registry.suspend(registry.scope(default), "court order 26-1", "Oversight", T0)
+    scope = registry.require_registered(copy, T0).agency
+    with pytest.raises(RefusedError, match="court order 26-1"):
+        registry.admit(submission("k1", 5, scope=scope), LIMITS, T0)
+    registry.resume("*", "order lifted", "Oversight", T0)
+    assert registry.admit(submission("k1", 5, scope=scope), LIMITS, T0).reserved == 5
+    kinds = [e.entry_type for e in store.ledger_entries()]
+    assert "suspension" in kinds and "resumption" in kinds
+
+
+def test_suspending_an_agency_stops_it_and_agreements_registered_later(store: Store) -> None:
+    enroll(store, "Agency A", "J. Doe")
+    enroll(store, "Agency B", "K. Roe")
+    registry = Registry(store)
+    registry.suspend("Agency A", "audit", "Oversight", T0)
+    with pytest.raises(RefusedError, match="audit"):
+        registry.admit(submission("a", 5, scope="Agency A"), LIMITS, T0)
+    with pytest.raises(RefusedError, match="audit"):  # any agreement, whatever its scope
+        registry.admit(submission("a", 5), LIMITS, T0)
+    ok = registry.admit(submission("b", 5, agency="Agency B", official="K. Roe"), LIMITS, T0)
+    assert ok.reserved == 5
+
+
+# -- registered requesters ----------------------------------------------------------------------
+
+
+def test_name_keys_fold_punctuation_case_and_order() -> None:
+    assert name_key("J. Doe") == name_key("J Doe") == name_key("Doe, J.") == name_key("doe j")
+    assert name_key("J. Doe (2)") != name_key("J. Doe")
+    assert name_key("ICE") != name_key("ICE ERO Houston")
+
+
+def test_an_unregistered_official_or_agency_is_refused_whole(store: Store) -> None:
+    enroll(store, "ICE", "J. Doe")
+    registry = Registry(store)
+    tries = [("ICE", "J. Doe (2)"), ("ICE", "Jane Doe"), ("ICE ERO Houston", "J. Doe")]
+    for agency, official in tries:
+        with pytest.raises(RefusedError, match="not a registered"):
+            registry.admit(submission("x", 1, agency=agency, official=official), LIMITS, T0)
+    with pytest.raises(ConflictError, match="registered already"):
+        registry.add_official("Doe, J.", "ICE", T0)
+
+
+def test_caseload_and_interval_count_per_registered_identity(store: Store) -> None:
+    enroll(store, "ICE", "J. Doe")
+    registry = Registry(store)
+    limits = replace(LIMITS, max_rows_per_official_per_period=30, min_interval_seconds=3600)
+    registry.admit(submission("k1", 20, agency="ICE", official="J. Doe"), limits, T0)
+    later = T0 + timedelta(hours=2)
+    for i, spelling in enumerate(["J Doe", "Doe, J.", "j. doe"]):
+        with pytest.raises(RefusedError, match="cap of 30 rows per official"):
+            registry.admit(submission(f"s{i}", 20, agency="ice", official=spelling), limits, later)
+    with pytest.raises(RefusedError, match="between requests"):
+        registry.admit(submission("k2", 1, agency=" ice ", official="Doe J"), limits, T0)
+    record = registry.admit(submission("k3", 10, agency="ice", official="Doe, J."), limits, later)
+    assert (record.record.agency, record.record.official) == ("ICE", "J. Doe")
+
+
+# -- caps under concurrency ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_submitters_never_exceed_the_agency_cap(backend: str, tmp_path: Path) -> None:
+    """8 submitters at once whose requests together exceed the cap: exactly the cap is
+    admitted, on every run."""
+    url = backend_url(backend, tmp_path)
+    cap, rows, submitters, runs = 100, 30, 8, 10
+    limits = replace(
+        LIMITS, max_rows_per_agency_per_period=cap, max_rows_per_official_per_period=10_000
+    )
+    with Store.open(url) as setup:
+        enroll(setup, "Agency A", *[f"Officer {i}" for i in range(submitters)])
+    stores = [Store.open(url) for _ in range(submitters)]
+    try:
+        for run in range(runs):
+            now = T0 + timedelta(days=40 * run)  # each run in a fresh period
+
+            def submit(i: int, now: object = now, run: int = run) -> int:
+                sub = submission(f"r{run}-{i}", rows, official=f"Officer {i}")
+                return Registry(stores[i]).admit(sub, limits, now).reserved  # type: ignore[arg-type]
+
+            with ThreadPoolExecutor(max_workers=submitters) as pool:
+                reserved = list(pool.map(submit, range(submitters)))
+            assert sum(reserved) == cap, (run, reserved)
+            assert all(0 <= r <= rows for r in reserved)
+    finally:
+        for s in stores:
+            s.close()
