@@ -31,3 +31,11 @@ def pytest_runtest_makereport(
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     report.outcome = "failed"
     report.longrepr = f"skipped under CI=true (a service or package CI must provide): {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _ledger_key(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test signs its ledger checkpoints with a key of its own, never one in $HOME."""
+    if "TINMATCH_LEDGER_KEY" not in os.environ:
+        path = tmp_path_factory.mktemp("ledger-key") / "ledger.key"
+        monkeypatch.setenv("TINMATCH_LEDGER_KEY", str(path))

@@ -139,7 +139,7 @@ def consistency_ok(
 class Key:
     def __init__(self, vkey: str) -> None:
         try:
-            name, hex_id, blob = vkey.strip().split("+")
+            name, hex_id, blob = vkey.strip().split("+", 2)
             raw = base64.b64decode(blob, validate=True)
         except ValueError as exc:
             raise Failed(f"not a verifier key NAME+KEYID+KEY: {vkey!r}") from exc

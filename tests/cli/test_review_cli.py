@@ -101,7 +101,7 @@ def test_ledger_verify_disclosures_export_recall(db: str, tmp_path: Path) -> Non
     rid = _held(db)
     run(db, "review", "approve", rid, "--reviewer", "Ann", "--note", "ok")
     code, out, _ = run(db, "ledger", "verify")
-    assert (code, out.strip()) == (0, "ledger intact: 2 entries, chain verified")
+    assert code == 0 and out.startswith("ledger intact: 2 entries; every leaf, the root")
     code, out, _ = run(db, "ledger", "disclosures", "--tin", "900111221")
     assert code == 0 and "R-1" in out and "street,city" in out and "R-0" not in out
     code, out, _ = run(db, "ledger", "recall", rid, "R-1", "--why", "wrong person", "--by", "Sup")
@@ -112,6 +112,7 @@ def test_ledger_verify_disclosures_export_recall(db: str, tmp_path: Path) -> Non
     assert code == 0 and "exported 3 entries" in err
     assert len(target.read_text().splitlines()) == 4
     with Store.open(db) as store, store.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER ledger_entries_no_update"))  # the insider's first step
         conn.execute(text("UPDATE ledger_entries SET case_number = 'C-10' WHERE seq = 2"))
     code, out, err = run(db, "ledger", "verify")
     assert code == 7

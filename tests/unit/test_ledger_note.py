@@ -51,7 +51,7 @@ def test_key_id_and_verifier_key_format() -> None:
     assert bytes.fromhex(hex_id) == key_id(name, 0x01, signer.public_key)
     assert VerifierKey.parse(str(vkey)) == vkey
     with pytest.raises(NoteError, match="key ID"):
-        VerifierKey.parse(f"{name}+00000000+{str(vkey).split('+')[2]}")
+        VerifierKey.parse(f"{name}+00000000+{str(vkey).split('+', 2)[2]}")
 
 
 def test_checkpoint_text_and_signature_line() -> None:

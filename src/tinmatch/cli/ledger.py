@@ -1,4 +1,5 @@
-"""`tinmatch ledger`: verify the hash chain, account for a taxpayer, export, recall."""
+"""`tinmatch ledger`: account for a taxpayer, export, recall (checkpoints, proofs, verify,
+witness and notice are in `cli.ledger_log`)."""
 
 from __future__ import annotations
 
@@ -10,45 +11,21 @@ import typer
 
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
-from tinmatch.errors import LedgerBrokenError
+from tinmatch.errors import InvalidInputError
 from tinmatch.ledger.notice import write_recall_notice
 
 ledger_app = typer.Typer(
     help=(
-        "The tamper-evident ledger: one hash-chained entry per disclosed row.\n\n"
+        "The ledger: an append-only Merkle log (RFC 9162) of every disclosure, with signed "
+        "checkpoints (C2SP), proofs and witnesses.\n\n"
         "Example:\n\n"
-        "  tinmatch ledger verify\n\n"
+        "  tinmatch ledger verify --checkpoint cp-2026-09.txt\n\n"
         "  tinmatch ledger disclosures --tin 900123456\n\n"
         "  tinmatch ledger export --out ledger.csv"
     ),
     no_args_is_help=True,
 )
 app.add_typer(ledger_app, name="ledger")
-
-
-@ledger_app.command("verify")
-@one_line_errors
-def verify(state_db: StateDbOption = None) -> None:
-    """Recompute the hash chain; exit non-zero naming the first broken seq.
-
-    Catches entries edited, deleted or reordered directly in the database.
-
-    Example:
-
-      tinmatch ledger verify
-    """
-    with open_store(state_db) as store:
-        problems = store.verify_problems()
-        n, _ = store.ledger_head()
-    if not problems:
-        typer.echo(f"ledger intact: {n} entries, chain verified")
-        return
-    for problem in problems:
-        typer.echo(str(problem))
-    first = problems[0]
-    raise LedgerBrokenError(
-        f"ledger broken at seq {first.seq} ({first.kind}); {len(problems)} problem(s) listed above"
-    )
 
 
 @ledger_app.command("disclosures")
@@ -94,18 +71,37 @@ def disclosures(
 @one_line_errors
 def export(
     out: Annotated[
-        Path | None, typer.Option("--out", help="CSV file to write (default: stdout).")
+        Path | None, typer.Option("--out", help="File to write (default: stdout).")
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv: every field, for people; jsonl: one leaf per line, byte for byte, "
+            "for tools/verify_ledger.py.",
+        ),
+    ] = "csv",
     state_db: StateDbOption = None,
 ) -> None:
-    """Export every ledger entry, every field, as CSV.
+    """Export every ledger entry, every field, as CSV (or the leaves as JSON Lines).
 
     Example:
 
       tinmatch ledger export --out ledger-2026-09.csv
+
+      tinmatch ledger export --format jsonl --out leaves.jsonl
     """
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidInputError(f"--format is csv or jsonl, not {fmt!r}")
     with open_store(state_db) as store:
-        if out is None:
+        store.checkpoint_if_due(utc_now())
+        if fmt == "jsonl":
+            if out is None:
+                n = store.export_leaves(sys.stdout.buffer)
+            else:
+                with out.open("wb") as binary:
+                    n = store.export_leaves(binary)
+        elif out is None:
             n = store.export_ledger(sys.stdout)
         else:
             with out.open("w", encoding="utf-8", newline="") as handle:
@@ -141,3 +137,7 @@ def recall(
     )
     if notice is not None:
         typer.echo(f"recall notice added to {notice}")
+
+
+# The log's own commands register on `ledger_app` when imported.
+from tinmatch.cli import ledger_log as _ledger_log  # noqa: E402,F401  isort: skip

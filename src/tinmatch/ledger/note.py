@@ -77,7 +77,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, vkey: str) -> VerifierKey:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError(f"not a verifier key NAME+KEYID+KEY: {vkey.strip()!r}")
         name, hex_id, blob = parts
@@ -229,7 +229,7 @@ class Ed25519Signer:
 
     @classmethod
     def from_text(cls, text: str) -> Ed25519Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("not a private key file (PRIVATE+KEY+NAME+KEYID+KEY)")
         try:

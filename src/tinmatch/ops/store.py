@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
-from typing import TextIO, cast
+from typing import Any, BinaryIO, TextIO, cast
 
 from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -26,9 +27,11 @@ from tinmatch.errors import (
     TinmatchError,
     UnavailableError,
 )
-from tinmatch.ledger import LedgerEntry, Problem, verify_chain, write_csv
-from tinmatch.ledger.entry import GENESIS_HASH, utc
-from tinmatch.ops import chain, reporting
+from tinmatch.ledger import LedgerEntry, Problem, write_csv, write_jsonl
+from tinmatch.ledger.entry import utc
+from tinmatch.ledger.note import ED25519, NoteError, Signer, VerifierKey
+from tinmatch.ledger.verify import Anchor
+from tinmatch.ops import chain, logkey, reporting
 from tinmatch.ops import rows as db
 from tinmatch.ops.engine import database_error, display_url, make_engine, resolve_url
 from tinmatch.ops.migrate import upgrade
@@ -66,9 +69,15 @@ def request_id_for(request_key: str) -> str:
 class Store:
     """Typed access to the operational database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, signer: Signer | None = None, key_path: Path | None = None
+    ) -> None:
+        """`signer` signs the ledger's checkpoints (an HSM or KMS adapter); by default the
+        key file `key_path` (or the one `ops.logkey` names), created 0600 on first use."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._signer = signer
+        self._key_path = key_path
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -86,7 +95,7 @@ class Store:
             raise UnavailableError(
                 f"cannot open the operational database {display_url(resolved)}: {reason}"
             ) from exc
-        return cls(engine)
+        return cls(engine, key_path=logkey.key_path(resolved))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -349,11 +358,12 @@ class Store:
                 recalls_seq=None,
                 created_at=now,
                 released_at=now,
-                prev_hash=GENESIS_HASH,
+                values=json.loads(p.fields_json),
             )
             for p in pending
         ]
         written = chain.append(s, drafts)
+        chain.checkpoint(s, self.signer(), now)
         row.status, row.reviewer, row.review_note = "released", reviewer, note
         row.decided_at = row.updated_at = now
         return len(written)
@@ -499,18 +509,71 @@ class Store:
                 note=why.strip(),
                 recalls_seq=original.seq,
                 created_at=now,
+                values={},
             )
-            return chain.append(s, [draft])[0]
+            written = chain.append(s, [draft])
+            chain.checkpoint(s, self.signer(), now)
+            return written[0]
 
-    def verify_problems(self) -> list[Problem]:
-        """Breaks in the chain, in seq order (empty when intact)."""
+    def signer(self) -> Signer:
+        """What signs the ledger's checkpoints (the key file is created on first use)."""
+        if self._signer is None:
+            path = self._key_path or logkey.key_path(str(self.engine.url))
+            try:
+                self._signer = logkey.file_signer(path)
+            except (NoteError, OSError) as exc:
+                raise UnavailableError(f"the ledger's signing key: {exc}") from exc
+        return self._signer
+
+    def verifier_key(self) -> VerifierKey:
+        """The log's public key, as a signed-note verifier key."""
+        signer = self.signer()
+        return VerifierKey(signer.name, ED25519, signer.public_key)
+
+    def checkpoint(self, now: datetime, *, max_age: timedelta | None = None) -> str:
+        """The log's signed checkpoint (C2SP tlog-checkpoint): a new one is signed and stored
+        unless the newest has the current size and is younger than `max_age`."""
         with self._tx() as s:
-            return verify_chain(chain.stream(s), chain.head(s))
+            return chain.checkpoint(s, self.signer(), utc(now), max_age=max_age)
+
+    def checkpoint_if_due(self, now: datetime) -> str:
+        """At least one checkpoint a day: sign one when the newest is older, or stale."""
+        return self.checkpoint(now, max_age=chain.CHECKPOINT_MAX_AGE)
+
+    def record_checkpoint(self, note: str, now: datetime) -> None:
+        """Keep a copy of one of the log's checkpoints signed elsewhere (witnesses' cosigned
+        copy); refused unless the log signed it and it matches the log at that size."""
+        key = self.verifier_key()
+        with self._tx() as s:
+            chain.record_note(s, key, note, utc(now))
+
+    def latest_checkpoint(self) -> str | None:
+        """The newest stored checkpoint note (with any witness cosignatures), or None."""
+        with self._tx() as s:
+            row = chain.latest_checkpoint(s)
+            return None if row is None else row.note
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> dict[str, Any]:
+        """Entry `seq` in the tree of `size` leaves (default: the whole log), RFC 9162."""
+        with self._tx() as s:
+            return chain.inclusion(s, seq, size)
+
+    def consistency_proof(self, first: int, second: int) -> dict[str, Any]:
+        with self._tx() as s:
+            return chain.consistency(s, first, second)
+
+    def verify_problems(self, anchors: Sequence[Anchor] = ()) -> list[Problem]:
+        """Where the stored log departs from its leaves, its size, its signed checkpoints and
+        `anchors` (checkpoints held elsewhere), in seq order (empty when intact)."""
+        key = self.verifier_key()
+        with self._tx() as s:
+            return chain.audit(s, key, anchors).problems
 
     def ledger_head(self) -> tuple[int, str]:
-        """The last seq written and its hash, as the chain-head row records them."""
+        """The log's size and root hash (hex), as the head row records them."""
         with self._tx() as s:
-            return chain.head(s) or (0, GENESIS_HASH)
+            size, root = chain.head(s)
+            return size, root.hex()
 
     def verify_ledger(self) -> list[str]:
         """Problems found, one sentence each starting `seq N: edited|deleted|reordered|...`."""
@@ -532,6 +595,11 @@ class Store:
         """Write the whole ledger as CSV to `out`; return the number of entries."""
         with self._tx() as s:
             return write_csv(chain.stream(s), out)
+
+    def export_leaves(self, out: BinaryIO) -> int:
+        """Write every leaf, one per line (JSON Lines), for an outside verifier."""
+        with self._tx() as s:
+            return write_jsonl(chain.stream(s), out)
 
     # -- accounting and retention -----------------------------------------------------------
 
