@@ -273,3 +273,16 @@ def test_synonyms(header: str, column: str | None) -> None:
 )
 def test_split_full_name(text: str, parts: tuple[str | None, ...]) -> None:
     assert split_full_name(text) == parts
+
+
+def test_the_requesters_own_columns_are_kept_beside_each_row(tmp_path: Path) -> None:
+    rows = [analyst_row(1), analyst_row(2, **{"Analyst notes": None}), analyst_row(3)]
+    path = excel_workbook(tmp_path / "a.xlsx", rows, footer=["Prepared by J. Analyst"])
+    reader = read_request(path, required_columns=REQUIRED, keep_extras=True, chunk_rows=2)
+    assert reader.extra_names == ["Analyst notes"]
+    chunks = list(reader)
+    extras = [c.attrs["extras"] for c in chunks]
+    assert [len(e) for e in extras] == [len(c) for c in chunks] == [2, 1]
+    assert [v for e in extras for v in e["Analyst notes"]] == ["seen 1", None, "seen 3"]
+    plain = next(iter(read_request(path, required_columns=REQUIRED)))
+    assert "extras" not in plain.attrs and "Analyst notes" not in plain.columns

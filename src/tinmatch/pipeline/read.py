@@ -57,6 +57,10 @@ SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ROW = "_row"
 OVERLONG = "_overlong"  # ';'-joined names of cells longer than max_cell_chars (blanked)
 FORMULA = "_formula"  # ';'-joined names of cells holding a formula without a saved result
+#: ``chunk.attrs[EXTRAS]``: the requester's own columns of the chunk's rows (``keep_extras``)
+EXTRAS = "extras"
+#: At most this many of the requester's own columns are kept (the first, left to right).
+MAX_EXTRA_COLUMNS = 20
 #: A trailing row that fills at most this many of the request's columns is a note, not a row.
 NOTE_MAX_CELLS = 1
 #: The csv module refuses fields over 128 KiB by default, which would refuse a whole file for
@@ -65,7 +69,8 @@ NOTE_MAX_CELLS = 1
 CSV_FIELD_LIMIT = (1 << 31) - 1
 
 __all__ = [
-    "FORMULA", "OVERLONG", "ROW", "Note", "RequestReader", "header_key", "read_request",
+    "EXTRAS", "FORMULA", "OVERLONG", "ROW", "Note", "RequestReader", "header_key",
+    "read_request",
 ]
 
 
@@ -115,8 +120,10 @@ class RequestReader:
         max_file_bytes: int | None = None,
         max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
         split_full_name: bool = False,
+        keep_extras: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.keep_extras = keep_extras
         self.chunk_rows = max(1, int(chunk_rows))
         self.max_cell_chars = max_cell_chars
         self.n_rows: int | None = None
@@ -322,13 +329,33 @@ class RequestReader:
         return ids
 
     def _positions(self) -> list[int]:
+        """Positions read: the request's columns (and a whole-name column to split)."""
         positions = sorted(self._mapping)
         if self._full_name is not None:
             positions.append(self._full_name)
         return positions
 
+    def _extra_positions(self) -> list[int]:
+        """Positions of the requester's own columns, kept when ``keep_extras``."""
+        if not self.keep_extras:
+            return []
+        taken = set(self._positions())
+        return [p for p, _ in self.header.unrecognized if p not in taken][:MAX_EXTRA_COLUMNS]
+
+    @property
+    def extra_names(self) -> list[str]:
+        """The names of the kept own columns, as in the header (made unique)."""
+        names: list[str] = []
+        texts = dict(self.header.unrecognized)
+        for position in self._extra_positions():
+            name, n = texts[position], 2
+            while name in names:
+                name, n = f"{texts[position]} ({n})", n + 1
+            names.append(name)
+        return names
+
     def _csv_records(self) -> Iterator[tuple[int, list[Any], str | None]]:
-        positions = self._positions()
+        positions = self._positions() + self._extra_positions()
         width = len(self.header.cells)
         number = 1
         try:
@@ -390,7 +417,8 @@ class RequestReader:
             yield row
 
     def _xlsx_records(self) -> Iterator[tuple[int, list[Any], str | None]]:
-        positions = self._positions()
+        width = len(self._positions())
+        positions = self._positions() + self._extra_positions()
         names = [self._mapping.get(p, FULL_NAME) for p in positions]
         formulas = self._formulas
         for index, row in enumerate(self._xlsx_rows()):
@@ -401,7 +429,7 @@ class RequestReader:
                       for i, p in enumerate(positions)]  # fmt: skip
             flags: str | None = None
             if number in formulas:
-                hit = [names[i] for i, p in enumerate(positions)
+                hit = [names[i] for i, p in enumerate(positions[:width])
                        if p in formulas[number] and values[i] is None]  # fmt: skip
                 if hit:
                     flags = ";".join(hit)
@@ -414,11 +442,12 @@ class RequestReader:
         """Hold back rows filling at most NOTE_MAX_CELLS cells; they are rows again when a
         fuller row follows, and notes when they trail the data (after at least one fuller row)."""
         held: list[tuple[int, list[Any], str | None]] = []
+        width = len(self._positions())  # the request's own cells (not the requester's columns)
         seen_data = False
         self.notes = []
         self.formula_cells = 0
         for record in records:
-            filled = sum(1 for v in record[1] if v is not None and str(v).strip())
+            filled = sum(1 for v in record[1][:width] if v is not None and str(v).strip())
             if filled == 0 and not record[2]:
                 continue  # blank: dropped anyway
             if filled <= NOTE_MAX_CELLS and not record[2]:
@@ -432,7 +461,9 @@ class RequestReader:
             yield from held
             return
         self.notes = [
-            Note(number, next(str(v).strip() for v in values if v is not None and str(v).strip()))
+            Note(number, next(
+                str(v).strip() for v in values[:width] if v is not None and str(v).strip()
+            ))
             for number, values, _ in held
         ]
 
@@ -440,6 +471,7 @@ class RequestReader:
         self, records: Iterator[tuple[int, list[Any], str | None]]
     ) -> Iterator[pd.DataFrame]:
         names = [self._mapping.get(p, FULL_NAME) for p in self._positions()]
+        names += [f"{EXTRAS}:{i}" for i in range(len(self._extra_positions()))]
         buffer: list[list[Any]] = []
         rows: list[int] = []
         flags: list[str | None] = []
@@ -474,7 +506,13 @@ class RequestReader:
         present = out[list(REQUEST_COLUMNS)].notna().any(axis=1)
         if FORMULA in out:
             present |= out[FORMULA].notna()
-        return out[present].reset_index(drop=True)
+        kept = out[present].reset_index(drop=True)
+        if self.keep_extras:
+            extras = pd.DataFrame(index=raw.index)
+            for i, name in enumerate(self.extra_names):
+                extras[name] = _clean(raw[f"{EXTRAS}:{i}"])
+            kept.attrs[EXTRAS] = extras[present].reset_index(drop=True)
+        return kept
 
 
 def _reraise_interrupts(exc: BaseException) -> None:
@@ -560,6 +598,7 @@ def read_request(
     max_file_bytes: int | None = None,
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
     split_full_name: bool = False,
+    keep_extras: bool = False,
 ) -> RequestReader:
     """Open a request file; raises ``InputFileError`` if it cannot be read or lacks a column."""
     return RequestReader(
@@ -570,6 +609,7 @@ def read_request(
         max_file_bytes=max_file_bytes,
         max_unzipped_bytes=max_unzipped_bytes,
         split_full_name=split_full_name,
+        keep_extras=keep_extras,
     )
 
 
