@@ -19,4 +19,9 @@ su postgres -c "psql -q -h 127.0.0.1 -c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELEC
   || su postgres -c "psql -q -c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tinmatch') THEN CREATE ROLE tinmatch LOGIN PASSWORD 'tinmatch'; END IF; END \\\$\\\$;\""
 su postgres -c "psql -q -tAc \"SELECT 1 FROM pg_database WHERE datname = 'tinmatch_test'\"" | grep -q 1 \
   || su postgres -c "psql -q -c 'CREATE DATABASE tinmatch_test OWNER tinmatch'"
-echo "postgres ${version} ready on 127.0.0.1:5432"
+# The application's role (issue 15): it owns nothing, so it cannot drop the ledger's triggers;
+# migration 0005 (run as the owner, tinmatch) grants it SELECT and INSERT only on the ledger
+# tables and ordinary rights on the others. Tests marked postgres show its UPDATE refused.
+su postgres -c "psql -q -h 127.0.0.1 -c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tinmatch_app') THEN CREATE ROLE tinmatch_app LOGIN PASSWORD 'tinmatch_app' NOINHERIT; END IF; END \\\$\\\$;\"" 2>/dev/null \
+  || su postgres -c "psql -q -c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tinmatch_app') THEN CREATE ROLE tinmatch_app LOGIN PASSWORD 'tinmatch_app' NOINHERIT; END IF; END \\\$\\\$;\""
+echo "postgres ${version} ready on 127.0.0.1:5432 (owner tinmatch, application role tinmatch_app)"
