@@ -1,7 +1,7 @@
 """kill -9 at any point, re-run the same command: byte-identical outputs, one ledger entry per
 disclosed row, and nothing half-written under a final name.
 
-Real subprocesses: the named crash points in ``pipeline.write`` (``TINMATCH_TEST_CRASH_AT``)
+Real subprocesses: the named crash points in ``pipeline.publish`` (``TINMATCH_TEST_CRASH_AT``)
 SIGKILL the process at each stage of publishing; a further run is killed at a random moment.
 The crashes accumulate in one output folder and one state database, then a clean re-run must
 reproduce, byte for byte, what an uninterrupted run wrote elsewhere.
@@ -23,7 +23,7 @@ import pytest
 
 from tinmatch.neutralize import neutralize
 from tinmatch.ops.store import Store
-from tinmatch.pipeline.write import CRASH_ENV, CRASH_POINTS, STAGING_PREFIX
+from tinmatch.pipeline.publish import CRASH_ENV, CRASH_POINTS, STAGING_PREFIX
 
 from .conftest import HOSTILE_IDS, World
 from .helpers import assert_inert

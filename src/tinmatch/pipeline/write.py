@@ -1,28 +1,20 @@
 """Write the result: matched, rejected and unmatched CSVs plus ``result.xlsx`` (contract §3).
 
-Chunks are appended to files in a hidden staging folder inside the output folder (memory stays
-bounded); ``close`` builds the workbook in constant-memory mode and moves every file into place
-with ``os.replace``, so a run that fails or is killed half way leaves no partial file under a
-final name. ``close`` first removes an older ``result.xlsx``, then publishes the three CSVs, then
-``result.xlsx`` last: when ``result.xlsx`` exists, the CSVs beside it are from the same run.
-Staging folders left by a killed run are removed by the next writer in the same folder.
+The disclosure guard sits here: a writer is opened with the agreement's disclosed fields and
+refuses any other field (``ResultWriter``), and ``add_matched`` refuses any column outside them.
+Every text cell is neutralized against formula injection; numbers stay numbers.
 
-The workbook is reproducible: with ``SOURCE_DATE_EPOCH`` set, ``generated_at`` and the document's
-creation date are that time, and the same input gives byte-identical files.
-Every text cell is neutralized against formula injection, and ``add_matched`` refuses any
-column the agreement does not disclose.
+Chunks are appended to CSV files in a staging folder (memory stays bounded); ``close`` builds the
+workbook from them (:mod:`tinmatch.pipeline.workbook`) and publishes every file at once, the
+workbook last (:mod:`tinmatch.pipeline.publish`): a run that fails or is killed half way leaves
+no partial file under a final name.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import math
 import numbers
 import os
-import re
-import shutil
-import signal
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +30,9 @@ import pyarrow.compute as pc
 
 from tinmatch.agreement import DISCLOSABLE_FIELDS
 from tinmatch.errors import TinmatchError
-from tinmatch.neutralize import neutralize, neutralize_cell
+from tinmatch.neutralize import neutralize
+from tinmatch.pipeline.publish import Staging, crash_point, fsync_file
+from tinmatch.pipeline.workbook import generated_at, write_workbook
 from tinmatch.report import REJECT_REASONS, UNMATCHED_REASONS
 
 HELD_COLUMNS = ("record_id",)
@@ -46,63 +40,6 @@ REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message")
 UNMATCHED_COLUMNS = ("record_id", "reason_code", "message")
 NUMERIC_COLUMNS = frozenset({"tax_year", "match_probability"})
 INTERNAL_COLUMNS = frozenset({"_row"})
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_CHARS = 32_767
-STAGING_PREFIX = ".tinmatch-partial-"
-#: Test hook: when this environment variable names a crash point (see ``_crash_point``), the
-#: process kills itself there with SIGKILL, as ``kill -9`` would. Only the crash tests set it.
-CRASH_ENV = "TINMATCH_TEST_CRASH_AT"
-CRASH_POINTS = (
-    "first_chunk", "before_publish", "after_first_csv", "before_xlsx", "after_publish",
-)
-
-
-def _crash_point(name: str) -> None:
-    if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def generated_at() -> dt.datetime:
-    """Now (UTC, whole seconds), or ``SOURCE_DATE_EPOCH`` when set (reproducible output)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists, it is someone else's
-        return True
-    return True
-
-
-def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Remove staging folders of writers that are no longer running; return what was removed."""
-    removed: list[Path] = []
-    for entry in out_dir.glob(f"{STAGING_PREFIX}*"):
-        pid_text = entry.name[len(STAGING_PREFIX):].split(".", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class DisclosureGuardError(TinmatchError):
@@ -143,15 +80,15 @@ class _Table:
         out_dir: Path,
         name: str,
         columns: Sequence[str],
-        staging: Path | None = None,
+        staging: Path,
         numbers_anywhere: bool = False,
     ) -> None:
         self.name = name
         self.columns = tuple(columns)
         self.numbers_anywhere = numbers_anywhere
+        self.numeric = [c in NUMERIC_COLUMNS for c in self.columns]
         self.final = out_dir / f"{name}.csv"
-        temp_dir = staging or out_dir
-        fd, temp = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".csv.tmp")
+        fd, temp = tempfile.mkstemp(dir=staging, prefix=f".{name}.", suffix=".csv.tmp")
         self.temp = Path(temp)
         self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.handle)
@@ -169,7 +106,7 @@ class _Table:
         self.writer.writerows(zip(*(data[c] for c in self.columns), strict=True))
         self.rows += len(frame)
         if len(frame):
-            _crash_point("first_chunk")
+            crash_point("first_chunk")
 
     def finish(self) -> None:
         if not self.handle.closed:
@@ -206,10 +143,8 @@ class ResultWriter:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.held = held
-        remove_stale_staging(self.out_dir)
-        self.staging = Path(
-            tempfile.mkdtemp(dir=self.out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}.")
-        )
+        self._staging = Staging(self.out_dir)
+        self.staging = self._staging.path
         self.matched_columns = matched_columns(disclosed_fields)
         self._allowed = frozenset(self.matched_columns) | INTERNAL_COLUMNS
         self._reasons: Counter[str] = Counter()
@@ -302,34 +237,29 @@ class ResultWriter:
     def close(self, summary: Mapping[str, object]) -> ResultPaths:
         """Write ``result.xlsx`` and move every file into place; return their paths."""
         final_xlsx = self.out_dir / "result.xlsx"
+        tables = (*self._tables.values(), *self._extras.values())
         try:
-            for table in (*self._tables.values(), *self._extras.values()):
+            for table in tables:
                 table.finish()
             xlsx_temp = self.staging / "result.xlsx.tmp"
-            self._write_xlsx(xlsx_temp, self.summary_rows(summary))
+            write_workbook(
+                xlsx_temp, list(self._tables.values()), self.summary_rows(summary),
+                tmpdir=self.staging,
+            )
             os.chmod(xlsx_temp, 0o600)  # like the CSVs (mkstemp): results are for the owner
-            _fsync_file(xlsx_temp)
-            _crash_point("before_publish")
-            # result.xlsx is published last: while the CSVs are replaced, no workbook claims
-            # them, so a result.xlsx that exists always sits beside the CSVs of its own run.
-            final_xlsx.unlink(missing_ok=True)
-            for index, table in enumerate((*self._tables.values(), *self._extras.values())):
-                os.replace(table.temp, table.final)
-                if index == 0:
-                    _crash_point("after_first_csv")
-            _crash_point("before_xlsx")
-            os.replace(xlsx_temp, final_xlsx)
-            _fsync_dir(self.out_dir)
+            fsync_file(xlsx_temp)
+            self._staging.publish(
+                [(table.temp, table.final) for table in tables], (xlsx_temp, final_xlsx)
+            )
         except BaseException:
             self.abort()
             raise
-        shutil.rmtree(self.staging, ignore_errors=True)
-        _crash_point("after_publish")
-        tables = self._tables
+        self._staging.remove()
+        crash_point("after_publish")
         return ResultPaths(
-            matched=tables["held" if self.held else "matched"].final,
-            rejected=tables["rejected"].final,
-            unmatched=tables["unmatched"].final,
+            matched=self._tables["held" if self.held else "matched"].final,
+            rejected=self._tables["rejected"].final,
+            unmatched=self._tables["unmatched"].final,
             xlsx=final_xlsx,
             counts=self.counts(),
         )
@@ -338,7 +268,7 @@ class ResultWriter:
         """Remove the temporary files; nothing more is published."""
         for table in (*self._tables.values(), *self._extras.values()):
             table.discard()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._staging.remove()
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -351,54 +281,6 @@ class ResultWriter:
     ) -> None:
         if exc_type is not None:
             self.abort()
-
-    def _write_xlsx(self, path: Path, summary: list[tuple[str, object]]) -> None:
-        import xlsxwriter
-
-        options = {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "tmpdir": str(self.staging),
-        }
-        workbook = xlsxwriter.Workbook(str(path), options)
-        created = dict(summary).get("generated_at")
-        when = generated_at()
-        if isinstance(created, str):
-            try:
-                when = dt.datetime.fromisoformat(created)
-            except ValueError:
-                pass
-        workbook.set_properties({"created": when.replace(tzinfo=None)})
-        bold = workbook.add_format({"bold": True})
-        for table in self._tables.values():
-            _write_sheets(workbook, table, bold)
-        sheet = workbook.add_worksheet("summary")
-        sheet.set_column(0, 0, 28)
-        sheet.set_column(1, 1, 66)
-        sheet.write_row(0, 0, ("key", "value"), bold)
-        reason_rows = []
-        for index, (key, value) in enumerate(summary, start=1):
-            sheet.write_string(index, 0, _excel_text(key))
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                sheet.write_number(index, 1, value)
-            else:
-                sheet.write_string(index, 1, _excel_text(_text(value)))
-            if key.startswith("reason."):
-                reason_rows.append(index)
-        if reason_rows:
-            chart = workbook.add_chart({"type": "bar"})
-            first, last = reason_rows[0], reason_rows[-1]
-            chart.add_series({
-                "name": "rows by reason",
-                "categories": ["summary", first, 0, last, 0],
-                "values": ["summary", first, 1, last, 1],
-            })
-            chart.set_title({"name": "Rows by reason"})
-            chart.set_legend({"none": True})
-            sheet.insert_chart(1, 3, chart)
-        workbook.close()
 
 
 # A cell that neither starts with something other than an ASCII letter or digit nor holds a
@@ -440,128 +322,6 @@ def _cells(values: pd.Series, numbers_anywhere: bool) -> list[Any]:
 def _is_number(value: object) -> bool:
     """int, float and numpy numbers; never bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _write_sheets(workbook: Any, table: _Table, bold: Any) -> None:
-    """Stream a table's CSV into its sheet (continued in ``name_2``... past Excel's row limit)."""
-    numeric = [c in NUMERIC_COLUMNS for c in table.columns]
-    part, sheet, row = 1, None, EXCEL_MAX_ROWS
-    rows: _SheetRows | None = None
-    for record in _with_sentinel(table.read_back()):
-        if sheet is None or row >= EXCEL_MAX_ROWS:
-            if rows is not None:
-                rows.finish()
-            sheet = workbook.add_worksheet(table.name if part == 1 else f"{table.name}_{part}")
-            sheet.write_row(0, 0, table.columns, bold)
-            rows = _SheetRows(sheet, numeric)
-            part, row = part + 1, 1
-        if record is None:
-            break
-        assert rows is not None
-        rows.write(row, record)
-        row += 1
-    if rows is not None:
-        rows.finish()
-
-
-# Text that neither neutralizing nor XML needs to touch: starts with an ASCII letter or digit,
-# no '|', no XML-special or control character, no '_xHHHH_', no trailing whitespace.
-_PLAIN_TEXT = re.compile(r"[A-Za-z0-9][^|&<>\x00-\x08\x0b-\x1f\ufffe\uffff]*")
-
-
-class _SheetRows:
-    """Data rows of one constant-memory xlsxwriter sheet, written as XML text directly.
-
-    xlsxwriter's ``write_string``/``write_number`` cost a few microseconds per cell (30-40 s
-    for a million-row result). This writes the same XML that xlsxwriter's constant-memory mode
-    writes for those calls (inline strings, ``.16G`` numbers, control characters as
-    ``_xHHHH_``, ``xml:space="preserve"`` for outer whitespace) into the sheet's row file,
-    and leaves the sheet's dimensions as those calls would. One deliberate difference: a cell
-    whose text looks like ``<r>...</r>`` is escaped like any other (xlsxwriter would copy it
-    into the XML unescaped, as rich text).
-    """
-
-    def __init__(self, sheet: Any, numeric: list[bool]) -> None:
-        from xlsxwriter.utility import xl_col_to_name
-
-        self.sheet = sheet
-        self.numeric = numeric
-        self.letters = [xl_col_to_name(c) for c in range(len(numeric))]
-        sheet._write_single_row(1)  # the header row goes to the row file now
-        self.fh = sheet.row_data_fh
-        self.last = 0  # last row that has a cell
-        self.next = 1
-
-    def write(self, row: int, record: list[str]) -> None:
-        cells = []
-        number = str(row + 1)
-        plain = _PLAIN_TEXT.fullmatch
-        for col, value in enumerate(record):
-            if value == "":
-                continue
-            ref = self.letters[col] + number
-            if self.numeric[col]:
-                x = float(value)
-                if not math.isfinite(x):  # as xlsxwriter: refused
-                    self.sheet.write_number(row, col, x)
-                cells.append(f'<c r="{ref}"><v>{x:.16G}</v></c>')
-            elif (
-                len(value) <= EXCEL_MAX_CHARS // 2
-                and plain(value)
-                and not value[-1].isspace()
-                and "_x" not in value
-            ):
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
-            else:
-                cells.append(_inline_string(ref, _excel_text(value)))
-        if cells:
-            self.fh.write(f'<row r="{number}">{"".join(cells)}</row>')
-            self.last = row
-        self.next = row + 1
-
-    def finish(self) -> None:
-        sheet = self.sheet
-        if self.last:
-            sheet.dim_rowmax = max(sheet.dim_rowmax or 0, self.last)
-        sheet.previous_row = self.next
-
-
-def _inline_string(ref: str, text: str) -> str:
-    """One text cell as xlsxwriter's constant-memory mode writes it (never as rich text)."""
-    from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
-    from xlsxwriter.xmlwriter import XMLwriter
-
-    if len(text) > EXCEL_MAX_CHARS // 2 and _utf16_len(text) > EXCEL_MAX_CHARS:
-        text = _utf16_truncate(text, EXCEL_MAX_CHARS)
-    text = XMLwriter._escape_control_characters(text)
-    preserve = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c r="{ref}" t="inlineStr"><is><t{preserve}>{text}</t></is></c>'
-
-
-def _with_sentinel(rows: Iterator[list[str]]) -> Iterator[list[str] | None]:
-    """The rows, then None (so an empty table still gets its sheet and header)."""
-    yield from rows
-    yield None
-
-
-def _excel_text(value: str) -> str:
-    return str(neutralize_cell(value))[:EXCEL_MAX_CHARS]
-
-
-def _text(value: object) -> str:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set | frozenset):
-        return ";".join(_text(v) for v in value)
-    return "" if value is None else str(value)
 
 
 def _flatten(mapping: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, object]]:
