@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/python tools/cli_docs.py --check
+	$(BIN)/python tools/ref_docs.py --check
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

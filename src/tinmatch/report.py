@@ -1,7 +1,8 @@
 """Row-level problems as records, never exceptions.
 
-A rejected row carries one or more reason codes; the codes and their order are fixed by the
-external contract (§3) and shared by the validator, the writer and the docs.
+A rejected row carries one or more reason codes; the codes, their order and their meaning are
+records in :mod:`tinmatch.reasons` (the contract's §3), shared by the validator, the writer and the
+generated docs.
 """
 
 from __future__ import annotations
@@ -9,23 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: Reasons a row is rejected before anything is looked up, in contract order.
-REJECT_REASONS: tuple[str, ...] = (
-    "missing_field",
-    "invalid_value",
-    "statute_not_authorized",
-    "tax_period_out_of_range",
-    "duplicate_record_id",
-    "volume_cap_exceeded",
-)
+from tinmatch.reasons import codes
 
-#: Reasons a valid row ends without a disclosure, in contract order.
-UNMATCHED_REASONS: tuple[str, ...] = (
-    "no_candidate",
-    "low_confidence",
-    "ambiguous",
-    "no_return_in_period",
-)
+#: Reasons a row is rejected before anything is looked up, in contract order.
+REJECT_REASONS: tuple[str, ...] = codes("rejected")
+
+#: Reasons matching gives a valid row without a disclosure, in contract order (the summary
+#: sheet counts each; a reviewer's and the agreement's codes are counted where they are given).
+UNMATCHED_REASONS: tuple[str, ...] = codes("unmatched", "matching")
 
 
 #: What the requester's copy says for every valid row with no address, unless the agreement lets

@@ -3,7 +3,6 @@ accounts of the tax agency). Keys and passwords are stored hashed only."""
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -11,9 +10,10 @@ import typer
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, when
 from tinmatch.errors import ConfigError
+from tinmatch.settings import REVIEWER_PASSWORD
 from tinmatch.web.accounts import Accounts
 
-PASSWORD_ENV = "TINMATCH_REVIEWER_PASSWORD"
+PASSWORD_ENV = REVIEWER_PASSWORD.name
 
 keys_app = typer.Typer(
     help=(
@@ -106,7 +106,7 @@ def add_reviewer(
 
       TINMATCH_REVIEWER_PASSWORD='a long passphrase' tinmatch reviewers add 'A. Reviewer'
     """
-    password = os.environ.get(PASSWORD_ENV) or typer.prompt(
+    password = REVIEWER_PASSWORD.text() or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
     if not password:

@@ -37,6 +37,12 @@ from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
 from tinmatch.pipeline.disclose import DISCLOSABLE
+from tinmatch.settings import (
+    SPARK_DATA,
+    SPARK_DRIVER_MEMORY,
+    SPARK_MASTER,
+    SPARK_PARTITIONS,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -52,7 +58,7 @@ _ARRAY_COLUMNS = ("last_name_tokens", "first_name_variants")
 
 def spark_master_url(master: str | None = None) -> str:
     """The Spark master: the argument, else ``TINMATCH_SPARK_MASTER``, else ``local[2]``."""
-    return master or os.environ.get("TINMATCH_SPARK_MASTER") or DEFAULT_MASTER_URL
+    return master or SPARK_MASTER.text() or DEFAULT_MASTER_URL
 
 
 def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
@@ -66,7 +72,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         from splink.backends.spark import similarity_jar_location
     except ImportError as exc:
         raise EngineError(f"the Spark engine needs pyspark (pip install pyspark): {exc}") from None
-    partitions = os.environ.get("TINMATCH_SPARK_PARTITIONS", str(DEFAULT_SHUFFLE_PARTITIONS))
+    partitions = str(SPARK_PARTITIONS.integer() or DEFAULT_SHUFFLE_PARTITIONS)
     settings = {
         "spark.jars": similarity_jar_location(),
         "spark.sql.shuffle.partitions": partitions,
@@ -75,7 +81,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
         # Local mode runs everything in the driver: give it room (default 1g thrashes).
-        "spark.driver.memory": os.environ.get("TINMATCH_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": SPARK_DRIVER_MEMORY.text() or "4g",
         **(conf or {}),
     }
     builder = SparkSession.builder.master(spark_master_url(master)).appName("tinmatch")
@@ -255,7 +261,7 @@ def open_spark_engine(
     and read from there, which suits local mode or a filesystem every executor mounts.
     `master` is the Spark master URL (else ``TINMATCH_SPARK_MASTER``, else ``local[2]``).
     """
-    source = data or os.environ.get("TINMATCH_SPARK_DATA")
+    source = data or SPARK_DATA.text()
     if not source:
         source = str(ensure_export(db).resolve())
     engine = SparkLinkEngine.open(source, spark_session(master))

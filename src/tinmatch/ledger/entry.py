@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from tinmatch.ledger.merkle import leaf_hash
@@ -147,7 +148,9 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@lru_cache(maxsize=64)
 def timestamp(value: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC (cached: a release's entries share their times)."""
     return utc(value).strftime(TIMESTAMP_FORMAT)
 
 

@@ -29,17 +29,57 @@ class TileStore(Protocol):
     def read(self, level: int, start: int, end: int) -> list[bytes]: ...
 
 
+def base_range(level: int, index: int) -> tuple[int, int, int]:
+    """The stored level and the index range [start, end) a subtree is computed from."""
+    base = level - level % TILE_HEIGHT
+    width = 1 << (level - base)
+    return base, index * width, (index + 1) * width
+
+
+class Recorder:
+    """A NodeSource that only notes which subtrees are asked for (the proof algorithms ask for
+    the same ones whatever the hashes are), so they can all be read in one query per level."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, int]] = []
+
+    def node(self, level: int, index: int) -> bytes:
+        self.asked.append((level, index))
+        return bytes(32)
+
+
 class StoredTree:
-    """A merkle.NodeSource over a TileStore."""
+    """A merkle.NodeSource over a TileStore (with `prefetch` for stores that can read many
+    ranges at once)."""
 
     def __init__(self, store: TileStore) -> None:
         self.store = store
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def prefetch(self, nodes: list[tuple[int, int]]) -> None:
+        read_many = getattr(self.store, "read_many", None)
+        if read_many is None:
+            return
+        by_level: dict[int, list[tuple[int, int]]] = {}
+        for level, index in set(nodes):
+            base, start, end = base_range(level, index)
+            by_level.setdefault(base, []).append((start, end))
+        found: dict[tuple[int, int], bytes] = {}
+        for base, ranges in by_level.items():
+            found.update(((base, i), h) for i, h in read_many(base, ranges).items())
+        for level, index in set(nodes):
+            base, start, end = base_range(level, index)
+            hashes = [found.get((base, i)) for i in range(start, end)]
+            if all(h is not None for h in hashes):
+                self._cache[(level, index)] = perfect_root(hashes)  # type: ignore[arg-type]
 
     def node(self, level: int, index: int) -> bytes:
-        base = level - level % TILE_HEIGHT
-        width = 1 << (level - base)
-        hashes = self.store.read(base, index * width, (index + 1) * width)
-        if len(hashes) != width:
+        cached = self._cache.get((level, index))
+        if cached is not None:
+            return cached
+        base, start, end = base_range(level, index)
+        hashes = self.store.read(base, start, end)
+        if len(hashes) != end - start:
             raise LookupError(f"the stored tree lacks the subtree at level {level}, index {index}")
         return perfect_root(hashes)
 
@@ -47,12 +87,14 @@ class StoredTree:
         """MTH of the first `size` leaves: fold the complete subtrees `size` decomposes into."""
         if size == 0:
             return EMPTY_ROOT
-        peaks: list[bytes] = []
+        wanted: list[tuple[int, int]] = []
         start = 0
         for level in range(size.bit_length() - 1, -1, -1):
             if size >> level & 1:
-                peaks.append(self.node(level, start >> level))
+                wanted.append((level, start >> level))
                 start += 1 << level
+        self.prefetch(wanted)
+        peaks = [self.node(level, index) for level, index in wanted]
         acc = peaks[-1]
         for peak in reversed(peaks[:-1]):
             acc = node_hash(peak, acc)

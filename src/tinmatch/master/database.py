@@ -21,7 +21,6 @@ return field are never loaded, so no option can ever disclose them.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,21 @@ import duckdb
 
 from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.params import ModelParams
+from tinmatch.settings import DUCKDB_MEMORY, MASTER_DB, SPILL_DIR
 
-DEFAULT_DB = "tinmatch.duckdb"
+DEFAULT_DB = str(MASTER_DB.default)
 SCHEMA_VERSION = "5"
 
 
 def default_db_path() -> Path:
-    return Path(os.environ.get("TINMATCH_MASTER_DB", DEFAULT_DB))
+    return Path(MASTER_DB.text() or DEFAULT_DB)
 
 
 def configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str | None = None) -> None:
     """Bound DuckDB's memory and give it somewhere to spill."""
-    limit = memory_limit or os.environ.get("TINMATCH_DUCKDB_MEMORY", "6GB")
+    limit = memory_limit or DUCKDB_MEMORY.text()
     con.execute(f"SET memory_limit = '{limit}'")
-    spill = os.environ.get("TINMATCH_SPILL_DIR")
+    spill = SPILL_DIR.text()
     if spill:
         con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = false")

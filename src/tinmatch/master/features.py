@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from tinmatch.settings import LOAD_WORKERS
 from tinmatch.standardize.addresses import _city, _line2, _state, _street, _zip5
 from tinmatch.standardize.names import (
     _NO_CODES,
@@ -146,9 +147,9 @@ CHUNK = 10_000
 
 
 def default_workers() -> int:
-    env = os.environ.get("TINMATCH_LOAD_WORKERS")
-    if env:
-        return max(1, int(env))
+    chosen = LOAD_WORKERS.integer()
+    if chosen is not None:
+        return max(1, chosen)
     return max(1, min(os.cpu_count() or 1, 8))
 
 

@@ -16,7 +16,6 @@ one person's records drift (typos, marriage, moves) without any labels being use
 from __future__ import annotations
 
 import logging
-import os
 from typing import NamedTuple
 
 import duckdb
@@ -29,6 +28,7 @@ from tinmatch.master.params import (
     params_from_settings_dict,
     settings_creator,
 )
+from tinmatch.settings import M_METHOD
 
 TRAINING_PEOPLE = 60_000
 U_MAX_PAIRS = 3_000_000
@@ -46,7 +46,7 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
         lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
         linker.table_management.register_term_frequency_lookup(lookup, col)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
-    if os.environ.get("TINMATCH_M_METHOD", "labels") == "em":
+    if M_METHOD.text() == "em":
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("dob"), estimate_without_term_frequencies=True
         )

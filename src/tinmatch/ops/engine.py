@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from tinmatch.errors import ConfigError, ConflictError, TinmatchError, UnavailableError
+from tinmatch.settings import DATABASE_URL
 
-ENV_VAR = "TINMATCH_DATABASE_URL"
-DEFAULT_URL = "sqlite:///tinmatch.sqlite"
+ENV_VAR = DATABASE_URL.name
+DEFAULT_URL = str(DATABASE_URL.default)
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -22,7 +22,7 @@ def resolve_url(url: str | None = None) -> str:
 
     A bare path is taken as a SQLite file; `postgresql://` uses the psycopg (3) driver.
     """
-    chosen = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    chosen = url or DATABASE_URL.text() or DEFAULT_URL
     if "://" not in chosen:
         chosen = f"sqlite:///{chosen}"
     for plain in ("postgresql://", "postgres://"):

@@ -10,21 +10,21 @@ when others can read it. An HSM or KMS takes over by passing a ``ledger.note.Sig
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from tinmatch.ledger.note import Ed25519Signer
+from tinmatch.settings import LEDGER_KEY, LEDGER_ORIGIN
 
-KEY_ENV = "TINMATCH_LEDGER_KEY"
-ORIGIN_ENV = "TINMATCH_LEDGER_ORIGIN"
-DEFAULT_ORIGIN = "tinmatch.invalid/ledger"
+KEY_ENV = LEDGER_KEY.name
+ORIGIN_ENV = LEDGER_ORIGIN.name
+DEFAULT_ORIGIN = str(LEDGER_ORIGIN.default)
 
 
 def key_path(url: str) -> Path:
     """The key file for the store at `url` (already resolved)."""
-    chosen = os.environ.get(KEY_ENV)
+    chosen = LEDGER_KEY.text()
     if chosen:
         return Path(chosen).expanduser()
     parsed = make_url(url)
@@ -34,4 +34,4 @@ def key_path(url: str) -> Path:
 
 
 def file_signer(path: Path) -> Ed25519Signer:
-    return Ed25519Signer.load_or_create(path, os.environ.get(ORIGIN_ENV) or DEFAULT_ORIGIN)
+    return Ed25519Signer.load_or_create(path, LEDGER_ORIGIN.text() or DEFAULT_ORIGIN)

@@ -19,6 +19,14 @@ from tinmatch.agreement import REQUEST_COLUMNS
 from tinmatch.pipeline.periods import parse_tax_periods
 from tinmatch.pipeline.read import FORMULA, OVERLONG, ROW
 from tinmatch.pipeline.statutes import normalize_statute
+from tinmatch.reasons import (
+    DUPLICATE_RECORD_ID,
+    INVALID_VALUE,
+    MISSING_FIELD,
+    STATUTE_NOT_AUTHORIZED,
+    TAX_PERIOD_OUT_OF_RANGE,
+    VOLUME_CAP_EXCEEDED,
+)
 from tinmatch.report import REJECT_REASONS
 from tinmatch.standardize.addresses import is_placeholder_street, valid_state
 
@@ -139,14 +147,13 @@ def validate(
         for column in REQUEST_COLUMNS:
             formula[column] = chunk[FORMULA].map(_names(column)).astype(bool)
             found.add(
-                "invalid_value", column, formula[column],
-                _fixed(f"{column} is a formula with no saved result (open the file in Excel or "
-                       "LibreOffice and save it, or paste the values)"),
+                INVALID_VALUE.code, column, formula[column],
+                _fixed(INVALID_VALUE.message("formula", column=column)),
             )
     for column in agreement.request.required_columns:
         found.add(
-            "missing_field", column, ~present[column] & ~formula[column],
-            _fixed(f"{column} is missing"),
+            MISSING_FIELD.code, column, ~present[column] & ~formula[column],
+            _fixed(MISSING_FIELD.message(column=column)),
         )
 
     if OVERLONG in chunk:
@@ -154,14 +161,15 @@ def validate(
         for column in REQUEST_COLUMNS:
             long = chunk[OVERLONG].map(_names(column))
             found.add(
-                "invalid_value", column, long, _fixed(f"{column} is longer than {limit} characters")
+                INVALID_VALUE.code, column, long,
+                _fixed(INVALID_VALUE.message("too_long", column=column, limit=limit)),
             )
 
     for column in REQUEST_COLUMNS:
         texts = chunk[column].astype("string")
         found.add(
-            "invalid_value", column, present[column] & texts.str.contains(_CONTROL, regex=True),
-            _fixed(f"{column} contains control characters"),
+            INVALID_VALUE.code, column, present[column] & texts.str.contains(_CONTROL, regex=True),
+            _fixed(INVALID_VALUE.message("control", column=column)),
         )
 
     dob = _map_unique(chunk["date_of_birth"], parse_date)
@@ -169,67 +177,67 @@ def validate(
         lambda d: d is None or not EARLIEST_BIRTH <= d <= ctx.today
     )
     found.add(
-        "invalid_value", "date_of_birth", bad_dob,
-        lambda v: f"date_of_birth {_show(v)} is not a plausible date of birth "
-        "(YYYY-MM-DD or MM/DD/YYYY)",
+        INVALID_VALUE.code, "date_of_birth", bad_dob,
+        lambda v: INVALID_VALUE.message("date_of_birth", value=_show(v)),
     )
     placeholder = _map_unique(chunk["street"], is_placeholder_street)
     found.add(
-        "invalid_value", "street", present["street"] & (placeholder == True),  # noqa: E712
-        lambda v: f"street {_show(v)} is not an address",
+        INVALID_VALUE.code, "street", present["street"] & (placeholder == True),  # noqa: E712
+        lambda v: INVALID_VALUE.message("street", value=_show(v)),
     )
     state_ok = _map_unique(chunk["state"], valid_state)
     found.add(
-        "invalid_value", "state", present["state"] & (state_ok != True),  # noqa: E712
-        lambda v: f"state {_show(v)} is not a 2-letter state code",
+        INVALID_VALUE.code, "state", present["state"] & (state_ok != True),  # noqa: E712
+        lambda v: INVALID_VALUE.message("state", value=_show(v)),
     )
     zip_ok = _map_unique(chunk["zip"], lambda v: _ZIP.fullmatch(v) is not None)
     found.add(
-        "invalid_value", "zip", present["zip"] & (zip_ok != True),  # noqa: E712
-        lambda v: f"zip {_show(v)} is not 5 or 9 digits",
+        INVALID_VALUE.code, "zip", present["zip"] & (zip_ok != True),  # noqa: E712
+        lambda v: INVALID_VALUE.message("zip", value=_show(v)),
     )
     removal = _map_unique(chunk["removal_order_date"], parse_date)
     found.add(
-        "invalid_value", "removal_order_date",
+        INVALID_VALUE.code, "removal_order_date",
         present["removal_order_date"] & removal.isna(),
-        lambda v: f"removal_order_date {_show(v)} is not a date (YYYY-MM-DD or MM/DD/YYYY)",
+        lambda v: INVALID_VALUE.message("not_a_date", column="removal_order_date", value=_show(v)),
     )
     found.add(
-        "invalid_value", "removal_order_date",
+        INVALID_VALUE.code, "removal_order_date",
         removal.map(lambda d: d is not None and d > ctx.today),
-        lambda v: f"removal_order_date {_show(v)} is in the future",
+        lambda v: INVALID_VALUE.message("future", column="removal_order_date", value=_show(v)),
     )
     found.add(
-        "invalid_value", "removal_order_date",
+        INVALID_VALUE.code, "removal_order_date",
         removal.map(lambda d: d is not None and d < EARLIEST_DATE),
-        lambda v: f"removal_order_date {_show(v)} is before {EARLIEST_DATE.year}",
+        lambda v: INVALID_VALUE.message(
+            "too_early", column="removal_order_date", value=_show(v), year=EARLIEST_DATE.year
+        ),
     )
     periods = _map_unique(chunk["tax_periods"], _try_periods)
     found.add(
-        "invalid_value", "tax_periods", periods.map(lambda p: isinstance(p, str)),
-        lambda v: f"tax_periods {_show(v)} is not a year, range or list of years "
-        f"({_try_periods(v)})",
+        INVALID_VALUE.code, "tax_periods", periods.map(lambda p: isinstance(p, str)),
+        lambda v: INVALID_VALUE.message("tax_periods", value=_show(v), why=_try_periods(v)),
     )
 
     statute = _map_unique(chunk["criminal_statute"], normalize_statute)
     authorized = set(agreement.request.authorized_statutes)
     found.add(
-        "statute_not_authorized", "criminal_statute",
+        STATUTE_NOT_AUTHORIZED.code, "criminal_statute",
         present["criminal_statute"] & ~statute.isin(authorized),
-        lambda v: f"statute {_show(v)} is not authorized by agreement {agreement.id}",
+        lambda v: STATUTE_NOT_AUTHORIZED.message(value=_show(v), agreement=agreement.id),
     )
 
     if ctx.allowed_years is not None:
         first, last = ctx.allowed_years
         found.add(
-            "tax_period_out_of_range", "tax_periods",
+            TAX_PERIOD_OUT_OF_RANGE.code, "tax_periods",
             periods.map(lambda p: isinstance(p, list) and not all(first <= y <= last for y in p)),
-            lambda v: f"tax_periods {_show(v)} reach outside the allowed years {first}-{last}",
+            lambda v: TAX_PERIOD_OUT_OF_RANGE.message(value=_show(v), first=first, last=last),
         )
     found.add(
-        "duplicate_record_id", "record_id",
+        DUPLICATE_RECORD_ID.code, "record_id",
         present["record_id"] & chunk["record_id"].isin(ctx.duplicate_ids),
-        lambda v: f"record_id {_show(v)} occurs more than once in the file",
+        lambda v: DUPLICATE_RECORD_ID.message(value=_show(v)),
     )
 
     bad = pd.Series(False, index=chunk.index)
@@ -239,9 +247,9 @@ def validate(
         passing = chunk.index[~bad.to_numpy()]
         over = passing[max(ctx.remaining_quota, 0):]
         found.add(
-            "volume_cap_exceeded", "record_id",
+            VOLUME_CAP_EXCEEDED.code, "record_id",
             pd.Series(chunk.index.isin(over), index=chunk.index) & ~bad,
-            lambda _v: "the request is over the agreement's volume cap; this row was not looked up",
+            _fixed(VOLUME_CAP_EXCEEDED.message()),
         )
         bad[over] = True
         ctx.remaining_quota = max(ctx.remaining_quota - (len(passing) - len(over)), 0)
@@ -280,7 +288,7 @@ def _rejected_frame(chunk: pd.DataFrame, problems: list[_Problem]) -> pd.DataFra
     for row in sorted(per_row):
         found = sorted(per_row[row], key=lambda p: p[:2])
         codes = list(dict.fromkeys(p[2] for p in found))
-        fields = list(dict.fromkeys(p[3] for p in found if p[2] != "volume_cap_exceeded"))
+        fields = list(dict.fromkeys(p[3] for p in found if p[2] != VOLUME_CAP_EXCEEDED.code))
         message = "; ".join(p[4] for p in found)
         records.append({
             "record_id": record_ids[row],

@@ -3,12 +3,13 @@ environment only."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECRET_ENV = "TINMATCH_SESSION_SECRET"
+from tinmatch.settings import SESSION_SECRET
+
+SECRET_ENV = SESSION_SECRET.name
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Settings:
     """A reviewer's login lasts this long."""
     secure_cookies: bool = False
     """Mark the reviewer cookie Secure (behind HTTPS)."""
-    session_secret: str = field(default_factory=lambda: os.environ.get(SECRET_ENV, ""))
+    session_secret: str = field(default_factory=lambda: SESSION_SECRET.text() or "")
     """Signs reviewer sessions; from $TINMATCH_SESSION_SECRET, else random per start."""
 
     def __post_init__(self) -> None:

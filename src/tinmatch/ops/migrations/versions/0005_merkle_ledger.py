@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from tinmatch.settings import DB_APP_ROLE
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -38,7 +39,7 @@ depends_on: str | None = None
 
 APPEND_ONLY = ("ledger_entries", "ledger_tree", "ledger_checkpoints")
 GENESIS_HASH = "0" * 64
-APP_ROLE_ENV = "TINMATCH_DB_APP_ROLE"
+APP_ROLE_ENV = DB_APP_ROLE.name
 BATCH = 10_000
 
 OLD = sa.table(
@@ -216,7 +217,7 @@ def _append_only(bind: sa.Connection) -> None:
 def _grants(bind: sa.Connection) -> None:
     if bind.dialect.name != "postgresql":
         return
-    role = os.environ.get(APP_ROLE_ENV, "tinmatch_app")
+    role = DB_APP_ROLE.text() or "tinmatch_app"
     exists = bind.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
     if exists.first() is None:
         return
