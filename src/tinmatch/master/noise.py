@@ -102,6 +102,64 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "middle_name": {"exact": 0.6, "similar": 0.02, "initial": 0.35, "overlap": 0.01, "else": 0.02},
     "suffix": {"exact": 0.97, "else": 0.03},
 }
+# How one person's own records agree with each other inside the agency, before any requester
+# error: used as a Dirichlet prior on the m that within-TIN pairs measure, with the weight of
+# MASTER_PRIOR_PAIRS pairs. A master where most people filed several years holds a million such
+# pairs and the prior vanishes; a master of people who filed once (a new agency, a one-year
+# extract, FEBRL4) holds none, and m is then this prior plus the requester-error prior alone.
+# Without it such a master had no m at all for "exact": the floor 1e-6, i.e. exact surname
+# agreement weighed -13.9 bits. The shares are a person's identity record against their own
+# return: nearly always the same name and date of birth.
+MASTER_M_PRIOR: dict[str, dict[str, float]] = {
+    "first_name": {"exact": 0.95, "nickname": 0.02, "jaro_winkler_0.92": 0.005, "one_edit": 0.005,
+                   "phonetic": 0.002, "middle_as_first": 0.01, "middle_as_first_typo": 0.001,
+                   "swapped_with_surname": 0.001, "nickname_typo": 0.001, "two_edits": 0.002,
+                   "else": 0.003},
+    "last_name": {"exact": 0.92, "swapped_with_first": 0.001, "jaro_winkler_0.92": 0.01,
+                  "one_edit": 0.01, "compound_part": 0.03, "phonetic": 0.005,
+                  "swapped_fuzzy": 0.001, "else": 0.023},
+    "middle_name": DEFAULT_M["middle_name"],
+    "suffix": DEFAULT_M["suffix"],
+    "date_of_birth": {"exact": 0.98, "day_month_transposed": 0.005, "year_month": 0.005,
+                      "year": 0.005, "else": 0.005},
+    "address": {"street_and_unit": 0.70, "street_other_unit": 0.08, "house_number_and_zip": 0.04,
+                "zip": 0.05, "city_and_state": 0.06, "state": 0.04, "else": 0.03},
+}  # fmt: skip
+MASTER_PRIOR_PAIRS = 2_000
+
+
+def blend_master_prior(params: ModelParams, within_person_pairs: int) -> ModelParams:
+    """m of each comparison = (pairs * measured + MASTER_PRIOR_PAIRS * prior) / (pairs + prior
+    pairs), with the measured m normalised over its levels; measured m is ignored when there
+    were no pairs of one person to measure it on (Splink then leaves its own starting values)."""
+    weight = within_person_pairs / (within_person_pairs + MASTER_PRIOR_PAIRS)
+    levels: dict[str, dict[str, LevelParams]] = {}
+    for comp, by_label in params.levels.items():
+        prior = MASTER_M_PRIOR.get(comp)
+        if prior is None:
+            levels[comp] = dict(by_label)
+            continue
+        measured = {k: p.m for k, p in by_label.items() if p.m is not None}
+        total = sum(measured.values()) if weight > 0 else 0.0
+        prior_total = sum(prior.get(k, 0.0) for k in by_label)
+        out: dict[str, LevelParams] = {}
+        for label, p in by_label.items():
+            m_prior = prior.get(label, 0.0) / prior_total if prior_total else 0.0
+            if total > 0:
+                m = weight * (measured.get(label, 0.0) / total) + (1 - weight) * m_prior
+            else:
+                m = m_prior
+            out[label] = LevelParams(m, p.u)
+        levels[comp] = out
+    meta = dict(params.meta)
+    meta["master_m_prior"] = {
+        "within_person_pairs": within_person_pairs,
+        "prior_pairs": MASTER_PRIOR_PAIRS,
+        "measured_weight": round(weight, 6),
+    }
+    return ModelParams(params.probability_two_random_records_match, levels, meta)
+
+
 # Levels whose weight may never be positive: disagreement is never evidence for a match.
 NEVER_POSITIVE = {(comp, "else") for comp in REQUEST_NOISE}
 # Levels that are neither agreement nor disagreement: their weight is set to zero (m = u).

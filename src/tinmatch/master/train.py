@@ -7,8 +7,11 @@ one person's records drift (typos, marriage, moves) without any labels being use
 - u by random sampling of record pairs (almost all are different people), except for the levels
   that say two records share an address, which are counted exactly over the sample's pairs of
   different people (:func:`address_u_between_people`);
-- m by expectation maximisation, twice: blocked on date of birth (which trains names, suffix,
-  middle name and address) and blocked on street and ZIP (which trains names and date of birth);
+- m from pairs of records of one person (same TIN), blended with a stated prior of how one
+  person's records agree (:data:`tinmatch.master.noise.MASTER_M_PRIOR`, worth 2,000 pairs): a
+  master of people who each filed once has no such pairs, and m is then the prior alone
+  (``TINMATCH_M_METHOD=em``: expectation maximisation instead, blocked on date of birth and then
+  on street and ZIP);
 - the prior is one over the number of people: a request row names one person at most;
 - then the requester-error prior of :mod:`tinmatch.master.noise` is mixed into every m.
 """
@@ -21,7 +24,7 @@ from typing import NamedTuple
 import duckdb
 from splink import DuckDBAPI, Linker, block_on
 
-from tinmatch.master.noise import apply_request_noise
+from tinmatch.master.noise import apply_request_noise, blend_master_prior
 from tinmatch.master.params import (
     LevelParams,
     ModelParams,
@@ -46,6 +49,7 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
         lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
         linker.table_management.register_term_frequency_lookup(lookup, col)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
+    within: int
     if M_METHOD.text() == "em":
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("dob"), estimate_without_term_frequencies=True
@@ -53,16 +57,30 @@ def train_model(con: duckdb.DuckDBPyConnection, n_people: int) -> ModelParams:
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("street_key", "zip5"), estimate_without_term_frequencies=True
         )
+        within = U_MAX_PAIRS  # EM's m stands on its own
     else:
-        linker.training.estimate_m_from_label_column("tin")
+        within = pairs_within_people(con)
+        if within > 0:
+            linker.training.estimate_m_from_label_column("tin")
     settings = linker.misc.save_model_to_json()
     params = params_from_settings_dict(
         settings, {"trained_on_people": n_people, "u_max_pairs": U_MAX_PAIRS, "seed": SEED}
     )
+    params = blend_master_prior(params, within)
     params.probability_two_random_records_match = prior
     _drop_splink_tables(con)
     _measure_address_u(params, address_u_between_people(con))
     return apply_request_noise(params)
+
+
+def pairs_within_people(con: duckdb.DuckDBPyConnection) -> int:
+    """Pairs of ``train_rows`` records of one person (same TIN): what m is measured on. None
+    when everyone has a single record (a one-year extract, FEBRL4)."""
+    row = con.execute(
+        "SELECT coalesce(sum(c * (c - 1) // 2), 0) "
+        "FROM (SELECT count(*) AS c FROM train_rows GROUP BY tin)"
+    ).fetchall()[0]
+    return int(row[0])
 
 
 def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
