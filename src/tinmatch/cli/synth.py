@@ -25,6 +25,12 @@ def synth_command(
         typer.Option("--format", help="Master tables as parquet, csv or both (csv is slow "
                                       "at millions of rows)."),
     ] = "both",
+    noise_model: Annotated[
+        str,
+        typer.Option("--noise-model", help="How request rows of people in the master are "
+                                           "corrupted: standard, or field (a second model "
+                                           "written apart; docs/synthetic-data.md)."),
+    ] = "standard",
 ) -> None:
     """Generate synthetic data: master (taxpayers, returns), request, truth, cover letter.
 
@@ -37,10 +43,13 @@ def synth_command(
         tinmatch synth --people 20000 --requests 500 --seed 7 --out data
 
         tinmatch synth --people 1000000 --requests 20000 --format parquet --out big
+
+        tinmatch synth --people 200000 --requests 20000 --noise-model field --out field
     """
     from tinmatch.synth import generate, parse_years
 
-    summary = generate(out, people, requests, seed=seed, years=parse_years(years), fmt=fmt)
+    summary = generate(out, people, requests, seed=seed, years=parse_years(years), fmt=fmt,
+                       noise_model=noise_model)
     typer.echo(
         f"{summary.out}: {summary.people:,} people, {summary.returns:,} returns, "
         f"{summary.requests:,} request rows in {summary.seconds:.1f}s"

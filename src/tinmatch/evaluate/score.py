@@ -62,6 +62,8 @@ class Evaluation:
     # reviewers' reasons.csv: the requester's unmatched.csv may say only not_disclosed)
     unmatched_as_expected: int = 0
     unmatched_reason_as_expected: int = 0
+    # phenomenon -> [rows that should be disclosed, correctly disclosed]
+    by_phenomenon: dict[str, list[int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +88,10 @@ class Evaluation:
             out.append("misses by scenario (top 10):")
             top = sorted(self.misses_by_scenario.items(), key=lambda kv: -kv[1])[:10]
             out += [f"  {k:<60} {v:>6,}" for k, v in top]
+        if self.by_phenomenon:
+            out.append("recall by phenomenon (rows that should be disclosed):")
+            for k, (n, ok) in sorted(self.by_phenomenon.items(), key=lambda kv: -kv[1][0]):
+                out.append(f"  {k:<24} {ok:>7,} of {n:>7,}  {ok / n:.4f}")
         if self.wrong_person_records:
             out.append("wrong-person record_ids: " + ", ".join(self.wrong_person_records[:20]))
         return out
@@ -159,6 +165,7 @@ def evaluate(
                     wrong_records.append(rid)
                     if rid in correct_ids:
                         correct -= 1
+                        correct_ids.discard(rid)
 
     misses_reason: Counter[str] = Counter()
     misses_scenario: Counter[str] = Counter()
@@ -179,6 +186,13 @@ def evaluate(
             misses_reason[reason or got] += 1
             if "scenario" in truth.columns:
                 misses_scenario[str(truth.at[rid, "scenario"])] += 1
+    phenomena: dict[str, list[int]] = {}
+    if "scenario" in truth.columns:
+        for rid, scenario in truth.loc[should, "scenario"].items():
+            for tag in phenomena_of(str(scenario)):
+                counts = phenomena.setdefault(tag, [0, 0])
+                counts[0] += 1
+                counts[1] += rid in correct_ids
     disclosed = len(matched)
     n_valid = int(valid.sum())
     n_should = int(should.sum())
@@ -201,7 +215,15 @@ def evaluate(
         wrong_person_records=wrong_records,
         unmatched_as_expected=unmatched_ok,
         unmatched_reason_as_expected=reason_ok,
+        by_phenomenon=phenomena,
     )
+
+
+def phenomena_of(scenario: str) -> list[str]:
+    """The phenomena of a truth scenario: ``matched:typo+dob_missing`` -> typo, dob_missing;
+    a scenario without tags is its own phenomenon."""
+    _, _, tags = scenario.partition(":")
+    return [t for t in tags.split("+") if t] if tags else [scenario]
 
 
 def _address_keys(frame: pd.DataFrame) -> list[tuple[object, ...]]:
