@@ -1,6 +1,9 @@
-"""The master's standardization (per distinct column value, combined in SQL) gives exactly what
-``name_features`` and ``address_features`` give for the same rows: those functions define a
-standardized value, and request rows are standardized by them."""
+"""Python and SQL forms of the standardization rules agree (tinmatch.standardize).
+
+The master's standardization (each distinct column value once, with the per-column functions,
+combined in SQL with ``name_features_sql``/``address_features_sql``, plain streets split in SQL)
+gives exactly what ``name_features`` and ``address_features`` give for the same rows: those
+functions define a standardized value, and request rows are standardized by them."""
 
 from __future__ import annotations
 

@@ -6,18 +6,20 @@ suffix column or else the end of a surname or first name; a unit from the street
 second line). So the loader standardizes each distinct *column value* once, in Python, with the
 very functions that standardize a request (:func:`~tinmatch.standardize.name_features`,
 :func:`~tinmatch.standardize.address_features`), in worker processes when there are many,
-and makes the combinations in SQL (:func:`name_feature_sql`, :func:`address_feature_sql`) over
-the joined per-column tables. ``tests/unit/test_master_features.py`` holds the two paths equal.
+and makes the combinations in SQL (:func:`~tinmatch.standardize.name_features_sql`,
+:func:`~tinmatch.standardize.address_features_sql`, which sit beside the Python rules) over the
+joined per-column tables. ``tests/unit/test_standardize_parity.py`` holds the two paths equal.
 
 Streets are the one column whose distinct values grow with the master (house numbers): a plain
 ``<digits> <words>`` street is split in SQL into its house number and the words after it, and only
 the distinct word sequences (a few hundred thousand at 10M people) are parsed
-(:func:`~tinmatch.standardize.streets.street_body`); the rest, and the few whose words
-need the address tagger, are parsed whole.
+(:func:`~tinmatch.standardize.plain_street_sql`,
+:func:`~tinmatch.standardize.street_rest_columns`); the rest, and the few whose words need the
+address tagger, are parsed whole.
 
-Adding a feature that depends on one input column: return it from that column's function below
-and list it in the column's ``Part``; it is then a column of the per-column table, usable by name
-in :data:`tinmatch.master.params.LINK_COLUMNS`.
+Adding a feature that depends on one input column: return it from that column's function in
+:mod:`tinmatch.standardize` and list it in the column kind's schema there; it is then a column of
+the per-column table, usable by name in :data:`tinmatch.master.params.LINK_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -28,109 +30,66 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from tinmatch.settings import LOAD_WORKERS
-from tinmatch.standardize.addresses import _city, _line2, _state, _street, _zip5
-from tinmatch.standardize.names import (
-    _NO_CODES,
-    _first_name_codes,
-    _first_parts,
-    _last_parts,
-    _suffix_value,
-    clean_name,
+from tinmatch.standardize import (
+    CITY_SCHEMA,
+    FIRST_NAME_SCHEMA,
+    LAST_NAME_SCHEMA,
+    LINE2_SCHEMA,
+    MIDDLE_NAME_SCHEMA,
+    STATE_SCHEMA,
+    STREET_REST_SCHEMA,
+    STREET_SCHEMA,
+    SUFFIX_SCHEMA,
+    ZIP_SCHEMA,
+    Row,
+    address_features_sql,
+    city_columns,
+    first_name_columns,
+    last_name_columns,
+    line2_columns,
+    middle_name_columns,
+    name_features_sql,
+    plain_street_sql,
+    state_columns,
+    street_columns,
+    street_rest_columns,
+    suffix_columns,
+    zip_columns,
 )
-from tinmatch.standardize.streets import street_body
 
 NAME_INPUT = ["first_name", "middle_name", "last_name", "suffix"]
 ADDRESS_INPUT = ["street", "address_line2", "city", "state", "zip"]
 
 Progress = Callable[[int], None]
-Row = tuple[Any, ...]
-
-_STR = pa.string()
-_LIST = pa.list_(pa.string())
-
-
-# --- one input value -> its columns (run in Python, in worker processes when many) -------------
-
-
-def _first(value: object) -> Row:
-    token, extra, suffix = _first_parts(value)
-    codes = _NO_CODES if token is None else _first_name_codes(token)
-    return (token, " ".join(extra) or None, suffix, *codes)
-
-
-def _last(value: object) -> Row:
-    std, tokens, suffix, metaphone, nysiis = _last_parts(value)
-    return (std, tokens, suffix, metaphone or None, nysiis or None)
-
-
-def _middle(value: object) -> Row:
-    return (clean_name(value),)
-
-
-def _suffix(value: object) -> Row:
-    return (_suffix_value(value),)
-
-
-def _street_whole(value: object) -> Row:
-    return tuple(_street(value))
-
-
-def _street_rest(value: object) -> Row:
-    """The words after a plain house number: (street name, unit, needs the whole line)."""
-    body = street_body(tuple(str(value).split()))
-    return (None, None, True) if body is None else (body[0], body[1], False)
-
-
-def _second_line(value: object) -> Row:
-    parts = _line2(value)
-    return (parts.unit, parts.po_box)
 
 
 @dataclass(frozen=True)
 class Part:
-    """A per-column table: ``v`` (the input value as loaded) and the columns ``func`` returns."""
+    """A per-column table: ``v`` (the input value as loaded) and the columns ``func`` returns
+    (listed in ``columns``): one column kind of :mod:`tinmatch.standardize`."""
 
     table: str
     func: Callable[[object], Row]
-    columns: tuple[tuple[str, pa.DataType], ...]
+    columns: pa.Schema
 
 
 PARTS: dict[str, Part] = {
-    "first": Part(
-        "std_first",
-        _first,
-        (("first_name_std", _STR), ("first_extra", _STR), ("first_suffix", _STR),
-         ("first_name_variants", _LIST), ("first_name_mp", _STR), ("first_name_nysiis", _STR)),
-    ),
-    "last": Part(
-        "std_last",
-        _last,
-        (("last_name_std", _STR), ("last_name_tokens", _LIST), ("last_suffix", _STR),
-         ("last_name_mp", _STR), ("last_name_nysiis", _STR)),
-    ),
-    "middle": Part("std_middle", _middle, (("middle_clean", _STR),)),
-    "suffix": Part("std_suffix", _suffix, (("suffix_word", _STR),)),
-    "street_whole": Part(
-        "_street_whole",
-        _street_whole,
-        (("house_number", _STR), ("street_name", _STR), ("unit", _STR), ("po_box", _STR)),
-    ),
-    "street_rest": Part(
-        "_street_rest",
-        _street_rest,
-        (("street_name", _STR), ("unit", _STR), ("whole", pa.bool_())),
-    ),
-    "line2": Part("std_line2", _second_line, (("line2_unit", _STR), ("line2_po_box", _STR))),
-    "city": Part("std_city", lambda v: (_city(v),), (("city_std", _STR),)),
-    "state": Part("std_state", lambda v: (_state(v),), (("state_std", _STR),)),
-    "zip": Part("std_zip", lambda v: (_zip5(v),), (("zip5", _STR),)),
-}  # fmt: skip
+    "first": Part("std_first", first_name_columns, FIRST_NAME_SCHEMA),
+    "last": Part("std_last", last_name_columns, LAST_NAME_SCHEMA),
+    "middle": Part("std_middle", middle_name_columns, MIDDLE_NAME_SCHEMA),
+    "suffix": Part("std_suffix", suffix_columns, SUFFIX_SCHEMA),
+    "street_whole": Part("_street_whole", street_columns, STREET_SCHEMA),
+    "street_rest": Part("_street_rest", street_rest_columns, STREET_REST_SCHEMA),
+    "line2": Part("std_line2", line2_columns, LINE2_SCHEMA),
+    "city": Part("std_city", city_columns, CITY_SCHEMA),
+    "state": Part("std_state", state_columns, STATE_SCHEMA),
+    "zip": Part("std_zip", zip_columns, ZIP_SCHEMA),
+}
 
 
 def _apply(job: tuple[str, list[str]]) -> list[Row]:
@@ -208,9 +167,9 @@ def standardize_column(
     got = con.sql(f"SELECT DISTINCT v FROM ({values_sql}) WHERE v IS NOT NULL").to_arrow_table()
     values = got.column("v").to_pylist()
     rows = map_values(pool, kind, values, progress)
-    columns = {"v": pa.array(values, _STR), "id": pa.array(range(len(values)), pa.int32())}
-    for i, (name, kind_type) in enumerate(part.columns):
-        columns[name] = pa.array([r[i] for r in rows], kind_type)
+    columns = {"v": pa.array(values, pa.string()), "id": pa.array(range(len(values)), pa.int32())}
+    for i, column in enumerate(part.columns):
+        columns[column.name] = pa.array([r[i] for r in rows], column.type)
     arrow = pa.table(columns)
     con.register("_part", arrow)
     try:
@@ -220,13 +179,6 @@ def standardize_column(
     return len(values)
 
 
-# A plain street line: a house number of digits, then words of letters, digits and periods (at
-# least one letter). For these the tokenizer of streets.py gives exactly the lower-cased words
-# with the periods removed, the first word is the house number and none is a PO box, so the line
-# parses as (house number, street_body(the other words)).
-_PLAIN_STREET = "[0-9]+ +[A-Za-z0-9. ]*[A-Za-z][A-Za-z0-9. ]*"
-
-
 def standardize_streets(
     con: duckdb.DuckDBPyConnection,
     pool: Executor | None,
@@ -234,16 +186,18 @@ def standardize_streets(
     *,
     progress: Progress | None = None,
 ) -> int:
-    """Table ``std_street(v, house_number, street_name, unit, po_box)``: every distinct street."""
+    """Table ``std_street(v, house_number, street_name, unit, po_box)``: every distinct street.
+
+    Plain lines are split in SQL into house number and the words after it, whose distinct
+    sequences are parsed (``street_rest``); the others are parsed whole (``street_whole``)."""
+    plain, house, rest = plain_street_sql("v")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _streets AS
         SELECT v,
-               CASE WHEN plain THEN ltrim(regexp_extract(v, '^[0-9]+'), '0') END AS house,
-               CASE WHEN plain THEN trim(regexp_replace(
-                   regexp_replace(lower(replace(v, '.', '')), '^[0-9]+ +', ''), ' +', ' ', 'g'))
-               END AS rest
-        FROM (SELECT v, regexp_full_match(v, '{_PLAIN_STREET}') AS plain
+               CASE WHEN plain THEN {house} END AS house,
+               CASE WHEN plain THEN {rest} END AS rest
+        FROM (SELECT v, {plain} AS plain
               FROM (SELECT DISTINCT v FROM ({values_sql}) WHERE v IS NOT NULL))
         """
     )
@@ -262,8 +216,7 @@ def standardize_streets(
         """
         CREATE OR REPLACE TEMP TABLE std_street AS
         SELECT s.v, CAST(s.rowid AS INTEGER) AS id,
-               CASE WHEN w.v IS NULL THEN (CASE WHEN s.house = '' THEN '0' ELSE s.house END)
-                    ELSE w.house_number END AS house_number,
+               CASE WHEN w.v IS NULL THEN s.house ELSE w.house_number END AS house_number,
                CASE WHEN w.v IS NULL THEN r.street_name ELSE w.street_name END AS street_name,
                CASE WHEN w.v IS NULL THEN r.unit ELSE w.unit END AS unit,
                CASE WHEN w.v IS NULL THEN NULL ELSE w.po_box END AS po_box
@@ -279,10 +232,6 @@ def standardize_streets(
 
 
 # --- combining the per-column tables -------------------------------------------------------------
-
-
-def _truthy(expr: str) -> str:
-    return f"coalesce({expr}, '') <> ''"
 
 
 NAME_TABLES = {"fi": ("std_first", "first_name"), "mi": ("std_middle", "middle_name"),
@@ -315,30 +264,7 @@ def name_joins(src: str, prefix: str = "n", *, by_id: bool = False) -> str:
 
 def name_feature_sql(prefix: str = "n") -> dict[str, str]:
     """Feature column -> SQL expression over :func:`name_joins` (as ``name_features`` does it)."""
-    f, m, la, s = (f"{prefix}_{x}" for x in ("fi", "mi", "la", "su"))
-    middle = (
-        f"CASE WHEN {_truthy(f + '.first_extra')} THEN "
-        f"CASE WHEN {_truthy(m + '.middle_clean')} THEN {f}.first_extra || ' ' || {m}.middle_clean"
-        f" ELSE {f}.first_extra END ELSE {m}.middle_clean END"
-    )
-    suffix = (
-        f"CASE WHEN {_truthy(s + '.suffix_word')} THEN {s}.suffix_word"
-        f" WHEN {_truthy(la + '.last_suffix')} THEN {la}.last_suffix"
-        f" ELSE {f}.first_suffix END"
-    )
-    return {
-        "first_name_std": f"{f}.first_name_std",
-        "middle_name_std": middle,
-        "middle_initial": f"CASE WHEN {_truthy(middle)} THEN left({middle}, 1) END",
-        "last_name_std": f"{la}.last_name_std",
-        "last_name_tokens": f"{la}.last_name_tokens",
-        "suffix_std": suffix,
-        "first_name_variants": f"{f}.first_name_variants",
-        "first_name_mp": f"{f}.first_name_mp",
-        "last_name_mp": f"{la}.last_name_mp",
-        "first_name_nysiis": f"{f}.first_name_nysiis",
-        "last_name_nysiis": f"{la}.last_name_nysiis",
-    }
+    return name_features_sql(*(f"{prefix}_{short}" for short in NAME_TABLES))
 
 
 def address_joins(src: str, prefix: str = "a", *, by_id: bool = False) -> str:
@@ -348,20 +274,7 @@ def address_joins(src: str, prefix: str = "a", *, by_id: bool = False) -> str:
 
 def address_feature_sql(prefix: str = "a") -> dict[str, str]:
     """Feature column -> SQL expression over :func:`address_joins` (as ``address_features``)."""
-    s, li = f"{prefix}_st", f"{prefix}_l2"
-    return {
-        "house_number": f"{s}.house_number",
-        "street_name": f"{s}.street_name",
-        "street_key": (
-            f"CASE WHEN {_truthy(s + '.house_number')} AND {_truthy(s + '.street_name')} "
-            f"THEN {s}.house_number || ' ' || {s}.street_name END"
-        ),
-        "unit": f"CASE WHEN {_truthy(s + '.unit')} THEN {s}.unit ELSE {li}.line2_unit END",
-        "po_box": f"CASE WHEN {_truthy(s + '.po_box')} THEN {s}.po_box ELSE {li}.line2_po_box END",
-        "city_std": f"{prefix}_ci.city_std",
-        "state_std": f"{prefix}_sa.state_std",
-        "zip5": f"{prefix}_zi.zip5",
-    }
+    return address_features_sql(*(f"{prefix}_{short}" for short in ADDRESS_TABLES))
 
 
 def standardize_master(

@@ -22,9 +22,25 @@ from tinmatch.standardize.streets import (
     parse_line2,
     parse_street,
 )
-from tinmatch.standardize.text import as_text, fold, map_unique
+from tinmatch.standardize.text import Row, as_text, fold, map_unique, truthy_sql
 
-__all__ = ["ADDRESS_SCHEMA", "address_features", "is_placeholder_street", "valid_state"]
+__all__ = [
+    "ADDRESS_SCHEMA",
+    "CITY_SCHEMA",
+    "LINE2_SCHEMA",
+    "STATE_SCHEMA",
+    "STREET_SCHEMA",
+    "ZIP_SCHEMA",
+    "address_features",
+    "address_features_sql",
+    "city_columns",
+    "is_placeholder_street",
+    "line2_columns",
+    "state_columns",
+    "street_columns",
+    "valid_state",
+    "zip_columns",
+]
 
 ADDRESS_COLUMNS = ("street", "address_line2", "city", "state", "zip")
 # Arrow types of address_features' columns (all text): pass as ``schema=`` to
@@ -181,3 +197,71 @@ def address_features(df: pd.DataFrame) -> pd.DataFrame:
         },
         index=df.index,
     )
+
+
+# --- one column at a time: the master's path -----------------------------------------------------
+#
+# The master file standardizes each distinct value of each address column once, with the function
+# of its column kind below (a row of the columns its schema lists), and combines them in SQL with
+# address_features_sql. address_features above is the definition both must agree with
+# (tests/unit/test_standardize_parity.py). Plain street lines take a shortcut through
+# streets.plain_street_sql and streets.street_rest_columns.
+
+STREET_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in ("house_number", "street_name", "unit", "po_box")]
+)
+LINE2_SCHEMA = pa.schema([("line2_unit", pa.string()), ("line2_po_box", pa.string())])
+CITY_SCHEMA = pa.schema([("city_std", pa.string())])
+STATE_SCHEMA = pa.schema([("state_std", pa.string())])
+ZIP_SCHEMA = pa.schema([("zip5", pa.string())])
+
+
+def street_columns(value: object) -> Row:
+    """A street line's columns (STREET_SCHEMA): house number, street name, unit, PO box."""
+    return tuple(_street(value))
+
+
+def line2_columns(value: object) -> Row:
+    """A second address line's columns (LINE2_SCHEMA): the unit or PO box it holds."""
+    parts = _line2(value)
+    return (parts.unit, parts.po_box)
+
+
+def city_columns(value: object) -> Row:
+    """A city's columns (CITY_SCHEMA)."""
+    return (_city(value),)
+
+
+def state_columns(value: object) -> Row:
+    """A state's columns (STATE_SCHEMA): the 2-letter USPS code."""
+    return (_state(value),)
+
+
+def zip_columns(value: object) -> Row:
+    """A ZIP code's columns (ZIP_SCHEMA): its first five digits."""
+    return (_zip5(value),)
+
+
+def address_features_sql(
+    street: str, line2: str, city: str, state: str, zip_code: str
+) -> dict[str, str]:
+    """ADDRESS_SCHEMA's columns as SQL expressions over one address's per-column rows, aliased
+    `street`, `line2`, `city`, `state` and `zip_code` (with the columns of the schemas above): the
+    street key is house number and street name, a unit or PO box on the street line wins over
+    one on the second line, as in address_features."""
+    s, li = street, line2
+    return {
+        "house_number": f"{s}.house_number",
+        "street_name": f"{s}.street_name",
+        "street_key": (
+            f"CASE WHEN {truthy_sql(s + '.house_number')} AND {truthy_sql(s + '.street_name')} "
+            f"THEN {s}.house_number || ' ' || {s}.street_name END"
+        ),
+        "unit": f"CASE WHEN {truthy_sql(s + '.unit')} THEN {s}.unit ELSE {li}.line2_unit END",
+        "po_box": (
+            f"CASE WHEN {truthy_sql(s + '.po_box')} THEN {s}.po_box ELSE {li}.line2_po_box END"
+        ),
+        "city_std": f"{city}.city_std",
+        "state_std": f"{state}.state_std",
+        "zip5": f"{zip_code}.zip5",
+    }

@@ -31,9 +31,22 @@ import pandas as pd
 import pyarrow as pa
 from nicknames import NickNamer
 
-from tinmatch.standardize.text import as_text, fold, map_unique
+from tinmatch.standardize.text import Row, as_text, fold, map_unique, truthy_sql
 
-__all__ = ["NAME_SCHEMA", "clean_name", "name_features"]
+__all__ = [
+    "FIRST_NAME_SCHEMA",
+    "LAST_NAME_SCHEMA",
+    "MIDDLE_NAME_SCHEMA",
+    "NAME_SCHEMA",
+    "SUFFIX_SCHEMA",
+    "clean_name",
+    "first_name_columns",
+    "last_name_columns",
+    "middle_name_columns",
+    "name_features",
+    "name_features_sql",
+    "suffix_columns",
+]
 
 NAME_COLUMNS = ("first_name", "middle_name", "last_name", "suffix")
 
@@ -259,3 +272,91 @@ def name_features(df: pd.DataFrame) -> pd.DataFrame:
     out["first_name_nysiis"] = pd.Series([c[2] for c in codes], index=df.index, dtype=object)
     out["last_name_nysiis"] = pd.Series([p[4] or None for p in last], index=df.index, dtype=object)
     return out
+
+
+# --- one column at a time: the master's path -----------------------------------------------------
+#
+# The master file standardizes each distinct value of each name column once, with the function of
+# its column kind below (a row of the columns its schema lists), and combines the four kinds in SQL
+# with name_features_sql. name_features above is the definition both must agree with
+# (tests/unit/test_standardize_parity.py).
+
+FIRST_NAME_SCHEMA = pa.schema(
+    [
+        ("first_name_std", pa.string()),
+        ("first_extra", pa.string()),
+        ("first_suffix", pa.string()),
+        ("first_name_variants", pa.list_(pa.string())),
+        ("first_name_mp", pa.string()),
+        ("first_name_nysiis", pa.string()),
+    ]
+)
+LAST_NAME_SCHEMA = pa.schema(
+    [
+        ("last_name_std", pa.string()),
+        ("last_name_tokens", pa.list_(pa.string())),
+        ("last_suffix", pa.string()),
+        ("last_name_mp", pa.string()),
+        ("last_name_nysiis", pa.string()),
+    ]
+)
+MIDDLE_NAME_SCHEMA = pa.schema([("middle_clean", pa.string())])
+SUFFIX_SCHEMA = pa.schema([("suffix_word", pa.string())])
+
+
+def first_name_columns(value: object) -> Row:
+    """A first-name value's columns (FIRST_NAME_SCHEMA): its first word, the words after it
+    (they belong to the middle name), a suffix found at its end, the first word's variants and
+    phonetic codes."""
+    token, extra, suffix = _first_parts(value)
+    codes = _NO_CODES if token is None else _first_name_codes(token)
+    return (token, " ".join(extra) or None, suffix, *codes)
+
+
+def last_name_columns(value: object) -> Row:
+    """A last-name value's columns (LAST_NAME_SCHEMA): the surname, its tokens, a suffix found
+    at its end, its phonetic codes."""
+    std, tokens, suffix, metaphone, nysiis = _last_parts(value)
+    return (std, tokens, suffix, metaphone or None, nysiis or None)
+
+
+def middle_name_columns(value: object) -> Row:
+    """A middle-name value's columns (MIDDLE_NAME_SCHEMA): the cleaned name."""
+    return (clean_name(value),)
+
+
+def suffix_columns(value: object) -> Row:
+    """A suffix-column value's columns (SUFFIX_SCHEMA): the generational suffix it names."""
+    return (_suffix_value(value),)
+
+
+def name_features_sql(first: str, middle: str, last: str, suffix: str) -> dict[str, str]:
+    """NAME_SCHEMA's columns as SQL expressions over one name's per-column rows, aliased `first`,
+    `middle`, `last` and `suffix` (with the columns of the four schemas above): the middle name
+    takes the first name's extra words, the suffix comes from the suffix column, else the end of
+    the surname, else the end of the first name, as in name_features."""
+    f, m, la, s = first, middle, last, suffix
+    middle_std = (
+        f"CASE WHEN {truthy_sql(f + '.first_extra')} THEN "
+        f"CASE WHEN {truthy_sql(m + '.middle_clean')} THEN "
+        f"{f}.first_extra || ' ' || {m}.middle_clean"
+        f" ELSE {f}.first_extra END ELSE {m}.middle_clean END"
+    )
+    suffix_std = (
+        f"CASE WHEN {truthy_sql(s + '.suffix_word')} THEN {s}.suffix_word"
+        f" WHEN {truthy_sql(la + '.last_suffix')} THEN {la}.last_suffix"
+        f" ELSE {f}.first_suffix END"
+    )
+    return {
+        "first_name_std": f"{f}.first_name_std",
+        "middle_name_std": middle_std,
+        "middle_initial": f"CASE WHEN {truthy_sql(middle_std)} THEN left({middle_std}, 1) END",
+        "last_name_std": f"{la}.last_name_std",
+        "last_name_tokens": f"{la}.last_name_tokens",
+        "suffix_std": suffix_std,
+        "first_name_variants": f"{f}.first_name_variants",
+        "first_name_mp": f"{f}.first_name_mp",
+        "last_name_mp": f"{la}.last_name_mp",
+        "first_name_nysiis": f"{f}.first_name_nysiis",
+        "last_name_nysiis": f"{la}.last_name_nysiis",
+    }

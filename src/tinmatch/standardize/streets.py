@@ -19,6 +19,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+import pyarrow as pa
 import usaddress
 from scourgify.address_constants import (
     AMBIGUOUS_DIRECTIONALS,
@@ -27,7 +28,7 @@ from scourgify.address_constants import (
     STREET_TYPE_ABBREVIATIONS,
 )
 
-from tinmatch.standardize.text import fold
+from tinmatch.standardize.text import Row, fold
 
 
 class StreetParts(NamedTuple):
@@ -328,3 +329,38 @@ def parse_line2(text: str) -> StreetParts:
     if len(words) <= 2 and (_DIGIT.search(words[0]) or len(words[0]) == 1):
         return StreetParts(unit=unit_id(words))
     return EMPTY
+
+
+# --- plain street lines in SQL: the master's shortcut --------------------------------------------
+#
+# A plain street line: a house number of digits, then words of letters, digits and periods (at
+# least one letter). For these, tokens() gives exactly the lower-cased words with the periods
+# removed, the first word is the house number and none is a PO box, so the line parses as (house
+# number, street_body(the other words)). The master splits such lines in SQL (plain_street_sql)
+# and parses only the distinct word sequences after the number (street_rest_columns): a few
+# hundred thousand at 10M people, where the distinct street lines grow with the house numbers.
+
+PLAIN_STREET = "[0-9]+ +[A-Za-z0-9. ]*[A-Za-z][A-Za-z0-9. ]*"
+STREET_REST_SCHEMA = pa.schema(
+    [("street_name", pa.string()), ("unit", pa.string()), ("whole", pa.bool_())]
+)
+
+
+def plain_street_sql(value: str) -> tuple[str, str, str]:
+    """SQL expressions over a street column `value`: (the line is plain, its house number as
+    ``_house`` gives it, the words after the number as ``tokens`` gives them, space-joined).
+    The last two are meaningful only where the first is true."""
+    plain = f"regexp_full_match({value}, '{PLAIN_STREET}')"
+    house = f"coalesce(nullif(ltrim(regexp_extract({value}, '^[0-9]+'), '0'), ''), '0')"
+    rest = (
+        f"trim(regexp_replace(regexp_replace(lower(replace({value}, '.', '')), "
+        "'^[0-9]+ +', ''), ' +', ' ', 'g'))"
+    )
+    return plain, house, rest
+
+
+def street_rest_columns(value: object) -> Row:
+    """The words after a plain house number (STREET_REST_SCHEMA): street name, unit, and
+    whether the whole line must be parsed instead (the tagger's shapes)."""
+    body = street_body(tuple(str(value).split()))
+    return (None, None, True) if body is None else (body[0], body[1], False)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 T = TypeVar("T")
+
+#: One input value's standardized columns, in the order of its column kind's schema.
+Row = tuple[Any, ...]
 
 # Latin letters that Unicode does not decompose into a base letter plus accents.
 _UNDECOMPOSED = str.maketrans(
@@ -80,3 +83,8 @@ def map_unique(series: pd.Series, func: Callable[[object], T], missing: T) -> np
         table[i] = func(value)
     table[-1] = missing  # code -1 (missing) picks the last slot
     return table[codes]
+
+
+def truthy_sql(expr: str) -> str:
+    """SQL: `expr` is neither NULL nor empty (Python's truthiness of an optional string)."""
+    return f"coalesce({expr}, '') <> ''"
