@@ -88,7 +88,7 @@ def test_text_cells_are_neutralized_in_csv(tmp_path: Path) -> None:
 def test_xlsx_has_the_same_tables_no_formulas_and_a_summary(tmp_path: Path) -> None:
     out = written(tmp_path)
     book = openpyxl.load_workbook(out / "result.xlsx")
-    assert book.sheetnames == ["matched", "rejected", "unmatched", "summary"]
+    assert book.sheetnames == ["summary", "matched", "rejected", "unmatched"]
     for name in ("matched", "rejected", "unmatched"):
         cells = [[c.value for c in row] for row in book[name].iter_rows()]
         from_csv = read_csv(out / f"{name}.csv")

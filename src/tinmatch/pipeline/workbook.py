@@ -1,4 +1,10 @@
-"""``result.xlsx``: the result tables as sheets, and a summary sheet with a chart (contract §3).
+"""``result.xlsx``: a summary sheet with a chart, then the result tables as sheets (contract §3).
+
+A workbook the requester can use: the summary comes first; every data sheet has its header row
+frozen, a filter on every column and columns as wide as their contents (within reason); the
+summary's timestamps are date cells; and the requester's own columns (those of the request that
+are not the contract's, :class:`Echo`) are echoed beside each row, after the fixed columns, under
+a header of their own colour (never in the CSVs, whose columns are fixed by the contract).
 
 Built in xlsxwriter's constant-memory mode from the tables' staged CSVs (memory stays bounded;
 rows go through :class:`~tinmatch.pipeline.xlsx_adapter.FastRows`); a table longer than Excel's
@@ -12,7 +18,8 @@ document's creation date are that time, and the same input gives byte-identical 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +30,23 @@ from tinmatch.pipeline.xlsx_adapter import EXCEL_MAX_CHARS, FastRows
 from tinmatch.settings import SOURCE_DATE_EPOCH
 
 EXCEL_MAX_ROWS = 1_048_576
+MIN_WIDTH, MAX_WIDTH = 8, 60
+#: Summary keys whose ISO timestamps are written as date cells.
+DATE_KEYS = ("generated_at", "reviewed_at", "released_at", "decided_at", "received_at")
+
+
+@dataclass
+class Echo:
+    """The requester's own columns, by record_id: echoed beside each row of every data sheet.
+
+    A record_id that occurs on several rows of the request (they are rejected
+    ``duplicate_record_id``) shows the first row's values."""
+
+    columns: list[str]
+    rows: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def values(self, record_id: str) -> list[str]:
+        return list(self.rows.get(record_id) or [""] * len(self.columns))
 
 
 class SheetSource(Protocol):
@@ -55,9 +79,11 @@ def write_workbook(
     summary: list[tuple[str, object]],
     *,
     tmpdir: Path,
+    echo: Echo | None = None,
 ) -> None:
-    """Write `tables` as sheets and `summary` (key/value rows) as the sheet ``summary``, with a
-    bar chart of its ``reason.*`` rows, to `path`. `tmpdir` holds xlsxwriter's row files."""
+    """Write `summary` (key/value rows) as the first sheet, ``summary``, with a bar chart of its
+    ``reason.*`` rows, and `tables` as sheets after it, to `path`. `tmpdir` holds xlsxwriter's
+    row files; `echo` the requester's own columns to show beside each row."""
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,
@@ -74,17 +100,21 @@ def write_workbook(
         except ValueError:
             pass
     workbook.set_properties({"created": when.replace(tzinfo=None)})
-    bold = workbook.add_format({"bold": True})
-    for table in tables:
-        _write_sheets(workbook, table, bold)
+    bold = workbook.add_format({"bold": True, "bottom": 1})
+    own = workbook.add_format({"bold": True, "italic": True, "bottom": 1, "bg_color": "#EDEDED"})
+    stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"})
     sheet = workbook.add_worksheet("summary")
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 1, 66)
     sheet.write_row(0, 0, ("key", "value"), bold)
+    sheet.freeze_panes(1, 0)
     reason_rows = []
     for index, (key, value) in enumerate(summary, start=1):
         sheet.write_string(index, 0, excel_text(key))
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        moment = _timestamp(key, value)
+        if moment is not None:
+            sheet.write_datetime(index, 1, moment, stamp)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
             sheet.write_number(index, 1, value)
         else:
             sheet.write_string(index, 1, excel_text(_text(value)))
@@ -101,28 +131,84 @@ def write_workbook(
         chart.set_title({"name": "Rows by reason"})
         chart.set_legend({"none": True})
         sheet.insert_chart(1, 3, chart)
+    for table in tables:
+        _write_sheets(workbook, table, (bold, own), echo)
     workbook.close()
 
 
-def _write_sheets(workbook: Any, table: SheetSource, bold: Any) -> None:
-    """Stream a table's rows into its sheet (continued in ``name_2``... past Excel's row limit)."""
-    part, sheet, row = 1, None, EXCEL_MAX_ROWS
-    rows: FastRows | None = None
+class _Sheet:
+    """One data sheet being streamed: its rows, and the widths its cells need."""
+
+    def __init__(
+        self, workbook: Any, name: str, columns: Sequence[str], n_own: int,
+        numeric: list[bool], formats: tuple[Any, Any],
+    ) -> None:  # fmt: skip
+        self.sheet = workbook.add_worksheet(name)
+        fixed = len(columns) - n_own
+        for col, title in enumerate(columns):
+            self.sheet.write_string(0, col, excel_text(title), formats[col >= fixed])
+        self.rows = FastRows(self.sheet, numeric, excel_text)
+        self.widths = [len(c) + 2 for c in columns]
+        self.last = 0
+
+    def write(self, row: int, record: list[str]) -> None:
+        self.rows.write(row, record)
+        widths = self.widths
+        for col, value in enumerate(record):
+            if len(value) >= widths[col]:
+                widths[col] = len(value) + 1
+        self.last = row
+
+    def finish(self) -> None:
+        self.rows.finish()
+        sheet = self.sheet
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(self.last, 1), len(self.widths) - 1)
+        for col, width in enumerate(self.widths):
+            sheet.set_column(col, col, max(MIN_WIDTH, min(MAX_WIDTH, width)))
+
+
+def _write_sheets(
+    workbook: Any, table: SheetSource, formats: tuple[Any, Any], echo: Echo | None
+) -> None:
+    """Stream a table's rows into its sheet (continued in ``name_2``... past Excel's row limit),
+    each row followed by the requester's own columns when `echo` has any."""
+    own = echo.columns if echo is not None and echo.columns else []
+    columns = [*table.columns, *own]
+    numeric = [*table.numeric, *([False] * len(own))]
+    key = table.columns.index("record_id") if own and "record_id" in table.columns else None
+    part, row = 1, EXCEL_MAX_ROWS
+    sheet: _Sheet | None = None
     for record in _with_sentinel(table.read_back()):
         if sheet is None or row >= EXCEL_MAX_ROWS:
-            if rows is not None:
-                rows.finish()
-            sheet = workbook.add_worksheet(table.name if part == 1 else f"{table.name}_{part}")
-            sheet.write_row(0, 0, table.columns, bold)
-            rows = FastRows(sheet, table.numeric, excel_text)
+            if sheet is not None:
+                sheet.finish()
+            name = table.name if part == 1 else f"{table.name}_{part}"
+            sheet = _Sheet(workbook, name, columns, len(own), numeric, formats)
             part, row = part + 1, 1
         if record is None:
             break
-        assert rows is not None
-        rows.write(row, record)
+        if own:
+            extra = echo.values(record[key]) if echo is not None and key is not None else []
+            record = [*record, *(extra or [""] * len(own))]
+        sheet.write(row, record)
         row += 1
-    if rows is not None:
-        rows.finish()
+    if sheet is not None:
+        sheet.finish()
+
+
+def _timestamp(key: str, value: object) -> dt.datetime | None:
+    """A summary timestamp as a (naive, UTC) datetime for a date cell, else None."""
+    if not key.endswith(DATE_KEYS) or not isinstance(value, str | dt.datetime):
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def _with_sentinel(rows: Iterator[list[str]]) -> Iterator[list[str] | None]:

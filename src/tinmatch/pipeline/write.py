@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import numbers
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,18 +29,33 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tinmatch.agreement import DISCLOSABLE_FIELDS
+from tinmatch.agreement import DISCLOSABLE_FIELDS, FORBIDDEN_FIELDS
 from tinmatch.errors import TinmatchError
 from tinmatch.neutralize import neutralize
 from tinmatch.pipeline.publish import Staging, crash_point, fsync_file
-from tinmatch.pipeline.workbook import generated_at, write_workbook
-from tinmatch.report import REJECT_REASONS, UNMATCHED_REASONS
+from tinmatch.pipeline.workbook import Echo, generated_at, write_workbook
+from tinmatch.reasons import codes as reason_codes
+from tinmatch.report import NOT_DISCLOSED, REJECT_REASONS, UNMATCHED_REASONS
 
 HELD_COLUMNS = ("record_id",)
 REJECTED_COLUMNS = ("record_id", "reason_codes", "fields", "message")
 UNMATCHED_COLUMNS = ("record_id", "reason_code", "message")
 NUMERIC_COLUMNS = frozenset({"tax_year", "match_probability"})
 INTERNAL_COLUMNS = frozenset({"_row"})
+#: ``request_columns.csv``: the requester's own columns by record_id, echoed in the workbook.
+REQUEST_COLUMNS_TABLE = "request_columns"
+#: Summary key saying whether the requester sees why nothing is disclosed for a row.
+UNMATCHED_REASONS_KEY = "unmatched_reasons"
+REASONS_NOT_SHOWN = "not shown to the requester: every such row says not_disclosed"
+REASONS_SHOWN = "shown to the requester (the agreement's [disclosure] unmatched_reasons = true)"
+_FORBIDDEN_KEYS = frozenset(re.sub(r"[^a-z0-9]", "", f.lower()) for f in FORBIDDEN_FIELDS)
+
+
+def echoable(column: str) -> bool:
+    """Whether a requester's own column may be echoed: not one named like a field that may
+    never be disclosed (``SSN``, ``TIN``, ``Spouse Name``...), so the workbook never shows such a
+    column beside what was disclosed, whoever filled it in."""
+    return re.sub(r"[^a-z0-9]", "", column.lower()) not in _FORBIDDEN_KEYS
 
 
 class DisclosureGuardError(TinmatchError):
@@ -150,6 +166,7 @@ class ResultWriter:
         self._reasons: Counter[str] = Counter()
         self._tables: dict[str, _Table] = {}
         self._extras: dict[str, _Table] = {}
+        self._echo_source: Path | None = None
         try:
             for name, columns in (
                 ("held", HELD_COLUMNS) if held else ("matched", self.matched_columns),
@@ -212,6 +229,43 @@ class ResultWriter:
             raise ValueError(f"extra table {name!r} was started with other columns")
         table.append(frame)
 
+    def add_request_columns(self, frame: pd.DataFrame) -> None:
+        """Append the requester's own columns of some rows (``record_id`` first): published as
+        ``request_columns.csv`` and echoed beside each row of the workbook's sheets. Columns
+        named like a field that may never be disclosed are dropped (:func:`echoable`)."""
+        columns = [str(c) for c in frame.columns]
+        if not columns or columns[0] != "record_id":
+            raise ValueError("the requester's columns start with record_id")
+        kept = ["record_id", *(c for c in columns[1:] if echoable(c))]
+        if len(kept) > 1:
+            self.add_extra(REQUEST_COLUMNS_TABLE, kept, frame[kept])
+
+    def echo_from(self, path: Path) -> None:
+        """Echo the requester's columns from an earlier ``request_columns.csv`` (a release
+        renders the workbook again); nothing happens if it does not exist."""
+        self._echo_source = Path(path)
+
+    def _echo(self) -> Echo | None:
+        table = self._extras.get(REQUEST_COLUMNS_TABLE)
+        records: Iterator[list[str]]
+        if table is not None:
+            columns, records = list(table.columns), table.read_back()
+        elif self._echo_source is not None and self._echo_source.is_file():
+            with self._echo_source.open(encoding="utf-8", newline="") as handle:
+                lines = list(csv.reader(handle))  # at most a request's rows
+            columns, records = (lines[0] if lines else []), iter(lines[1:])
+        else:
+            return None
+        if not columns or columns[0] != "record_id":
+            return None
+        own = [c for c in columns[1:] if echoable(c)]
+        keep = [i for i, c in enumerate(columns) if i and echoable(c)]
+        rows: dict[str, list[str]] = {}
+        for record in records:
+            if record and record[0] not in rows:
+                rows[record[0]] = [record[i] if i < len(record) else "" for i in keep]
+        return Echo(own, rows) if own else None
+
     # -- publishing ------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -228,11 +282,22 @@ class ResultWriter:
         rows.extend((k, v) for k, v in self.counts().items() if k not in keys)
         rows.extend(
             (f"reason.{code}", self._reasons.get(code, 0))
-            for code in (*REJECT_REASONS, *UNMATCHED_REASONS)
+            for code in (*REJECT_REASONS, *self._unmatched_codes(dict(rows)))
         )
         if "generated_at" not in keys:
             rows.append(("generated_at", generated_at().isoformat()))
         return rows
+
+    def _unmatched_codes(self, summary: Mapping[str, object]) -> list[str]:
+        """The unmatched codes the summary counts: ``not_disclosed`` alone where the requester
+        is not told why; else matching's codes and any other given (withheld, recalled)."""
+        hidden = summary.get(UNMATCHED_REASONS_KEY) == REASONS_NOT_SHOWN
+        if hidden or self._reasons.get(NOT_DISCLOSED):
+            return [NOT_DISCLOSED]
+        return [
+            c for c in reason_codes("unmatched")
+            if c != NOT_DISCLOSED and (c in UNMATCHED_REASONS or self._reasons.get(c))
+        ]
 
     def close(self, summary: Mapping[str, object]) -> ResultPaths:
         """Write ``result.xlsx`` and move every file into place; return their paths."""
@@ -244,7 +309,7 @@ class ResultWriter:
             xlsx_temp = self.staging / "result.xlsx.tmp"
             write_workbook(
                 xlsx_temp, list(self._tables.values()), self.summary_rows(summary),
-                tmpdir=self.staging,
+                tmpdir=self.staging, echo=self._echo(),
             )
             os.chmod(xlsx_temp, 0o600)  # like the CSVs (mkstemp): results are for the owner
             fsync_file(xlsx_temp)
