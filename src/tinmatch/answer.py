@@ -8,10 +8,12 @@ This is the workflow around the pipeline (``tinmatch.pipeline.process``):
    how many rows the agency may still have looked up in the rolling period;
 3. the pipeline runs; rows beyond the caps are rejected ``volume_cap_exceeded``;
 4. the outcome is recorded: counts, the private decision log, and the pending disclosures, which
-   are *held* for review unless the agreement lets a request this small be released at once.
+   are *held* until one registered reviewer (two, for a request the agreement deems large)
+   approves them. No agreement releases anything without review.
 
-Only a release writes the ledger. Processing the same file again finds the same request and
-never writes a second set of disclosures.
+The request's folder gets no address before release (``tinmatch.delivery``): it must be new,
+empty, or this request's own. Only a release writes the ledger. Processing the same file again
+finds the same request and never writes a second set of disclosures.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from pathlib import Path
 
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
+from tinmatch.delivery import HELD_FILES, claim_folder, note_written, write_status
 from tinmatch.digest import file_sha256
 from tinmatch.errors import RefusedError
 from tinmatch.ops.records import Limits, RequestRecord
-from tinmatch.ops.store import Store
-from tinmatch.pipeline.process import ProcessResult, process, request_key
+from tinmatch.ops.store import Store, request_id_for
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
+
+from tinmatch.pipeline.process import ProcessResult, process, request_key
 
 
 @dataclass
@@ -95,6 +99,7 @@ def answer_request(
     input_sha = file_sha256(request)
     key = request_key(input_sha, cover, agreement)
     limits = limits_of(agreement)
+    claim_folder(out_dir, request_id_for(key))  # before anything counts or is written
     quota = store.check_submission(
         agency=cover.agency,
         official=cover.official,
@@ -128,7 +133,8 @@ def answer_request(
             f"this request was already {record.status} as {record.id}; it is not processed "
             "again (nothing new is disclosed)"
         )
-    auto = (not agreement.review.required) or n_rows <= agreement.review.auto_release_max_rows
+    write_status(out_dir, record)  # first: an interrupted run's folder is known as this one's
+    note_written(store, record.id, [out_dir / "status.json"])
     try:
         result = process(
             request,
@@ -139,11 +145,12 @@ def answer_request(
             reporter=reporter,
             today=now.date(),
             remaining_quota=remaining,
-            review_status="released" if auto else "held",
+            review_status="held",
             request_id=record.id,
             engine_kind=engine_kind,
             record_ids=record_ids,
             input_sha256=input_sha,
+            recalled_tins=frozenset(store.recalled_tins(cover.agency)),
         )
     except BaseException:
         # The run failed before an outcome was recorded: give its rows back to the caps.
@@ -163,9 +170,11 @@ def answer_request(
         counts=counts,
         disclosures=result.disclosures,
         decisions=result.decisions,
-        auto_release=auto,
         now=now,
+        reviewers_required=agreement.review.reviewers_for(result.counts.get("matched", 0)),
     )
     result.disclosures.close()  # recorded: the spooled copies go
     result.decisions.close()
+    write_status(out_dir, record)
+    note_written(store, record.id, [out_dir / name for name in HELD_FILES])
     return Answer(record, result)

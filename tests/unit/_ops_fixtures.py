@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from reviewers import add_reviewers
 from tinmatch.ops import PendingDisclosure, Store
 from tinmatch.ops.engine import resolve_url
-from tinmatch.ops.models import Base
+from tinmatch.ops.schema import metadata
 
 POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
 BACKENDS = [
@@ -39,7 +40,7 @@ def backend_url(backend: str, tmp_path: Path) -> str:
     url = resolve_url(os.environ[POSTGRES_ENV])
     engine = create_engine(url)
     with engine.begin() as conn:
-        for table in [*reversed(Base.metadata.sorted_tables)]:
+        for table in [*reversed(metadata.sorted_tables)]:
             conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
@@ -48,6 +49,7 @@ def backend_url(backend: str, tmp_path: Path) -> str:
 
 def open_store(backend: str, tmp_path: Path) -> Iterator[Store]:
     store = Store.open(backend_url(backend, tmp_path))
+    add_reviewers(store)  # only registered reviewers approve or deny
     try:
         yield store
     finally:
@@ -96,7 +98,6 @@ def held_request(
         counts={"received": n + 2, "rejected": 1, "matched": n, "ambiguous": 1, "disclosed": n},
         disclosures=[disclosure(f"{key}-r{i}", tin=f"90000000{i}") for i in range(n)],
         decisions=None,
-        auto_release=False,
         now=now,
     )
     return record.id

@@ -16,7 +16,9 @@ from tinmatch.errors import (
     NotFoundError,
     RefusedError,
 )
+from tinmatch.delivery import sha256_of
 from tinmatch.ops import Decision, Limits, Quota, Store
+from tinmatch.ops.records import ResultFile
 from tinmatch.ops.purge import purge
 
 
@@ -72,9 +74,9 @@ def test_release_writes_one_entry_per_disclosure(store: Store) -> None:
     rid = held_request(store, n=4)
     assert store.get_request(rid).status == "held"
     assert store.ledger_entries() == []
-    written = store.release(rid, reviewer="Reviewer R", note="checked", now=T0)
+    written = store.approve(rid, reviewer="Reviewer R", note="checked", now=T0)
     entries = store.ledger_entries()
-    assert written == 4
+    assert written.disclosed == 4 and written.status == "released"
     assert [e.seq for e in entries] == [1, 2, 3, 4]
     assert [e.record_id for e in entries] == [f"k1-r{i}" for i in range(4)]
     first = entries[0]
@@ -85,7 +87,10 @@ def test_release_writes_one_entry_per_disclosure(store: Store) -> None:
     assert first.reviewer == "Reviewer R"
     assert first.agreement_sha256 == "a" * 64 and first.model_sha256 == "m" * 64
     assert first.released_at == T0 and first.released_at.tzinfo is not None
-    assert entries[1].prev_hash == first.entry_hash
+    assert entries[1].seq == first.seq + 1
+    assert first.values == {"street": "12 Elm St", "city": "Springfield", "state": "IL",
+                            "tax_year": 2024}  # fmt: skip
+    assert store.latest_checkpoint() is not None  # a release signs a checkpoint
     record = store.get_request(rid)
     assert (record.status, record.reviewer, record.n_disclosed) == ("released", "Reviewer R", 4)
     assert store.verify_ledger() == []
@@ -93,9 +98,9 @@ def test_release_writes_one_entry_per_disclosure(store: Store) -> None:
 
 def test_second_approve_writes_nothing(store: Store) -> None:
     rid = held_request(store)
-    store.release(rid, reviewer="R", note="", now=T0)
+    store.approve(rid, reviewer="R", note="", now=T0)
     with pytest.raises(ConflictError, match="already released.*nothing written"):
-        store.release(rid, reviewer="R", note="again", now=T0 + timedelta(minutes=1))
+        store.approve(rid, reviewer="R", note="again", now=T0 + timedelta(minutes=1))
     assert len(store.ledger_entries()) == 3
 
 
@@ -103,7 +108,7 @@ def test_denied_request_cannot_be_released(store: Store) -> None:
     rid = held_request(store)
     store.deny(rid, reviewer="R", note="statute does not fit", now=T0)
     with pytest.raises(ConflictError, match="already denied"):
-        store.release(rid, reviewer="R", note="", now=T0)
+        store.approve(rid, reviewer="R", note="", now=T0)
     with pytest.raises(ConflictError, match="already denied"):
         store.deny(rid, reviewer="R", note="", now=T0)
     record = store.get_request(rid)
@@ -113,7 +118,7 @@ def test_denied_request_cannot_be_released(store: Store) -> None:
 
 def test_released_request_cannot_be_denied(store: Store) -> None:
     rid = held_request(store)
-    store.release(rid, reviewer="R", note="", now=T0)
+    store.approve(rid, reviewer="R", note="", now=T0)
     with pytest.raises(ConflictError, match="already released"):
         store.deny(rid, reviewer="R", note="", now=T0)
 
@@ -134,12 +139,12 @@ def test_release_needs_an_outcome_and_a_reviewer(store: Store) -> None:
         now=T0,
     )
     with pytest.raises(ConflictError, match="no recorded outcome"):
-        store.release(record.id, reviewer="R", note="", now=T0)
+        store.approve(record.id, reviewer="R", note="", now=T0)
     rid = held_request(store)
     with pytest.raises(InvalidInputError, match="reviewer"):
-        store.release(rid, reviewer="  ", note="", now=T0)
+        store.approve(rid, reviewer="  ", note="", now=T0)
     with pytest.raises(NotFoundError, match="no request"):
-        store.release("req-missing", reviewer="R", note="", now=T0)
+        store.approve("req-missing", reviewer="R", note="", now=T0)
 
 
 def test_record_outcome_replaces_the_pending_set(store: Store) -> None:
@@ -152,26 +157,25 @@ def test_record_outcome_replaces_the_pending_set(store: Store) -> None:
             Decision("x", "matched", None, "123456789", 0.999),
             Decision("z", "unmatched", "ambiguous", None, 0.7),
         ],
-        auto_release=False,
         now=T0,
     )
     assert store.get_request(rid).counts == {"matched": 2, "received": 2}
     assert [d.reason for d in store.decisions(rid)] == [None, "ambiguous"]
-    assert store.release(rid, reviewer="R", note="", now=T0) == 2
+    assert store.approve(rid, reviewer="R", note="", now=T0).disclosed == 2
     # re-processing a released request changes nothing
     after = store.record_outcome(
         rid,
         counts={"received": 9},
         disclosures=[disclosure("q")],
         decisions=None,
-        auto_release=True,
         now=T0,
     )
     assert after.status == "released" and after.counts == {"matched": 2, "received": 2}
     assert len(store.ledger_entries()) == 2
 
 
-def test_auto_release(store: Store) -> None:
+def test_recording_an_outcome_never_releases(store: Store) -> None:
+    """Auto-release is gone: whatever the size, an outcome is held for reviewers."""
     record = store.begin_request(
         request_key="auto",
         agency="A",
@@ -191,10 +195,14 @@ def test_auto_release(store: Store) -> None:
         counts={"received": 1},
         disclosures=[disclosure("a")],
         decisions=None,
-        auto_release=True,
         now=T0,
     )
-    assert (out.status, out.reviewer, out.n_disclosed) == ("released", "auto", 1)
+    assert (out.status, out.n_disclosed, out.n_pending) == ("held", 0, 1)
+    assert store.ledger_entries(record.id) == []
+    with pytest.raises(TypeError):
+        store.record_outcome(  # type: ignore[call-arg]
+            record.id, counts={}, disclosures=[], decisions=None, now=T0, auto_release=True
+        )
 
 
 def test_min_interval_refuses_then_allows(store: Store) -> None:
@@ -239,13 +247,13 @@ def test_suspension_refuses_requests_and_releases(store: Store) -> None:
     with pytest.raises(RefusedError, match="suspended: audit finding"):
         _check(store, Limits())
     with pytest.raises(RefusedError, match="suspended"):
-        store.release(rid, reviewer="R", note="", now=T0)
+        store.approve(rid, reviewer="R", note="", now=T0)
     with pytest.raises(ConflictError, match="already suspended"):
         store.suspend("default", "again", T0)
     store.resume("default", T0 + timedelta(days=1), "fixed")
     assert store.suspension("default") is None
     _check(store, Limits())
-    assert store.release(rid, reviewer="R", note="", now=T0) == 3
+    assert store.approve(rid, reviewer="R", note="", now=T0).disclosed == 3
     assert [e.action for e in store.agreement_events("default")] == ["suspend", "resume"]
     with pytest.raises(ConflictError, match="not suspended"):
         store.resume("default", T0)
@@ -253,7 +261,7 @@ def test_suspension_refuses_requests_and_releases(store: Store) -> None:
 
 def test_recall_is_an_entry_of_its_own(store: Store) -> None:
     rid = held_request(store)
-    store.release(rid, reviewer="R", note="", now=T0)
+    store.approve(rid, reviewer="R", note="", now=T0)
     later = T0 + timedelta(days=2)
     entry = store.recall(rid, "k1-r1", "wrong person: twin", later, by="Supervisor S")
     assert (entry.seq, entry.entry_type, entry.recalls_seq) == (4, "recall", 2)
@@ -267,9 +275,11 @@ def test_recall_is_an_entry_of_its_own(store: Store) -> None:
     about = store.disclosures_for_tin("900000001")
     assert [(e.seq, e.entry_type) for e in about] == [(2, "disclosure"), (4, "recall")]
     with pytest.raises(ConflictError, match="already recalled"):
-        store.recall(rid, "k1-r1", "again", later)
+        store.recall(rid, "k1-r1", "again", later, by="Supervisor S")
     with pytest.raises(NotFoundError, match="nothing to recall"):
-        store.recall(rid, "nope", "x", later)
+        store.recall(rid, "nope", "x", later, by="Supervisor S")
+    with pytest.raises(InvalidInputError, match="--by"):
+        store.recall(rid, "k1-r2", "x", later, by="  ")
     assert store.verify_ledger() == []
 
 
@@ -278,9 +288,9 @@ def test_period_report(store: Store) -> None:
     held_request(store, "a2", n=2, now=T0 + timedelta(days=1))
     b1 = held_request(store, "b1", agency="Agency B", n=1)
     held_request(store, "old", n=4, now=T0 - timedelta(days=90))
-    store.release(a1, reviewer="R", note="", now=T0)
+    store.approve(a1, reviewer="R", note="", now=T0)
     store.deny(b1, reviewer="R", note="", now=T0)
-    store.recall(a1, "a1-r0", "wrong", T0)
+    store.recall(a1, "a1-r0", "wrong", T0, by="Sup")
     report = store.period_report("2026-Q3")
     assert [row["agency"] for row in report] == ["Agency A", "Agency B"]
     a, b = report
@@ -293,7 +303,7 @@ def test_period_report(store: Store) -> None:
 
 
 def test_export_ledger_csv(store: Store) -> None:
-    store.release(held_request(store), reviewer="R", note="", now=T0)
+    store.approve(held_request(store), reviewer="R", note="", now=T0)
     out = io.StringIO()
     assert store.export_ledger(out) == 3
     lines = out.getvalue().splitlines()
@@ -301,12 +311,15 @@ def test_export_ledger_csv(store: Store) -> None:
     assert len(lines) == 4 and lines[1].startswith("1,disclosure,")
 
 
-def test_purge_removes_decided_results_and_logs(store: Store, tmp_path: Path) -> None:
+def test_purge_removes_only_the_files_in_the_manifest(store: Store, tmp_path: Path) -> None:
     rid = held_request(store, "p")
     kept = held_request(store, "q")
     results = tmp_path / "result"
     results.mkdir()
-    (results / "matched.csv").write_text("record_id\nx\n")
+    ours = results / "matched.csv"
+    ours.write_text("record_id\nx\n")
+    theirs = results / "notes.txt"
+    theirs.write_text("the operator's own notes")
     store.begin_request(
         request_key="p",
         agency="Agency A",
@@ -321,15 +334,37 @@ def test_purge_removes_decided_results_and_logs(store: Store, tmp_path: Path) ->
         n_rows=5,
         now=T0,
     )
-    store.release(rid, reviewer="R", note="", now=T0)
+    store.record_files(rid, [ResultFile(str(ours), sha256_of(ours), 8, T0)])
+    store.approve(rid, reviewer="R", note="", now=T0)
     assert purge(store, "30d", T0 + timedelta(days=29)) == []
     done = purge(store, "30d", T0 + timedelta(days=31))
     assert [(d.request_id, d.files_removed) for d in done] == [(rid, 1)]
-    assert not results.exists()
+    assert not ours.exists()
+    assert theirs.read_text() == "the operator's own notes"  # never a file it did not write
     assert [p.request_id for p in store.purge_log()] == [rid]
     assert store.get_request(rid).purged_at is not None
     assert store.get_request(kept).status == "held"
+    assert store.result_files(rid) == []
     assert purge(store, "30d", T0 + timedelta(days=40)) == []
+
+
+def test_purge_leaves_a_file_changed_since_and_never_the_store(
+    store: Store, tmp_path: Path
+) -> None:
+    rid = held_request(store, "p")
+    changed = tmp_path / "matched.csv"
+    changed.write_text("record_id\nx\n")
+    store.record_files(rid, [ResultFile(str(changed), sha256_of(changed), 8, T0)])
+    changed.write_text("record_id\nsomething else\n")  # replaced after tinmatch wrote it
+    planted = [ResultFile(p, "0" * 64, 0, T0) for p in store.database_files()[:1]]
+    store.record_files(rid, planted)  # an insider lists the store in the manifest
+    store.approve(rid, reviewer="R", note="", now=T0)
+    (done,) = purge(store, "1d", T0 + timedelta(days=2))
+    assert done.files_removed == 0 and changed.exists()
+    assert any("changed since" in left for left in done.left)
+    for path in store.database_files()[:1]:
+        assert Path(path).exists()
+    assert store.verify_ledger() == []
     assert len(store.ledger_entries()) == 3 and store.verify_ledger() == []
 
 

@@ -17,6 +17,7 @@ from tinmatch.cli import agreement as _agreement  # noqa: E402,F401  isort: skip
 from tinmatch.cli import requesters as _requesters  # noqa: E402,F401  isort: skip
 from tinmatch.cli import report as _report  # noqa: E402,F401  isort: skip
 from tinmatch.cli import purge as _purge  # noqa: E402,F401  isort: skip
+from tinmatch.cli import results as _results  # noqa: E402,F401  isort: skip
 from tinmatch.cli import keys as _keys  # noqa: E402,F401  isort: skip
 from tinmatch.cli import serve as _serve  # noqa: E402,F401  isort: skip
 

@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
+from tinmatch import delivery
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.errors import InvalidInputError
-from tinmatch.ledger.notice import write_recall_notice
 
 ledger_app = typer.Typer(
     help=(
@@ -112,31 +112,55 @@ def export(
 @ledger_app.command("recall")
 @one_line_errors
 def recall(
-    request_id: Annotated[str, typer.Argument(help="The request that disclosed the row.")],
-    record_id: Annotated[str, typer.Argument(help="The requester's record_id of the row.")],
-    why: Annotated[str, typer.Option("--why", help="Why the disclosure was wrong.")],
-    by: Annotated[str | None, typer.Option("--by", help="Who recalls it.")] = None,
+    request_id: Annotated[
+        str | None, typer.Argument(help="The request that disclosed the row.")
+    ] = None,
+    record_id: Annotated[
+        str | None, typer.Argument(help="The requester's record_id of the row.")
+    ] = None,
+    why: Annotated[str, typer.Option("--why", help="Why the disclosure was wrong.")] = "",
+    by: Annotated[str, typer.Option("--by", help="Who recalls it (required).")] = "",
+    tin: Annotated[
+        str | None,
+        typer.Option("--tin", help="Instead of the ids: every disclosure of this taxpayer."),
+    ] = None,
     state_db: StateDbOption = None,
 ) -> None:
-    """Recall a released disclosure found wrong: a ledger entry of its own.
+    """Recall a released disclosure found wrong (or, with --tin, every disclosure of one
+    taxpayer): a ledger entry of its own for each.
+
+    From then on the row is in no matched.csv that tinmatch writes or serves (the request's
+    folder is rendered again at once; `results` and the API render from the store), it is
+    listed in recalls.csv, and the taxpayer is not disclosed to that agency again
+    (previously_recalled).
 
     Example:
 
       tinmatch ledger recall req-6ab9f1eb8f7d3388 R-0042 --why 'wrong person' --by 'A. Reviewer'
+
+      tinmatch ledger recall --tin 900123456 --why 'identity theft victim' --by 'A. Reviewer'
     """
+    if not by.strip():
+        raise InvalidInputError("say who recalls the disclosure (--by NAME)")
+    if not why.strip():
+        raise InvalidInputError("say why the disclosure is recalled (--why TEXT)")
+    if (tin is None) == (request_id is None or record_id is None):
+        raise InvalidInputError("give REQUEST_ID RECORD_ID, or --tin TIN, not both")
     now = utc_now()
     with open_store(state_db) as store:
-        entry = store.recall(request_id, record_id, why, now, by=by)
-        out_dir = Path(store.get_request(request_id).out_dir)
-    notice = write_recall_notice(
-        out_dir, request_id=request_id, record_id=record_id, why=why, at=now
-    )
-    typer.echo(
-        f"recalled {record_id} of {request_id}: ledger seq {entry.seq} "
-        f"(recalls seq {entry.recalls_seq}); tell {entry.agency}"
-    )
-    if notice is not None:
-        typer.echo(f"recall notice added to {notice}")
+        if tin is not None:
+            entries = store.recall_tin(tin, why, now, by=by)
+        else:
+            assert request_id is not None and record_id is not None
+            entries = [store.recall(request_id, record_id, why, now, by=by)]
+        folders = delivery.rerender_after_recall(store, entries)
+    for entry in entries:
+        typer.echo(
+            f"recalled {entry.record_id} of {entry.request_id}: ledger seq {entry.seq} "
+            f"(recalls seq {entry.recalls_seq}); tell {entry.agency}"
+        )
+    for folder in folders:
+        typer.echo(f"rendered again without the recalled rows: {folder} (recalls.csv lists them)")
 
 
 # The log's own commands register on `ledger_app` when imported.

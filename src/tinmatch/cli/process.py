@@ -76,7 +76,7 @@ def process_command(
     elif any(given.values()):
         cover = Cover.from_mapping({k: v for k, v in given.items() if v}, source="options")
     reporter: Reporter = Reporter() if quiet else RichReporter()
-    with open_store(state_db) as store:
+    with open_store(state_db, create=True) as store:
         answer = answer_request(
             request,
             out,

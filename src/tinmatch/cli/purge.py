@@ -25,9 +25,11 @@ def purge(
     ] = False,
     state_db: StateDbOption = None,
 ) -> None:
-    """Delete the result folders of requests released or denied longer ago than --older-than.
+    """Delete the result files of requests released or denied longer ago than --older-than.
 
-    Each deletion is logged in the operational database; the ledger is kept untouched.
+    Only files tinmatch wrote and recorded in the request's manifest, unchanged since, are
+    removed (then the folder, if nothing else is in it); any other file is left and listed.
+    The operational database is never removed. Each purge is logged; the ledger is untouched.
 
     Example:
 
@@ -44,6 +46,8 @@ def purge(
                 f"{verb} {r.request_id}: {r.path} "
                 f"({r.files_removed} files, {r.bytes_removed} bytes)"
             )
+            for path in r.left:
+                typer.echo(f"  left {path}")
     done = [r for r in results if not r.skipped]
     typer.echo(
         f"{len(done)} request(s) purged" if not dry_run else f"{len(done)} request(s) to purge"

@@ -1,4 +1,7 @@
-"""`tinmatch review`: list held requests, inspect one, approve (release) or deny it."""
+"""`tinmatch review`: list held requests, inspect one row by row, approve (release) or deny it.
+
+The reviewer is a registered account (`tinmatch reviewers add`), authenticated with its
+password ($TINMATCH_REVIEWER_PASSWORD or a prompt), never the request's own official."""
 
 from __future__ import annotations
 
@@ -9,12 +12,17 @@ from typing import Annotated
 
 import typer
 
+from tinmatch import delivery
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
-from tinmatch.errors import ConflictError
-from tinmatch.ops import Decision, RequestRecord
+from tinmatch.errors import ConflictError, InvalidInputError, RefusedError
+from tinmatch.ops import Decision, RequestRecord, Store
 from tinmatch.pipeline.explain import read_candidates
-from tinmatch.pipeline.republish import republish
+from tinmatch.reviewing import ReviewRow, RowFilter, review_rows
+from tinmatch.settings import REVIEWER_PASSWORD
+from tinmatch.web.accounts import Accounts
+
+PASSWORD_ENV = REVIEWER_PASSWORD.name
 
 review_app = typer.Typer(
     help=(
@@ -22,15 +30,23 @@ review_app = typer.Typer(
         "Example:\n\n"
         "  tinmatch review list --status held\n\n"
         "  tinmatch review show req-6ab9f1eb8f7d3388\n\n"
+        "  tinmatch review show req-6ab9f1eb8f7d3388 --lowest --limit 20\n\n"
         "  tinmatch review approve req-6ab9f1eb8f7d3388 --reviewer 'A. Reviewer' "
-        "--note 'statutes and cover checked'"
+        "--note 'statutes and cover checked' --withhold R000017 --withhold-why 'another person'"
     ),
     no_args_is_help=True,
 )
 app.add_typer(review_app, name="review")
 
 RequestId = Annotated[str, typer.Argument(help="The request id, as `review list` shows it.")]
-Reviewer = Annotated[str, typer.Option("--reviewer", help="Your name, recorded in the ledger.")]
+Reviewer = Annotated[
+    str,
+    typer.Option(
+        "--reviewer",
+        help="Your reviewer account (tinmatch reviewers add); the password comes from "
+        "$TINMATCH_REVIEWER_PASSWORD or is asked for.",
+    ),
+]
 Note = Annotated[str, typer.Option("--note", help="Why: recorded with the decision.")]
 
 HISTOGRAM_EDGES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)
@@ -77,19 +93,47 @@ def list_requests(
 
 @review_app.command("show")
 @one_line_errors
-def show(request_id: RequestId, state_db: StateDbOption = None) -> None:
-    """Summary of one request: figures, reasons, match probabilities, ambiguous rows.
+def show(
+    request_id: RequestId,
+    lowest: Annotated[
+        bool, typer.Option("--lowest", help="Rows with the lowest probabilities first.")
+    ] = False,
+    differs: Annotated[
+        bool,
+        typer.Option("--differs", help="Only rows whose address differs from the one given."),
+    ] = False,
+    repeats: Annotated[
+        bool,
+        typer.Option(
+            "--repeats",
+            help="Only rows whose taxpayer was disclosed to this agency in the last 90 days.",
+        ),
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Rows shown at most (0: every row).")
+    ] = 50,
+    state_db: StateDbOption = None,
+) -> None:
+    """One request: figures, reasons, match probabilities, then every row a release would
+    disclose, beside what was asked for it, and why.
 
-    No TIN is printed.
+    Each row: what was asked (names, address given, statute, case number, removal-order date),
+    what would leave (address, tax year, probability) and the explanation in words and values.
+    REPEAT marks a taxpayer disclosed to the same agency in the last 90 days; DIFFERS an
+    address other than the one given. No TIN is printed.
 
     Example:
 
-      tinmatch review show req-6ab9f1eb8f7d3388
+      tinmatch review show req-6ab9f1eb8f7d3388 --lowest --limit 20
+
+      tinmatch review show req-6ab9f1eb8f7d3388 --repeats
     """
+    wanted = RowFilter(lowest, differs, repeats, limit or None)
     with open_store(state_db) as store:
         record = store.get_request(request_id)
         decisions = store.decisions(request_id)
         suspended = store.suspension(record.agreement_id)
+        rows, total = review_rows(store, request_id, utc_now(), wanted)
     typer.echo(summary(record, suspended))
     if record.counts:
         typer.echo("\nbatch figures")
@@ -112,6 +156,38 @@ def show(request_id: RequestId, state_db: StateDbOption = None) -> None:
                         [[d.record_id, _prob(d.probability)] for d in sample],
                     )
                 )
+    if record.status == "held":
+        chosen = ", ".join(
+            w for w, on in (("lowest first", lowest), ("address differs", differs),
+                            ("repeats", repeats)) if on  # fmt: skip
+        )
+        typer.echo(
+            f"\nrows to be disclosed: {len(rows)} shown of {total}"
+            + (f" ({chosen})" if chosen else "")
+        )
+        for row in rows:
+            typer.echo(row_block(row))
+
+
+def row_block(row: ReviewRow) -> str:
+    """One row to be disclosed, as a reviewer reads it."""
+    flags = []
+    if row.repeats:
+        earlier = ", ".join(f"{rid} on {when(at)}" for rid, at in row.repeats)
+        flags.append(f"REPEAT: disclosed to this agency in the last 90 days ({earlier})")
+    if row.address_differs:
+        flags.append("DIFFERS: not the address given")
+    asked = row.asked
+    lines = [
+        f"\n{row.record_id}  probability {_prob(row.probability)}  tax year {row.tax_year}"
+        + ("  " + "; ".join(flags) if flags else ""),
+        f"  asked    {row.name_asked} | {row.address_asked} | {row.statute} | "
+        f"case {row.case_number} | removal order {asked.get('removal_order_date') or ''}",
+        f"  leaves   {row.address_leaving} | tax year {row.tax_year} | "
+        f"probability {_prob(row.probability)}",
+        f"  why      {row.explanation or '(no explanation recorded)'}",
+    ]
+    return "\n".join(lines)
 
 
 def side_by_side(out_dir: Path, record_ids: list[str]) -> str:
@@ -140,33 +216,62 @@ def side_by_side(out_dir: Path, record_ids: list[str]) -> str:
 @review_app.command("approve")
 @one_line_errors
 def approve(
-    request_id: RequestId, reviewer: Reviewer, note: Note, state_db: StateDbOption = None
+    request_id: RequestId,
+    reviewer: Reviewer,
+    note: Note,
+    withhold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--withhold",
+            help="A record_id not to disclose (repeat for several); recorded in the ledger, "
+            "it ends in unmatched.csv as withheld_by_reviewer.",
+        ),
+    ] = None,
+    withhold_why: Annotated[
+        str | None,
+        typer.Option("--withhold-why", help="Why the --withhold rows are withheld."),
+    ] = None,
+    state_db: StateDbOption = None,
 ) -> None:
-    """Release a held request: one ledger entry per disclosed row. A request is released once.
+    """Approve a held request; release it when enough reviewers have approved.
+
+    The request's files are then rendered from the operational store into its folder
+    (matched.csv replaces held.csv). A request needing two reviewers stays held after the
+    first approval until a second, different reviewer approves. A request is released once.
 
     Example:
 
       tinmatch review approve req-6ab9f1eb8f7d3388 --reviewer 'A. Reviewer' --note 'checked'
+
+      tinmatch review approve req-6ab9f1eb8f7d3388 --reviewer 'A. Reviewer' --note 'checked' \\
+          --withhold R000017 --withhold-why 'the address is a shelter, not the person'
     """
+    withheld = withheld_rows(withhold or [], withhold_why)
     now = utc_now()
     with open_store(state_db) as store:
+        name = authenticate(store, reviewer)
         try:
-            n = store.release(request_id, reviewer=reviewer, note=note, now=now)
+            outcome = delivery.approve(
+                store, request_id, reviewer=name, note=note, now=now, withhold=withheld
+            )
         except ConflictError:
-            # Released already (perhaps by a run killed before it republished the workbook):
-            # make sure the workbook says so, then report the refusal.
+            # Released already (perhaps by a run killed before it rendered the files): make
+            # sure the folder says so, then report the refusal.
             done = store.get_request(request_id)
-            if done.status == "released" and done.decided_at is not None:
-                republish(
-                    Path(done.out_dir),
-                    status="released",
-                    reviewer=done.reviewer or reviewer,
-                    at=done.decided_at,
-                )
+            if done.status == "released" and done.purged_at is None:
+                delivery.render(store, request_id)
             raise
         record = store.get_request(request_id)
-    republish(Path(record.out_dir), status="released", reviewer=reviewer, at=now)
-    typer.echo(f"released {request_id}: {n} disclosures recorded in the ledger")
+    if outcome.status == "held":
+        typer.echo(
+            f"approval {outcome.approvals} of {outcome.required} recorded for {request_id}; "
+            "still held: a second, different reviewer must approve"
+        )
+        return
+    typer.echo(
+        f"released {request_id}: {outcome.disclosed} disclosures recorded in the ledger"
+        + (f", {outcome.withheld} withheld" if outcome.withheld else "")
+    )
     typer.echo(f"results: {record.out_dir}")
 
 
@@ -177,13 +282,37 @@ def deny(
 ) -> None:
     """Deny a held request: nothing is released, ever, under this request id.
 
+    Every row that would have been disclosed ends in unmatched.csv as withheld_by_reviewer.
+
     Example:
 
       tinmatch review deny req-6ab9f1eb8f7d3388 --reviewer 'A. Reviewer' --note 'no attestation'
     """
     with open_store(state_db) as store:
-        store.deny(request_id, reviewer=reviewer, note=note, now=utc_now())
+        name = authenticate(store, reviewer)
+        delivery.deny(store, request_id, reviewer=name, note=note, now=utc_now())
     typer.echo(f"denied {request_id}: nothing released")
+
+
+def authenticate(store: Store, name: str) -> str:
+    """The reviewer's account name, once its password checks out; else refused (exit 6)."""
+    password = REVIEWER_PASSWORD.text()
+    if password is None:
+        password = typer.prompt(f"password for reviewer {name}", hide_input=True)
+    found = Accounts(store.engine).check_reviewer(name, password or "")
+    if found is None:
+        raise RefusedError(
+            f"{name!r} is not a registered reviewer, or the password is wrong; nothing decided"
+        )
+    return found.name
+
+
+def withheld_rows(record_ids: Sequence[str], why: str | None) -> dict[str, str]:
+    if not record_ids:
+        return {}
+    if not (why or "").strip():
+        raise InvalidInputError("say why the rows are withheld (--withhold-why TEXT)")
+    return {record_id.strip(): (why or "").strip() for record_id in record_ids}
 
 
 def summary(record: RequestRecord, suspended: str | None) -> str:

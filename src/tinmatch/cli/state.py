@@ -24,9 +24,13 @@ StateDbOption = Annotated[
 ]
 
 
-def open_store(state_db: str | None) -> Store:
-    """Open (and migrate) the operational database named on the command line."""
-    return Store.open(state_db)
+def open_store(state_db: str | None, *, create: bool = False) -> Store:
+    """Open (and migrate) the operational database named on the command line.
+
+    Only commands that start something (process, serve, keys create, reviewers add, ...) pass
+    `create=True`; every other command refuses a database that does not exist (one line,
+    non-zero exit) rather than create an empty one where the real one was expected."""
+    return Store.open(state_db, create=create)
 
 
 def utc_now() -> datetime:

@@ -2,6 +2,8 @@
 
 Timestamps are stored as UTC without zone and come back as aware UTC datetimes;
 JSON is stored as TEXT. The schema is created by the Alembic migrations, never by create_all.
+The web service's tables (``service_models``) and the registries' (``registry_models``) share
+``Base``; :mod:`tinmatch.ops.schema` gathers every table, for the migrations and schema checks.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class RequestRow(Base):
     review_note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewers_required: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
 
 class PendingRow(Base):
@@ -89,6 +92,8 @@ class PendingRow(Base):
     match_probability: Mapped[float | None] = mapped_column(Float)
     statute: Mapped[str] = mapped_column(Text)
     case_number: Mapped[str] = mapped_column(Text)
+    request_json: Mapped[str | None] = mapped_column(Text)
+    """What was asked for the row (names, address given, removal-order date), for the reviewer."""
 
 
 class DecisionRow(Base):
@@ -98,9 +103,39 @@ class DecisionRow(Base):
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
     tin: Mapped[str | None] = mapped_column(String(16))
     probability: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewApprovalRow(Base):
+    """One reviewer's approval of a held request (two when the agreement needs two)."""
+
+    __tablename__ = "review_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    withhold_json: Mapped[str] = mapped_column(Text)
+    """{record_id: reason} of the rows this reviewer withheld."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ResultFileRow(Base):
+    """The manifest: one file tinmatch wrote for a request, as it wrote it."""
+
+    __tablename__ = "result_files"
+    __table_args__ = (UniqueConstraint("request_id", "path", name="uq_result_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LedgerRow(Base):
@@ -188,8 +223,3 @@ class PurgeRow(Base):
     older_than: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-
-# The web service's tables share this metadata (migration 0002), so that every schema check
-# and every test that drops the tables knows them too.
-from tinmatch.web import models as _web_models  # noqa: E402,F401  isort: skip
-from tinmatch.ops import registry_models as _registry_models  # noqa: E402,F401  isort: skip

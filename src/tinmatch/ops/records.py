@@ -45,6 +45,8 @@ class PendingDisclosure:
     match_probability: float | None
     statute: str
     case_number: str
+    asked: dict[str, str | None] = field(default_factory=dict)
+    """What the requester asked for the row (names, address given, removal-order date)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,69 @@ class Decision:
     reason: str | None = None
     tin: str | None = None
     probability: float | None = None
+    message: str | None = None
+    fields: str | None = None
+    """For a rejected row: the fields at fault (`;`-separated), as rejected.csv gives them."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One reviewer's approval of a held request."""
+
+    reviewer: str
+    note: str
+    withheld: dict[str, str]
+    """record_id -> the reviewer's reason for withholding it."""
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What an approval did: released the request, or recorded the first of two approvals."""
+
+    request_id: str
+    status: str
+    approvals: int
+    required: int
+    disclosed: int = 0
+    withheld: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveredRow:
+    """A released row as the requester receives it (never a recalled one)."""
+
+    record_id: str
+    fields: dict[str, str | int | None]
+    tax_year: int | None
+    match_probability: float | None
+
+
+@dataclass(frozen=True)
+class Recall:
+    record_id: str
+    recalled_at: datetime
+    why: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything the result files of a decided request are rendered from."""
+
+    record: RequestRecord
+    matched: list[DeliveredRow]
+    decisions: list[Decision]
+    recalls: list[Recall]
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A file tinmatch wrote for a request, as it wrote it (the purge manifest)."""
+
+    path: str
+    sha256: str
+    bytes: int
+    written_at: datetime
 
 
 @dataclass(frozen=True)
@@ -86,6 +151,8 @@ class RequestRecord:
     n_pending: int = 0
     n_disclosed: int = 0
     recalled_record_ids: tuple[str, ...] = field(default_factory=tuple)
+    reviewers_required: int = 1
+    approvals: tuple[Approval, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from tinmatch.ops.models import (
     LedgerRow,
     PendingRow,
     RequestRow,
+    ReviewApprovalRow,
 )
-from tinmatch.ops.records import Decision, PendingDisclosure, RequestRecord
+from tinmatch.ops.records import Approval, Decision, PendingDisclosure, RequestRecord
 
 
 def clean(text: str) -> str:
@@ -82,6 +83,7 @@ def pending_values(request_id: str, d: PendingDisclosure) -> dict[str, Any]:
         match_probability=d.match_probability,
         statute=d.statute,
         case_number=d.case_number,
+        request_json=json.dumps(dict(d.asked)) if d.asked else None,
     )
 
 
@@ -98,6 +100,8 @@ def decision_values(request_id: str, d: Decision) -> dict[str, Any]:
         reason=d.reason,
         tin=d.tin,
         probability=d.probability,
+        message=d.message,
+        fields=d.fields,
     )
 
 
@@ -114,6 +118,11 @@ def record(s: Session, row: RequestRow) -> RequestRecord:
         select(LedgerRow.record_id)
         .where(LedgerRow.request_id == row.id, LedgerRow.entry_type == "recall")
         .order_by(LedgerRow.seq)
+    ).all()
+    approvals = s.scalars(
+        select(ReviewApprovalRow)
+        .where(ReviewApprovalRow.request_id == row.id)
+        .order_by(ReviewApprovalRow.id)
     ).all()
     return RequestRecord(
         id=row.id,
@@ -140,4 +149,30 @@ def record(s: Session, row: RequestRow) -> RequestRecord:
         n_pending=int(n_pending or 0),
         n_disclosed=int(n_disclosed or 0),
         recalled_record_ids=tuple(recalled),
+        reviewers_required=int(row.reviewers_required or 1),
+        approvals=tuple(approval(a) for a in approvals),
+    )
+
+
+def approval(row: ReviewApprovalRow) -> Approval:
+    withheld = json.loads(row.withhold_json or "{}")
+    return Approval(row.reviewer, row.note, dict(withheld), utc(row.at))
+
+
+def pending(row: PendingRow) -> PendingDisclosure:
+    return PendingDisclosure(
+        row.record_id,
+        row.tin,
+        json.loads(row.fields_json),
+        row.tax_year,
+        row.match_probability,
+        row.statute,
+        row.case_number,
+        json.loads(row.request_json) if row.request_json else {},
+    )
+
+
+def decision(row: DecisionRow) -> Decision:
+    return Decision(
+        row.record_id, row.outcome, row.reason, row.tin, row.probability, row.message, row.fields
     )

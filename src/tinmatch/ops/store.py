@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -16,6 +17,7 @@ from types import TracebackType
 from typing import Any, BinaryIO, TextIO, cast
 
 from sqlalchemy import ColumnElement, Engine, Table, delete, func, insert, select, true
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,10 +33,10 @@ from tinmatch.ledger import LedgerEntry, Problem, write_csv, write_jsonl
 from tinmatch.ledger.entry import utc
 from tinmatch.ledger.note import ED25519, NoteError, Signer, VerifierKey
 from tinmatch.ledger.verify import Anchor
-from tinmatch.ops import chain, logkey, reporting
+from tinmatch.ops import chain, logkey, quota, reporting, review, suspensions
 from tinmatch.ops import rows as db
 from tinmatch.ops.engine import database_error, display_url, make_engine, resolve_url
-from tinmatch.ops.migrate import upgrade
+from tinmatch.ops.migrate import current_revision, upgrade
 from tinmatch.ops.models import (
     AgreementEventRow,
     Base,
@@ -43,19 +45,22 @@ from tinmatch.ops.models import (
     PendingRow,
     PurgeRow,
     RequestRow,
+    ResultFileRow,
+    ReviewApprovalRow,
 )
 from tinmatch.ops.records import (
     AgreementEvent,
     Decision,
+    Delivery,
     Limits,
     PendingDisclosure,
     PurgeRecord,
     Quota,
     RequestRecord,
+    ResultFile,
+    ReviewOutcome,
 )
 from tinmatch.spool import batched
-
-DEFAULT_PERIOD_DAYS = 30
 
 # Rows per INSERT when recording an outcome (the items may come from a spool).
 INSERT_BATCH = 10_000
@@ -82,11 +87,41 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
         """Connect to `url` (default: $TINMATCH_DATABASE_URL or sqlite:///tinmatch.sqlite)
-        and migrate it to the newest schema."""
+        and migrate it to the newest schema.
+
+        With `create=False` the database must exist already (a SQLite file, or a PostgreSQL
+        schema tinmatch migrated): commands that only read or decide never create an empty one
+        where the real one was expected. A new SQLite file is created readable by its owner
+        only (0600): it holds pending addresses and TINs.
+        """
         resolved = resolve_url(url)
+        sqlite_file = _sqlite_file(resolved)
+        if sqlite_file is not None and not os.path.exists(sqlite_file):
+            if not create:
+                raise NotFoundError(
+                    f"no operational database at {sqlite_file} (nothing was created; give "
+                    "--state-db or TINMATCH_DATABASE_URL for the existing one)"
+                )
+            os.makedirs(os.path.dirname(sqlite_file) or ".", exist_ok=True)
+            os.close(os.open(sqlite_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         engine = make_engine(resolved)
+        if sqlite_file is None and not create:
+            try:
+                migrated = current_revision(engine)
+            except (SQLAlchemyError, OSError) as exc:
+                engine.dispose()
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise UnavailableError(
+                    f"cannot open the operational database {display_url(resolved)}: {reason}"
+                ) from exc
+            if migrated is None:
+                engine.dispose()
+                raise NotFoundError(
+                    f"{display_url(resolved)} holds no tinmatch operational database "
+                    "(nothing was created)"
+                )
         try:
             upgrade(engine)
         except (SQLAlchemyError, OSError) as exc:
@@ -134,7 +169,8 @@ class Store:
         limits: Limits,
         request_key: str | None = None,
     ) -> Quota:
-        """Refuse the request whole, or say how many rows validation may still accept.
+        """Refuse the request whole, or say how many rows validation may still accept (what
+        counts and what the caps allow: ``ops.quota``; this method is the transaction).
 
         Raises RefusedError when the agreement is suspended, when this agency's last request is
         more recent than `min_interval_seconds`, or when the official's rows in the rolling
@@ -150,46 +186,18 @@ class Store:
             others: ColumnElement[bool] = (
                 RequestRow.request_key != request_key if request_key else true()
             )
-            same_agency = func.lower(RequestRow.agency) == agency.lower()
-            if limits.min_interval_seconds:
-                last = s.scalar(select(func.max(RequestRow.created_at)).where(same_agency, others))
-                if last is not None:
-                    last = utc(last)
-                    next_ok = last + timedelta(seconds=limits.min_interval_seconds)
-                    if now < next_ok:
-                        raise RefusedError(
-                            f"agency {agency!r} sent a request at {last:%Y-%m-%d %H:%M:%S} UTC; "
-                            f"the agreement requires {limits.min_interval_seconds} s between "
-                            f"requests (next allowed at {next_ok:%Y-%m-%d %H:%M:%S} UTC)"
-                        )
-            days = limits.period_days or DEFAULT_PERIOD_DAYS
-            in_period = (
-                same_agency,
-                others,
-                RequestRow.status != "denied",
-                RequestRow.created_at > now - timedelta(days=days),
+            used = quota.usage(
+                s,
+                agency=func.lower(RequestRow.agency) == agency.lower(),
+                official=func.lower(RequestRow.official) == official.lower(),
+                others=others,
+                limits=limits,
+                now=now,
             )
-            cap = limits.max_rows_per_official_per_period
-            if cap is not None:
-                used = s.scalar(
-                    select(func.coalesce(func.sum(RequestRow.n_rows), 0)).where(
-                        *in_period, func.lower(RequestRow.official) == official.lower()
-                    )
-                )
-                if int(used or 0) + n_rows > cap:
-                    raise RefusedError(
-                        f"official {official!r} of {agency!r} already has {used} rows in the "
-                        f"last {days} days; {n_rows} more would exceed the agreement's cap of "
-                        f"{cap} rows per official (request refused whole)"
-                    )
-            remaining: int | None = None
-            agency_cap = limits.max_rows_per_agency_per_period
-            if agency_cap is not None:
-                used_agency = s.scalar(
-                    select(func.coalesce(func.sum(RequestRow.n_rows), 0)).where(*in_period)
-                )
-                remaining = max(0, agency_cap - int(used_agency or 0))
-        return Quota(remaining, limits.max_rows_per_request)
+            verdict = quota.judge(
+                limits, used, agency=agency, official=official, n_rows=n_rows, now=now
+            )
+        return verdict.quota
 
     def begin_request(
         self,
@@ -258,16 +266,19 @@ class Store:
         counts: Mapping[str, int],
         disclosures: Iterable[PendingDisclosure],
         decisions: Iterable[Decision] | None,
-        auto_release: bool,
         now: datetime,
+        reviewers_required: int = 1,
     ) -> RequestRecord:
         """Store the batch figures, the pending disclosures and the decision log; hold it.
 
-        Replaces any earlier outcome of the same request while it is undecided; `decisions=None`
-        clears the decision log. With `auto_release` the request is released in the same
-        transaction (reviewer `auto`). A request already released or denied is left as it is
-        and returned unchanged: re-processing never discloses twice.
+        Replaces any earlier outcome of the same request while it is undecided (and any
+        approval given to that earlier outcome); `decisions=None` clears the decision log.
+        Nothing is ever released here: only reviewers release (`approve`). A request already
+        released or denied is left as it is and returned unchanged: re-processing never
+        discloses twice.
         """
+        if reviewers_required < 1:
+            raise InvalidInputError("a request needs at least one reviewer")
         now = utc(now)
         with self._tx() as s:
             row = db.lock_request(s, request_id)
@@ -275,6 +286,7 @@ class Store:
                 return db.record(s, row)
             s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
             s.execute(delete(DecisionRow).where(DecisionRow.request_id == request_id))
+            s.execute(delete(ReviewApprovalRow).where(ReviewApprovalRow.request_id == request_id))
             # Core bulk inserts in batches: a million-row request must not build a million ORM
             # objects, nor a million parameter dicts at once (the items may come from a spool).
             seen: set[str] = set()
@@ -295,57 +307,109 @@ class Store:
                 )
             row.counts_json = json.dumps({k: int(v) for k, v in counts.items()})
             row.status, row.outcome_at, row.updated_at = "held", now, now
+            row.reviewers_required = reviewers_required
             s.flush()
-            if auto_release:
-                self._release(
-                    s,
-                    row,
-                    reviewer="auto",
-                    note="released automatically under the agreement",
-                    now=now,
-                )
             return db.record(s, row)
 
     # -- review ----------------------------------------------------------------------------
 
-    def release(self, request_id: str, *, reviewer: str, note: str, now: datetime) -> int:
-        """Release a held request: one chained ledger entry per pending disclosure.
+    def approve(
+        self,
+        request_id: str,
+        *,
+        reviewer: str,
+        note: str,
+        now: datetime,
+        withhold: Mapping[str, str] | None = None,
+    ) -> ReviewOutcome:
+        """Record a registered reviewer's approval; release when enough reviewers approved.
 
-        Returns the number of entries written. A request is released once: releasing it again,
-        or releasing a denied request, raises ConflictError and writes nothing.
+        The caller has authenticated `reviewer`; here the account must exist, must not be the
+        request's official, and must not have approved this request already. `withhold` maps
+        record ids of pending rows to the reviewer's reason: those rows are not disclosed (a
+        `withheld` ledger entry each; `withheld_by_reviewer` in unmatched.csv). When the
+        request needs two reviewers, the first approval is recorded and the request stays
+        held. At release: one chained ledger entry per pending row, in one transaction. A
+        request is released once: releasing it again, or a denied one, writes nothing.
         """
+        now = utc(now)
         with self._tx() as s:
             row = db.lock_request(s, request_id)
-            return self._release(s, row, reviewer=reviewer, note=note, now=utc(now))
+            db.require_undecided(row, "released")
+            if row.status != "held":
+                raise ConflictError(
+                    f"request {row.id} has no recorded outcome yet: nothing to release"
+                )
+            name = review.require_reviewer(s, reviewer, row)
+            why = suspensions.for_request(s, row.agency, row.agreement_sha256) or (
+                db.active_suspension(s, row.agreement_id)  # a suspension recorded before 0004
+            )
+            if why is not None:
+                raise RefusedError(
+                    f"agreement {row.agreement_id!r} is suspended ({why}): request {row.id} "
+                    "cannot be released"
+                )
+            earlier = s.scalars(
+                select(ReviewApprovalRow)
+                .where(ReviewApprovalRow.request_id == row.id)
+                .order_by(ReviewApprovalRow.id)
+            ).all()
+            if any(a.reviewer.casefold() == name.casefold() for a in earlier):
+                raise RefusedError(
+                    f"{name!r} already approved request {row.id}: it needs a second, "
+                    "different reviewer; nothing decided"
+                )
+            withheld = review.check_withheld(s, row.id, withhold or {})
+            s.add(
+                ReviewApprovalRow(
+                    request_id=row.id,
+                    reviewer=name,
+                    note=note.strip(),
+                    withhold_json=json.dumps(withheld),
+                    at=now,
+                )
+            )
+            approvals = len(earlier) + 1
+            required = int(row.reviewers_required or 1)
+            if approvals < required:
+                row.updated_at = now
+                return ReviewOutcome(row.id, "held", approvals, required)
+            every: dict[str, tuple[str, str]] = {}
+            for who, reasons in [
+                *((a.reviewer, json.loads(a.withhold_json or "{}")) for a in earlier),
+                (name, withheld),
+            ]:
+                for record_id, reason in reasons.items():
+                    every.setdefault(record_id, (who, reason))
+            reviewers = " & ".join([*(a.reviewer for a in earlier), name])
+            notes = " | ".join(n for n in [*(a.note for a in earlier), note.strip()] if n)
+            disclosed = self._release(s, row, every, reviewers, notes, now)
+            return ReviewOutcome(row.id, "released", approvals, required, disclosed, len(every))
 
     def _release(
-        self, s: Session, row: RequestRow, *, reviewer: str, note: str, now: datetime
+        self,
+        s: Session,
+        row: RequestRow,
+        withheld: Mapping[str, tuple[str, str]],
+        reviewer: str,
+        note: str,
+        now: datetime,
     ) -> int:
-        reviewer = db.clean(reviewer)
-        if not reviewer:
-            raise InvalidInputError("a release needs the reviewer's name")
-        db.require_undecided(row, "released")
-        if row.status != "held":
-            raise ConflictError(f"request {row.id} has no recorded outcome yet: nothing to release")
-        why = db.active_suspension(s, row.agreement_id)
-        if why is not None:
-            raise RefusedError(
-                f"agreement {row.agreement_id!r} is suspended ({why}): request {row.id} "
-                "cannot be released"
-            )
         pending = s.scalars(
             select(PendingRow).where(PendingRow.request_id == row.id).order_by(PendingRow.id)
         ).all()
         drafts = [
             LedgerEntry(
                 seq=0,
-                entry_type="disclosure",
+                entry_type="withheld" if p.record_id in withheld else "disclosure",
                 request_id=row.id,
                 agency=row.agency,
                 official=row.official,
                 record_id=p.record_id,
                 tin=p.tin,
-                fields_released=tuple(json.loads(p.fields_json)),
+                fields_released=(
+                    () if p.record_id in withheld else tuple(json.loads(p.fields_json))
+                ),
                 tax_year=p.tax_year,
                 match_probability=p.match_probability,
                 agreement_id=row.agreement_id,
@@ -353,32 +417,37 @@ class Store:
                 model_sha256=row.model_sha256,
                 statute=p.statute,
                 case_number=p.case_number,
-                reviewer=reviewer,
-                note=note,
+                reviewer=withheld[p.record_id][0] if p.record_id in withheld else reviewer,
+                note=withheld[p.record_id][1] if p.record_id in withheld else note,
                 recalls_seq=None,
                 created_at=now,
                 released_at=now,
-                values=json.loads(p.fields_json),
+                values={} if p.record_id in withheld else json.loads(p.fields_json),
             )
             for p in pending
         ]
-        written = chain.append(s, drafts)
+        chain.append(s, drafts)
         chain.checkpoint(s, self.signer(), now)
+        review.mark_withheld(s, row.id, withheld)
         row.status, row.reviewer, row.review_note = "released", reviewer, note
         row.decided_at = row.updated_at = now
-        return len(written)
+        return sum(1 for p in pending if p.record_id not in withheld)
 
     def deny(self, request_id: str, *, reviewer: str, note: str, now: datetime) -> None:
-        """Deny a request: nothing is disclosed, its pending disclosures are discarded."""
+        """Deny a request: nothing is disclosed, its pending disclosures are discarded and
+        every row that would have been disclosed ends `withheld_by_reviewer`.
+
+        One registered reviewer (not the request's official) suffices to deny."""
         now = utc(now)
-        reviewer = db.clean(reviewer)
-        if not reviewer:
-            raise InvalidInputError("a denial needs the reviewer's name")
         with self._tx() as s:
             row = db.lock_request(s, request_id)
             db.require_undecided(row, "denied")
-            s.execute(delete(PendingRow).where(PendingRow.request_id == request_id))
-            row.status, row.reviewer, row.review_note = "denied", reviewer, note
+            name = review.require_reviewer(s, reviewer, row)
+            held = s.scalars(
+                select(PendingRow.record_id).where(PendingRow.request_id == request_id)
+            ).all()
+            review.mark_withheld(s, request_id, held)
+            row.status, row.reviewer, row.review_note = "denied", name, note
             row.decided_at = row.updated_at = now
 
     def list_requests(self, status: str | None = None) -> list[RequestRecord]:
@@ -414,18 +483,72 @@ class Store:
                 .where(PendingRow.request_id == request_id)
                 .order_by(PendingRow.id)
             ).all()
-            return [
-                PendingDisclosure(
-                    r.record_id,
-                    r.tin,
-                    json.loads(r.fields_json),
-                    r.tax_year,
-                    r.match_probability,
-                    r.statute,
-                    r.case_number,
+            return [db.pending(r) for r in rows]
+
+    def repeats(
+        self, request_id: str, now: datetime, days: int = review.REPEAT_DAYS
+    ) -> dict[str, list[tuple[str, datetime]]]:
+        """Pending rows whose taxpayer was disclosed to the same agency in the last `days`
+        days: record_id -> [(request id, released at), ...]."""
+        with self._tx() as s:
+            return review.repeats(s, db.find_request(s, request_id), now, days)
+
+    def recalled_tins(self, agency: str) -> set[str]:
+        """Taxpayers once recalled from `agency`: never disclosed to it again."""
+        with self._tx() as s:
+            return review.recalled_tins(s, agency)
+
+    def delivery(self, request_id: str) -> Delivery:
+        """What the result files of a released or denied request say now."""
+        with self._tx() as s:
+            return review.delivery(s, db.find_request(s, request_id))
+
+    # -- the manifest of files written --------------------------------------------------------
+
+    def record_files(self, request_id: str, files: Iterable[ResultFile]) -> None:
+        """Note files tinmatch wrote for a request (a path written again is updated)."""
+        with self._tx() as s:
+            db.find_request(s, request_id)
+            for f in files:
+                row = s.scalars(
+                    select(ResultFileRow).where(
+                        ResultFileRow.request_id == request_id, ResultFileRow.path == f.path
+                    )
+                ).one_or_none()
+                if row is None:
+                    row = ResultFileRow(request_id=request_id, path=f.path)
+                    s.add(row)
+                row.sha256, row.bytes, row.written_at = f.sha256, f.bytes, utc(f.written_at)
+
+    def result_files(self, request_id: str) -> list[ResultFile]:
+        """The manifest: every file tinmatch wrote for the request and still knows of."""
+        with self._tx() as s:
+            rows = s.scalars(
+                select(ResultFileRow)
+                .where(ResultFileRow.request_id == request_id)
+                .order_by(ResultFileRow.id)
+            ).all()
+            return [ResultFile(r.path, r.sha256, r.bytes, utc(r.written_at)) for r in rows]
+
+    def forget_files(self, request_id: str, paths: Iterable[str]) -> None:
+        """Drop the manifest entries of files that were removed."""
+        gone = list(paths)
+        with self._tx() as s:
+            for start in range(0, len(gone), 500):
+                s.execute(
+                    delete(ResultFileRow).where(
+                        ResultFileRow.request_id == request_id,
+                        ResultFileRow.path.in_(gone[start : start + 500]),
+                    )
                 )
-                for r in rows
-            ]
+
+    def database_files(self) -> list[str]:
+        """The SQLite file of this store and its journals (empty on PostgreSQL)."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return []
+        base = os.path.realpath(os.path.expanduser(str(url.database)))
+        return [base, base + "-journal", base + "-wal", base + "-shm"]
 
     # -- agreements --------------------------------------------------------------------------
 
@@ -472,11 +595,16 @@ class Store:
     # -- ledger ------------------------------------------------------------------------------
 
     def recall(
-        self, request_id: str, record_id: str, why: str, now: datetime, *, by: str | None = None
+        self, request_id: str, record_id: str, why: str, now: datetime, *, by: str
     ) -> LedgerEntry:
-        """Recall a released disclosure found wrong: a chained ledger entry of its own."""
+        """Recall a released disclosure found wrong: a chained ledger entry of its own.
+
+        From then on the row is in no matched.csv tinmatch renders, and its taxpayer is not
+        disclosed to that agency again (`previously_recalled`)."""
         if not why.strip():
             raise InvalidInputError("say why the disclosure is recalled (--why)")
+        if not db.clean(by or ""):
+            raise InvalidInputError("say who recalls the disclosure (--by)")
         now = utc(now)
         with self._tx() as s:
             db.lock_request(s, request_id)
@@ -502,18 +630,37 @@ class Store:
                     f"record {record_id!r} of request {request_id} was already recalled "
                     f"(seq {earlier})"
                 )
-            draft = replace(
-                chain.from_row(original),
-                entry_type="recall",
-                reviewer=db.clean(by or ""),
-                note=why.strip(),
-                recalls_seq=original.seq,
-                created_at=now,
-                values={},
-            )
-            written = chain.append(s, [draft])
+            written = chain.append(s, [_recall_draft(original, why, by, now)])
             chain.checkpoint(s, self.signer(), now)
             return written[0]
+
+    def recall_tin(self, tin: str, why: str, now: datetime, *, by: str) -> list[LedgerEntry]:
+        """Recall every disclosure of one taxpayer not yet recalled, in one transaction."""
+        if not why.strip():
+            raise InvalidInputError("say why the disclosures are recalled (--why)")
+        if not db.clean(by or ""):
+            raise InvalidInputError("say who recalls the disclosures (--by)")
+        now = utc(now)
+        with self._tx() as s:
+            done = set(
+                s.scalars(select(LedgerRow.recalls_seq).where(LedgerRow.entry_type == "recall"))
+            )
+            originals = [
+                o
+                for o in s.scalars(
+                    select(LedgerRow)
+                    .where(LedgerRow.entry_type == "disclosure", LedgerRow.tin == tin.strip())
+                    .order_by(LedgerRow.seq)
+                )
+                if o.seq not in done
+            ]
+            if not originals:
+                raise NotFoundError(f"no disclosure of TIN {tin.strip()} left to recall")
+            for request_id in sorted({o.request_id for o in originals}):
+                db.lock_request(s, request_id)
+            written = chain.append(s, [_recall_draft(o, why, by, now) for o in originals])
+            chain.checkpoint(s, self.signer(), now)
+            return written
 
     def signer(self) -> Signer:
         """What signs the ledger's checkpoints (the key file is created on first use)."""
@@ -662,6 +809,26 @@ class Store:
                 )
                 for r in rows
             ]
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return os.path.expanduser(str(parsed.database))
+
+
+def _recall_draft(original: LedgerRow, why: str, by: str, now: datetime) -> LedgerEntry:
+    return replace(
+        chain.from_row(original),
+        entry_type="recall",
+        reviewer=db.clean(by),
+        note=why.strip(),
+        recalls_seq=original.seq,
+        created_at=now,
+        values={},
+    )
 
 
 def _table(model: type[Base]) -> Table:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.digest import file_sha256
@@ -96,8 +95,14 @@ def process(
     engine_kind: str = "duckdb",
     record_ids: Sequence[str | None] | None = None,
     input_sha256: str | None = None,
+    recalled_tins: frozenset[str] = frozenset(),
 ) -> ProcessResult:
     """Process `request` into `out_dir`.
+
+    Nothing that would be disclosed is written there: identified rows go to ``held.csv`` by
+    record id, their addresses only into ``result.disclosures`` (for the operational store,
+    until a reviewer releases them). A taxpayer in `recalled_tins` (recalled from this agency
+    before) is not disclosed again: ``previously_recalled``.
 
     `record_ids` (every row's, in file order) and `input_sha256` are what a caller that has
     already read and hashed the file (``answer_request``) passes on, so the file is not read
@@ -159,11 +164,11 @@ def process(
         margin_bits=agreement.matching.ambiguity_margin_bits,
         candidate_floor=agreement.matching.min_candidate_probability,
     )
-    writer = ResultWriter(out_dir, agreement.disclosed_fields)
+    writer = ResultWriter(out_dir, agreement.disclosed_fields, held=True)
     prior = prior_weight(engine.params.probability_two_random_records_match)
 
     def finish(chunk: _Prepared, candidates: pd.DataFrame | None) -> None:
-        _finish_chunk(chunk, candidates, agreement, engine, rule, writer, result)
+        _finish_chunk(chunk, candidates, agreement, engine, rule, writer, result, recalled_tins)
         for lines in result.pop_explanations(prior) or [pd.DataFrame()]:
             writer.add_extra("explain", EXPLAIN_COLUMNS, lines)
         result.rows += chunk.rows
@@ -241,15 +246,21 @@ def _finish_chunk(
     rule: DecisionRule,
     writer: ResultWriter,
     result: ProcessResult,
+    recalled_tins: frozenset[str] = frozenset(),
 ) -> None:
     rejected, valid = chunk.rejected, chunk.valid
     if len(rejected):
         writer.add_rejected(rejected)
         result.counts["rejected"] += len(rejected)
-        for codes, rid in zip(rejected["reason_codes"], rejected["record_id"], strict=True):
+        for codes, rid, where, text in zip(
+            rejected["reason_codes"], rejected["record_id"], rejected["fields"],
+            rejected["message"], strict=True,
+        ):  # fmt: skip
             for code in str(codes).split(";"):
                 result.reasons[code] += 1
-            result.decisions.append(Decision(str(rid), "rejected", str(codes), None, None))
+            result.decisions.append(
+                Decision(str(rid), "rejected", str(codes), None, None, _text(text), _text(where))
+            )
     if candidates is None:
         return
     decisions = decide(valid["qid"].tolist(), candidates, rule)
@@ -258,6 +269,13 @@ def _finish_chunk(
         decisions["n_candidates"] = decisions["qid"].map(counts).fillna(0).astype(int)
     rows = valid.merge(decisions, on="qid", how="left", validate="one_to_one")
     result.probabilities.extend(float(p) for p in rows["match_probability"].dropna().tolist())
+    if recalled_tins:  # recalled from this agency before: never looked up for it again
+        again = (rows["outcome"] == "identified") & rows["tin"].isin(recalled_tins)
+        rows.loc[again, "outcome"] = "unmatched"
+        rows.loc[again, "reason_code"] = "previously_recalled"
+        rows.loc[again, "message"] = (
+            "an earlier disclosure about this person was recalled; nothing is disclosed"
+        )
     identified = rows[rows["outcome"] == "identified"]
     found = engine.disclose(identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields)
     fields = list(agreement.disclosed_fields)
@@ -269,16 +287,16 @@ def _finish_chunk(
             found["qid"].tolist(), found["tax_year"].tolist(), *found_values, strict=True
         )
     }
-    matched_out: list[dict[str, Any]] = []
+    matched_out: list[str] = []
     unmatched_out: list[dict[str, Any]] = []
     decisions_out: list[Decision] = []
     columns = (
         rows["record_id"].tolist(), rows["qid"].tolist(), rows["outcome"].tolist(),
         rows["match_probability"].tolist(), rows["tin"].tolist(), rows["reason_code"].tolist(),
         rows["message"].tolist(), rows["tax_years"].tolist(), rows["statute"].tolist(),
-        rows["case_number"].tolist(),
+        rows["case_number"].tolist(), _asked(rows),
     )  # fmt: skip
-    for record_id, qid, outcome, p, tin, code, text, tax_years, statute, case in zip(
+    for record_id, qid, outcome, p, tin, code, text, tax_years, statute, case, asked in zip(
         *columns, strict=True
     ):
         rid = str(record_id)
@@ -286,12 +304,10 @@ def _finish_chunk(
         hit = found_by_qid.get(qid) if outcome == "identified" else None
         if hit is not None:
             values, year = hit
-            matched_out.append(
-                {"record_id": rid, **values, "match_probability": round(prob or 0, 6)}
-            )
+            matched_out.append(rid)
             result.disclosures.append(
                 PendingDisclosure(
-                    rid, str(tin), values, year, prob or 0.0, str(statute), str(case)
+                    rid, str(tin), values, year, prob or 0.0, str(statute), str(case), asked
                 )  # fmt: skip
             )
             decisions_out.append(Decision(rid, "matched", None, str(tin), prob))
@@ -305,7 +321,7 @@ def _finish_chunk(
         unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
         result.reasons[reason] += 1
         tin_text = None if _missing(tin) else str(tin)
-        decisions_out.append(Decision(rid, "unmatched", reason, tin_text, prob))
+        decisions_out.append(Decision(rid, "unmatched", reason, tin_text, prob, message))
     result.decisions.extend(decisions_out)
     labels = pd.DataFrame(
         {
@@ -318,11 +334,34 @@ def _finish_chunk(
     )
     result._pending_explain.append((labels, candidates))
     if matched_out:
-        writer.add_matched(pd.DataFrame(matched_out))
+        writer.add_held(matched_out)
         result.counts["matched"] += len(matched_out)
     if unmatched_out:
         writer.add_unmatched(pd.DataFrame(unmatched_out))
         result.counts["unmatched"] += len(unmatched_out)
+
+
+#: What the requester asked, kept with a row to be disclosed so a reviewer sees both side by side.
+ASKED_COLUMNS = (
+    "first_name", "middle_name", "last_name", "suffix", "street", "address_line2", "city",
+    "state", "zip", "removal_order_date", "criminal_statute", "case_number", "tax_periods",
+)  # fmt: skip
+
+
+def _asked(rows: pd.DataFrame) -> list[dict[str, str | None]]:
+    columns = [c for c in ASKED_COLUMNS if c in rows.columns]
+    values = [[_text(v) for v in rows[c].tolist()] for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)] or [
+        {} for _ in range(len(rows))
+    ]
+
+
+def _text(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
+    return str(value)
 
 
 def _missing(value: Any) -> bool:

@@ -8,14 +8,14 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-
 from tinmatch.errors import InputFileError
 from tinmatch.master.database import master_tax_years
 from tinmatch.pipeline.check import check_request
 from tinmatch.web.auth import Agency
 from tinmatch.web.errors import ApiError
+
 from tinmatch.web.service import RESULT_FILES, Service
 
 router = APIRouter(prefix="/v1", tags=["requests"])
@@ -62,6 +62,7 @@ class ResultFile(str, Enum):
     matched_csv = "matched.csv"
     rejected_csv = "rejected.csv"
     unmatched_csv = "unmatched.csv"
+    recalls_csv = "recalls.csv"
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -165,25 +166,29 @@ def get_request(request: Request, key: Agency, request_id: RequestId) -> dict[st
 
 @router.get(
     "/requests/{request_id}/{filename}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={
         200: {"content": {t: {} for t in set(RESULT_FILES.values())}},
         409: {"model": ErrorBody, "description": "Not released (yet)."},
         410: {"model": ErrorBody, "description": "The files were purged."},
+        404: {"model": ErrorBody, "description": "No such request, or nothing recalled."},
         **ERRORS,
     },
     summary="Download a result file (once released)",
 )
 def download(
     request: Request, key: Agency, request_id: RequestId, filename: ResultFile
-) -> FileResponse:
-    """result.xlsx, matched.csv, rejected.csv or unmatched.csv of a released request."""
+) -> Response:
+    """result.xlsx, matched.csv, rejected.csv, unmatched.csv (or recalls.csv, once a row was
+    recalled) of a released request, rendered from the operational store: a recalled row is in
+    no matched.csv served."""
     request.state.request_id = request_id
-    path = _service(request).result_file(key, request_id, filename.value)
-    return FileResponse(
-        path,
+    body = _service(request).result_file(key, request_id, filename.value)
+    name = f"{request_id}-{filename.value}"
+    return Response(
+        body,
         media_type=RESULT_FILES[filename.value],
-        filename=f"{request_id}-{filename.value}",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

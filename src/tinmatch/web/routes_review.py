@@ -1,5 +1,6 @@
 """Pages for the tax agency's reviewers: log in, the queue of held requests, one request with
-its figures and ambiguous rows, approve or deny with a note. Works without JavaScript.
+its figures, ambiguous rows and every row to be disclosed beside what was asked for it (a
+checkbox withholds a row, with a reason), approve or deny with a note. Works without JavaScript.
 
 What a reviewer is shown of taxpayers (masked candidate TINs, explanations) is logged."""
 
@@ -11,10 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
 from tinmatch.ops import Decision
 from tinmatch.pipeline.explain import read_candidates
-from tinmatch.pipeline.republish import republish
+from tinmatch.reviewing import ReviewRow, RowFilter, review_rows
 from tinmatch.web.accounts import Reviewer
 from tinmatch.web.auth import (
     SESSION_COOKIE,
@@ -25,14 +25,19 @@ from tinmatch.web.auth import (
 )
 from tinmatch.web.charts import bar_chart, probability_bins, reason_items
 from tinmatch.web.errors import ApiError
+
+from tinmatch import delivery
 from tinmatch.web.service import Service
 
 router = APIRouter(prefix="/review", include_in_schema=False)
 
 MAX_ROWS_SHOWN = 25
+MAX_DISCLOSED_SHOWN = 500
 DONE = {
     "released": "Released: the disclosures are recorded in the ledger and the requester can "
     "download the results.",
+    "approved": "Approval recorded: a second, different reviewer must approve before anything "
+    "is released.",
     "denied": "Denied: nothing is released under this request.",
 }
 
@@ -116,7 +121,13 @@ def queue(request: Request) -> Response:
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_page(request: Request, request_id: str, done: str | None = None) -> Response:
+def request_page(
+    request: Request,
+    request_id: str,
+    done: str | None = None,
+    order: str | None = None,
+    only: str | None = None,
+) -> Response:
     reviewer = current_reviewer(request)
     if reviewer is None:
         return _login_redirect()
@@ -126,7 +137,18 @@ def request_page(request: Request, request_id: str, done: str | None = None) -> 
     probabilities = [d.probability for d in decisions if d.probability is not None]
     reasons = [d.reason or d.outcome for d in decisions]
     rows = _ambiguous_rows(Path(record.out_dir), decisions)
-    _log_views(service, reviewer, request_id, record.status, rows)
+    wanted = RowFilter(
+        lowest_first=order == "lowest",
+        address_differs=only == "differs",
+        repeats=only == "repeats",
+        limit=MAX_DISCLOSED_SHOWN,
+    )
+    disclosed, n_disclosed = (
+        review_rows(service.store, request_id, datetime.now(UTC), wanted)
+        if record.status == "held"
+        else ([], 0)
+    )
+    _log_views(service, reviewer, request_id, record.status, rows, disclosed)
     return _page(
         request,
         "request.html",
@@ -139,6 +161,11 @@ def request_page(request: Request, request_id: str, done: str | None = None) -> 
         rows=rows,
         n_ambiguous=sum(1 for d in decisions if d.reason == "ambiguous"),
         max_rows=MAX_ROWS_SHOWN,
+        disclosed=disclosed,
+        n_disclosed=n_disclosed,
+        order=order or "",
+        only=only or "",
+        already_approved=[a.reviewer for a in record.approvals],
         message=DONE.get(done or ""),
     )
 
@@ -150,6 +177,8 @@ def decide(
     action: Annotated[str, Form(pattern="^(approve|deny)$")],
     note: Annotated[str, Form(min_length=3, max_length=2000)],
     csrf: Annotated[str, Form()] = "",
+    withhold: Annotated[list[str] | None, Form(max_length=200)] = None,
+    withhold_reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     reviewer = current_reviewer(request)
     if reviewer is None:
@@ -158,12 +187,16 @@ def decide(
     store = _service(request).store
     now = datetime.now(UTC)
     if action == "approve":
-        store.release(request_id, reviewer=reviewer.name, note=note.strip(), now=now)
-        out_dir = Path(store.get_request(request_id).out_dir)
-        republish(out_dir, status="released", reviewer=reviewer.name, at=now)
-        done = "released"
+        withheld = {rid: withhold_reason.strip() for rid in withhold or []}
+        if withheld and not withhold_reason.strip():
+            raise ApiError(422, "say why the checked rows are withheld")
+        outcome = delivery.approve(
+            store, request_id, reviewer=reviewer.name, note=note.strip(), now=now,
+            withhold=withheld,
+        )  # fmt: skip
+        done = "released" if outcome.status == "released" else "approved"
     else:
-        store.deny(request_id, reviewer=reviewer.name, note=note.strip(), now=now)
+        delivery.deny(store, request_id, reviewer=reviewer.name, note=note.strip(), now=now)
         done = "denied"
     return RedirectResponse(f"/review/requests/{request_id}?done={done}", status_code=303)
 
@@ -193,8 +226,11 @@ def _log_views(
     request_id: str,
     status: str,
     rows: list[dict[str, Any]],
+    disclosed: tuple[ReviewRow, ...] | list[ReviewRow] = (),
 ) -> None:
     shown: list[tuple[str | None, str, str]] = [(None, "request_page", f"status={status}")]
+    for item in disclosed:
+        shown.append((item.record_id, "row_to_disclose", f"tax_year={item.tax_year}"))
     for row in rows:
         shown.append((row["record_id"], "candidate_tin_masked", row["best_tin"]))
         if row["candidates"]:

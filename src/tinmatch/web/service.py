@@ -8,14 +8,15 @@ import logging
 import re
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from tinmatch.agreement import Agreement
-from tinmatch.answer import answer_request
 from tinmatch.cover import Cover
+from tinmatch.delivery import write_delivery
 from tinmatch.errors import (
     ConfigError,
     InputFileError,
@@ -24,7 +25,6 @@ from tinmatch.errors import (
     UnavailableError,
 )
 from tinmatch.ops import RequestRecord, Store, request_id_for
-from tinmatch.pipeline.process import request_key
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
 from tinmatch.web.accounts import Accounts, ApiKey
@@ -34,6 +34,9 @@ from tinmatch.web.settings import Settings
 from tinmatch.web.submissions import Submission, Submissions
 from tinmatch.web.workers import BusyError, Workers
 
+from tinmatch.answer import answer_request
+from tinmatch.pipeline.process import request_key
+
 log = logging.getLogger("tinmatch.web")
 
 SUFFIXES = (".csv", ".xlsx")
@@ -42,6 +45,7 @@ RESULT_FILES = {
     "matched.csv": "text/csv; charset=utf-8",
     "rejected.csv": "text/csv; charset=utf-8",
     "unmatched.csv": "text/csv; charset=utf-8",
+    "recalls.csv": "text/csv; charset=utf-8",
 }
 REFUSALS = (RefusedError, InputFileError, ConfigError)
 SMALL_CSV_BYTES = 256 * 1024
@@ -226,6 +230,10 @@ class Service:
                 k: v for k, v in record.counts.items() if released or k in SHOWN_BEFORE_RELEASE
             }
         released = state == "released" and (record is None or record.purged_at is None)
+        names = [n for n in RESULT_FILES if n != "recalls.csv"]
+        if record is not None and record.recalled_record_ids:
+            counts["recalled"] = len(record.recalled_record_ids)
+            names.append("recalls.csv")
         return {
             "ok": True,
             "id": sub.id,
@@ -238,11 +246,15 @@ class Service:
             "progress": self.workers.progress(sub.id),
             "error": sub.error,
             "downloads": (
-                {name: f"/v1/requests/{sub.id}/{name}" for name in RESULT_FILES} if released else {}
+                {name: f"/v1/requests/{sub.id}/{name}" for name in names} if released else {}
             ),
         }
 
-    def result_file(self, key: ApiKey, request_id: str, name: str) -> Path:
+    def result_file(self, key: ApiKey, request_id: str, name: str) -> bytes:
+        """A result file of a released request, rendered now from the operational store.
+
+        Never read back from the request's folder: a row recalled a second ago is in no
+        matched.csv served, whatever is on disk."""
         sub = self.owned(key, request_id)
         record = self.record(sub)
         if record is None or record.status != "released":
@@ -250,10 +262,17 @@ class Service:
             raise ApiError(409, f"request {request_id} is {state}: results are not released")
         if record.purged_at is not None:
             raise ApiError(410, f"the result files of request {request_id} were purged")
-        path = Path(record.out_dir) / name
-        if not path.is_file():
-            raise ApiError(410, f"{name} of request {request_id} is no longer kept")
-        return path
+        found = self.store.delivery(request_id)
+        if name == "recalls.csv" and not found.recalls:
+            raise ApiError(404, f"nothing of request {request_id} was recalled")
+        scratch = self.settings.work_dir / "rendering"
+        scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=scratch, prefix=f"{request_id}-"))
+        try:
+            write_delivery(found, folder)
+            return (folder / name).read_bytes()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def safe_name(filename: str) -> str:

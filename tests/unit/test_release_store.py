@@ -1,0 +1,157 @@
+"""Release is the only door, in the Store (SQLite and PostgreSQL): who may approve, two
+reviewers, rows withheld, recalls that stop delivery, what the files are rendered from, and no
+empty database created where one was expected."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from _ops_fixtures import BACKENDS, T0, backend_url, disclosure, held_request, open_store
+
+from reviewers import add_reviewers
+from tinmatch.errors import InvalidInputError, NotFoundError, RefusedError
+from tinmatch.ops import Decision, Store
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    yield from open_store(request.param, tmp_path)
+
+
+def _two_reviewer_request(store: Store) -> str:
+    rid = held_request(store, "big", n=3)
+    store.record_outcome(
+        rid,
+        counts={"received": 3, "matched": 3},
+        disclosures=[disclosure(f"big-r{i}", tin=f"90000000{i}") for i in range(3)],
+        decisions=[Decision(f"big-r{i}", "matched", None, f"90000000{i}", 0.99) for i in range(3)],
+        now=T0,
+        reviewers_required=2,
+    )
+    return rid
+
+
+def test_only_a_registered_reviewer_who_is_not_the_official(store: Store) -> None:
+    rid = held_request(store, official="Officer One")
+    with pytest.raises(RefusedError, match="not a registered reviewer"):
+        store.approve(rid, reviewer="Somebody Typed This", note="", now=T0)
+    add_reviewers(store, "Officer One")  # the official holds an account: still refused
+    with pytest.raises(RefusedError, match="official"):
+        store.approve(rid, reviewer="Officer  One", note="", now=T0)
+    with pytest.raises(RefusedError, match="official"):
+        store.deny(rid, reviewer="Officer One", note="", now=T0)
+    with pytest.raises(InvalidInputError):
+        store.approve(rid, reviewer="  ", note="", now=T0)
+    assert store.get_request(rid).status == "held"
+    assert store.ledger_entries(rid) == []
+
+
+def test_two_different_reviewers_when_the_request_is_large(store: Store) -> None:
+    rid = _two_reviewer_request(store)
+    first = store.approve(rid, reviewer="R", note="first look", now=T0)
+    assert (first.status, first.approvals, first.required) == ("held", 1, 2)
+    assert store.ledger_entries(rid) == []
+    with pytest.raises(RefusedError, match="second, different reviewer"):
+        store.approve(rid, reviewer="R", note="me again", now=T0)
+    second = store.approve(rid, reviewer="Ann", note="agreed", now=T0)
+    assert (second.status, second.disclosed) == ("released", 3)
+    record = store.get_request(rid)
+    assert record.reviewer == "R & Ann" and [a.reviewer for a in record.approvals] == ["R", "Ann"]
+
+
+def test_withheld_rows_are_recorded_and_never_delivered(store: Store) -> None:
+    rid = held_request(store, n=3)
+    with pytest.raises(RefusedError, match="only those can be withheld"):
+        store.approve(rid, reviewer="R", note="", now=T0, withhold={"nope": "x"})
+    with pytest.raises(InvalidInputError, match="why"):
+        store.approve(rid, reviewer="R", note="", now=T0, withhold={"k1-r1": " "})
+    out = store.approve(rid, reviewer="R", note="ok", now=T0, withhold={"k1-r1": "a shelter"})
+    assert (out.disclosed, out.withheld) == (2, 1)
+    kinds = [(e.entry_type, e.record_id, e.note) for e in store.ledger_entries(rid)]
+    assert ("withheld", "k1-r1", "a shelter") in kinds
+    assert not any(k == "disclosure" and r == "k1-r1" for k, r, _ in kinds)
+    delivered = store.delivery(rid)
+    assert [m.record_id for m in delivered.matched] == ["k1-r0", "k1-r2"]
+    assert store.pending(rid)[0].record_id == "k1-r0"  # the withheld address left the store
+
+
+def test_denial_withholds_every_held_row(store: Store) -> None:
+    rid = held_request(store, n=2)
+    store.record_outcome(
+        rid,
+        counts={"received": 2, "matched": 2},
+        disclosures=[disclosure("a"), disclosure("b", tin="900000009")],
+        decisions=[Decision("a", "matched", None, "123456789", 0.99),
+                   Decision("b", "matched", None, "900000009", 0.99)],  # fmt: skip
+        now=T0,
+    )
+    store.deny(rid, reviewer="R", note="no", now=T0)
+    delivered = store.delivery(rid)
+    assert delivered.matched == []
+    assert {(d.record_id, d.outcome, d.reason) for d in delivered.decisions} == {
+        ("a", "unmatched", "withheld_by_reviewer"),
+        ("b", "unmatched", "withheld_by_reviewer"),
+    }
+
+
+def test_recall_stops_delivery_and_blocks_the_taxpayer(store: Store) -> None:
+    rid = held_request(store, n=2)
+    store.approve(rid, reviewer="R", note="", now=T0)
+    store.recall(rid, "k1-r0", "wrong person", T0 + timedelta(days=1), by="Sup")
+    delivered = store.delivery(rid)
+    assert [m.record_id for m in delivered.matched] == ["k1-r1"]
+    assert [(r.record_id, r.why) for r in delivered.recalls] == [("k1-r0", "wrong person")]
+    assert store.recalled_tins("agency a") == {"900000000"}
+    assert store.recalled_tins("Agency B") == set()
+
+
+def test_recall_by_tin_covers_every_disclosure(store: Store) -> None:
+    one = held_request(store, "one", n=1)
+    two = held_request(store, "two", n=1, now=T0 + timedelta(days=3))
+    store.approve(one, reviewer="R", note="", now=T0)
+    store.approve(two, reviewer="R", note="", now=T0 + timedelta(days=3))
+    entries = store.recall_tin("900000000", "identity theft", T0 + timedelta(days=4), by="Sup")
+    assert sorted(e.request_id for e in entries) == sorted([one, two])
+    assert store.delivery(one).matched == [] and store.delivery(two).matched == []
+    with pytest.raises(NotFoundError, match="left to recall"):
+        store.recall_tin("900000000", "again", T0 + timedelta(days=5), by="Sup")
+
+
+def test_repeats_within_90_days_to_the_same_agency(store: Store) -> None:
+    earlier = held_request(store, "e", n=2)
+    store.approve(earlier, reviewer="R", note="", now=T0)
+    other_agency = held_request(store, "o", agency="Agency B", n=2)
+    store.approve(other_agency, reviewer="R", note="", now=T0)
+    now = held_request(store, "n", n=2, now=T0 + timedelta(days=30))
+    flagged = store.repeats(now, T0 + timedelta(days=30))
+    assert set(flagged) == {"n-r0", "n-r1"}
+    assert {rid for rid, _ in flagged["n-r0"]} == {earlier}
+    assert store.repeats(now, T0 + timedelta(days=95)) == {}
+
+
+def test_nothing_is_rendered_before_a_decision(store: Store) -> None:
+    rid = held_request(store)
+    with pytest.raises(Exception, match="nothing is rendered before"):
+        store.delivery(rid)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_open_without_create_never_makes_an_empty_database(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        missing = tmp_path / "gone" / "ops.sqlite"
+        with pytest.raises(NotFoundError, match="no operational database"):
+            Store.open(f"sqlite:///{missing}", create=False)
+        assert not missing.exists() and not missing.parent.exists()
+        with Store.open(f"sqlite:///{missing}", create=True):
+            pass
+        assert stat.S_IMODE(missing.stat().st_mode) == 0o600
+        with Store.open(f"sqlite:///{missing}", create=False):
+            pass
+        return
+    url = backend_url(backend, tmp_path)  # tables dropped: no tinmatch schema there
+    with pytest.raises(NotFoundError, match="holds no tinmatch operational database"):
+        Store.open(url, create=False)
