@@ -125,3 +125,11 @@ def test_malformed_notes_are_refused() -> None:
             parse_note(bad)
     with pytest.raises(NoteError):
         sign_note("no newline", signer)
+
+
+def test_a_key_whose_base64_holds_a_plus_parses() -> None:
+    signer = Ed25519Signer.generate("a.example/log")
+    while "+" not in str(signer.verifier()).split("+", 2)[2]:
+        signer = Ed25519Signer.generate("a.example/log")
+    assert VerifierKey.parse(str(signer.verifier())).public_key == signer.public_key
+    assert Ed25519Signer.from_text(signer.private_text()).public_key == signer.public_key
