@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from tinmatch.master.comparisons import COMPARISONS, level_labels
-from tinmatch.pipeline.decide import DECISION_COLUMNS, DecisionRule, decide
+from tinmatch.pipeline.decide import (
+    DECISION_COLUMNS,
+    DecisionRule,
+    decide,
+    name_and_dob_probability,
+)
 
 RULE = DecisionRule(min_probability=0.99)  # the default agreement's threshold
 
@@ -227,13 +232,63 @@ def test_low_confidence_when_only_the_name_agrees(levels: dict[str, str]) -> Non
     assert "only the name agrees" in str(out["message"])
 
 
-@pytest.mark.parametrize("address", ["state", "else"])
-def test_low_confidence_when_the_address_is_elsewhere(address: str) -> None:
-    """Xiulan Chuang, not in the master, shares name and DOB with a Xiulan (Chuang) Zhou who
-    never filed from the request's city: the DOB corroborates, the address contradicts."""
-    out = one([cand("q1", "111111111", 30, address=address, date_of_birth="exact")])
-    assert out["reason_code"] == "low_confidence"
-    assert "nowhere the best candidate ever filed from" in str(out["message"])
+@pytest.mark.parametrize("address", ["state", "else", "city_and_state", "zip"])
+def test_name_and_dob_without_an_address_is_calibrated(address: str) -> None:
+    """Issue 16: a person sought at an address they never filed from, with their exact name and
+    DOB. Rare enough by the names' frequencies and the master's size: identified. Common (the
+    10M run's Brenda Smith, p = 0.9988 in her namesake's city): refused, because the person may
+    not be in the master at all (NOT_IN_MASTER_PRIOR halves the odds: 0.9976 < 0.998)."""
+    rare = one([cand("q1", "111111111", 30, address=address, date_of_birth="exact")])
+    assert rare["outcome"] == "identified"
+    brenda = one([cand("q1", "111111111", 9.7, address=address, date_of_birth="exact")])
+    assert brenda["reason_code"] == "low_confidence"
+    assert "may not be in the master at all" in str(brenda["message"])
+    assert name_and_dob_probability(9.7) == pytest.approx(2**8.7 / (1 + 2**8.7))
+
+
+def test_a_street_of_the_candidate_needs_no_such_prior() -> None:
+    """At the candidate's own street the agreement's threshold alone decides (p 0.9988)."""
+    out = one([cand("q1", "111111111", 9.7, address="street_and_unit", date_of_birth="exact")])
+    assert out["outcome"] == "identified"
+
+
+def _household(**second: str) -> list[dict[str, Any]]:
+    """Father and son at one address, request without suffix or DOB: the father's record has the
+    compound surname (the request's single one is one part of it), the son's the single one."""
+    best = cand("q1", "111111111", 40, last_name="exact")
+    best["mw_last_name"] = 9.0
+    runner_up = cand("q1", "222222222", 28.0, **{"last_name": "compound_part", **second})
+    runner_up["mw_last_name"] = 4.8  # 4.2 bits behind on the surname's form ...
+    runner_up["match_weight"] = 40 - 4.2 - 7.8  # ... and 7.8 on the rest: within the margin
+    return [best, runner_up]
+
+
+def test_household_member_apart_only_by_surname_form_is_ambiguous() -> None:
+    """Issue 16: 12 bits apart, but 4.2 of them are how our records write the surname."""
+    out = one(_household())
+    assert out["reason_code"] == "ambiguous"
+    assert "how our records write them" in str(out["message"])
+
+
+def test_household_member_apart_only_by_a_missing_dob_is_ambiguous() -> None:
+    best = cand("q1", "111111111", 40, date_of_birth="exact")
+    best["mw_date_of_birth"] = 14.0
+    runner_up = cand("q1", "222222222", 25.0)  # DOB null on its record: 15 bits behind
+    assert one([best, runner_up])["reason_code"] == "ambiguous"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"address": "city_and_state"},  # not at the request's address
+        {"first_name": "else"},  # another given name: the request does not fit them
+        {"middle_name": "else"},  # a conflicting middle name
+        {"suffix": "else"},  # Jr against Sr
+    ],
+)
+def test_household_rule_needs_a_compatible_runner_up_at_the_address(second: dict[str, str]) -> None:
+    out = one(_household(**second))
+    assert out["outcome"] == "identified"
 
 
 @pytest.mark.parametrize("first", ["two_edits", "nickname_typo"])

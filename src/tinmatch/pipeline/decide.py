@@ -10,7 +10,9 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    exclusive (a spouse at the same address can score 0.9 on its own while the right person is
    2^17 times likelier), so it is the *relative* odds that decide ambiguity. Also ``ambiguous``
    when the runner-up's names fit better and the best leads by the margin only thanks to a field
-   the runner-up's record lacks (a twin whose DOB the master does not hold);
+   the runner-up's record lacks (a twin whose DOB the master does not hold); and when the
+   runner-up lives at the request's address, fits the request, and the best leads only through
+   how our records write the two (surname form, a DOB one record lacks);
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name, generational suffix or date of birth (another year) conflicts with the request,
    or its first name does not agree in any recognised form (``FIRST_NAME_AGREES``: exact,
@@ -18,13 +20,15 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    exactly, not with a typo -- or swapped with the surname: a spouse sharing surname and
    address is not the person sought),
    or only its name agrees (neither an address of its return history nor the date of birth
-   corroborates it), or the request's address is nowhere it ever filed from (not even the city
-   or ZIP), or its first name agrees only through a typo and no address corroborates it;
+   corroborates it), or no street of its history agrees and name and DOB are not rare enough
+   once the person may not be in the master at all (``name_and_dob_probability``), or its first
+   name agrees only through a typo and no address corroborates it;
 4. otherwise the best candidate is *identified*.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +45,16 @@ from tinmatch.master.comparisons import (
 )
 
 CANDIDATE_FLOOR = 0.01
+# Name and date of birth without an address of the person's (docs/matching.md, section 5): the
+# pairwise probability assumes the person sought is one of the master's N people (prior 1 / N,
+# with term frequencies for the names). A request whose address is not one the candidate filed
+# from is as often for someone who never filed at all: the stated prior that such a person is
+# not in the master is NOT_IN_MASTER_PRIOR, and what remains must reach
+# NAME_DOB_MIN_PROBABILITY (or the agreement's threshold, if higher).
+NOT_IN_MASTER_PRIOR = 0.5
+NAME_DOB_MIN_PROBABILITY = 0.998
+# The household rule of issue 16 (docs/matching.md, section 5); False only to measure its cost.
+HOUSEHOLD_RULE = True
 PLAUSIBLE = 0.5
 DEFAULT_MARGIN_BITS = 10.0  # the best must be at least 1,024 times likelier than the runner-up
 
@@ -98,6 +112,54 @@ def _leads_only_where_runner_up_is_unknown(
     for comp in COMPARISONS:
         if int(best[f"gamma_{comp}"]) != -1 and int(second[f"gamma_{comp}"]) != -1:
             gap += float(best[f"mw_{comp}"]) - float(second[f"mw_{comp}"])
+    return gap < margin_bits
+
+
+def name_and_dob_probability(match_weight: float) -> float:
+    """The candidate's probability once the person sought may not be in the master at all:
+    odds 2^weight times (1 - NOT_IN_MASTER_PRIOR)."""
+    log_odds = match_weight + math.log2(1 - NOT_IN_MASTER_PRIOR)
+    if log_odds > 60:
+        return 1.0
+    odds = 2.0**log_odds
+    return odds / (1 + odds)
+
+
+# Surname levels that are one surname written another way (compound or single, a typo, a
+# particle): between two members of one household they say how our records spell each of them,
+# not which of them the request means.
+SURNAME_FORMS: frozenset[str] = frozenset(
+    {"exact", "jaro_winkler_0.92", "one_edit", "compound_part", "phonetic"}
+)
+
+
+def _apart_only_by_representation(
+    best: dict[str, Any], second: dict[str, Any], margin_bits: float
+) -> bool:
+    """The runner-up lives at the request's address too, fits the request (first name agrees, no
+    conflicting DOB, suffix or middle name), and the best leads by the margin only through how
+    our records write the two: the surname's form (compound against single, a particle, a typo)
+    or a date of birth one of the records lacks.
+
+    Father and son at one address, no suffix and no DOB in the request: the father's identity
+    record had "Fernandez Lopez", the son's "Fernandez"; a request for "Fernandez" put the son
+    ahead by the surname's term frequency alone. Twins, one without a DOB on record: the other
+    led by the DOB the request shares with both.
+    """
+    lb, ls = levels_of(best), levels_of(second)
+    street = CORROBORATING_LEVELS["address"]
+    if lb["address"] not in street or ls["address"] not in street:
+        return False
+    if _conflicts(ls) or not _first_name_agrees(ls):
+        return False
+    representation = []
+    if lb["last_name"] in SURNAME_FORMS and ls["last_name"] in SURNAME_FORMS:
+        representation.append("last_name")
+    if -1 in (int(best["gamma_date_of_birth"]), int(second["gamma_date_of_birth"])):
+        representation.append("date_of_birth")
+    gap = float(best["match_weight"]) - float(second["match_weight"])
+    for comp in representation:
+        gap -= float(best[f"mw_{comp}"]) - float(second[f"mw_{comp}"])
     return gap < margin_bits
 
 
@@ -169,6 +231,13 @@ def _decide_one(
                 "the runner-up fits the names better; the best candidate leads only on what the "
                 "runner-up's record lacks (such as a date of birth); nothing is disclosed",
             )
+        if HOUSEHOLD_RULE and _apart_only_by_representation(best, second, rule.margin_bits):
+            return unmatched(
+                "ambiguous",
+                "another taxpayer at this address fits the row as well; the best candidate leads "
+                "only on how our records write them (surname form, a date of birth one record "
+                "lacks); nothing is disclosed",
+            )
     if p_best < rule.min_probability:
         return unmatched(
             "low_confidence",
@@ -194,13 +263,20 @@ def _decide_one(
             "only the name agrees: neither an address on the candidate's returns nor the date "
             "of birth corroborates it",
         )
-    if levels["address"] in ADDRESS_ELSEWHERE:
-        return unmatched(
-            "low_confidence",
-            "the request's address is nowhere the best candidate ever filed from (not even the "
-            "same city or ZIP): a name and date of birth shared with someone elsewhere are not "
-            "enough",
-        )
+    if not _address_corroborates(levels):
+        p_named = name_and_dob_probability(float(best["match_weight"]))
+        if p_named < max(rule.min_probability, NAME_DOB_MIN_PROBABILITY):
+            where = (
+                "nowhere the best candidate ever filed from"
+                if levels["address"] in ADDRESS_ELSEWHERE
+                else "not a street the best candidate filed from"
+            )
+            return unmatched(
+                "low_confidence",
+                f"the request's address is {where}, and name and date of birth alone are not "
+                f"rare enough: {p_named:.4f} once the person may not be in the master at all "
+                f"(needs {max(rule.min_probability, NAME_DOB_MIN_PROBABILITY)})",
+            )
     if levels["first_name"] in WEAK_FIRST_NAME and not _address_corroborates(levels):
         return unmatched(
             "low_confidence",

@@ -22,7 +22,7 @@ new_address            0.05   exact full name and DOB at an address they never f
                               the same state, else anywhere): the agency's own records. The
                               share is the issue's: 30% of the misses of an independent set
                               whose recall was 90%, i.e. 3% of rows, plus those found anyway
-hypocorism             0.10   a Spanish (or English, Portuguese, Italian, Filipino) hypocorism of
+hypocorism             0.10   a Spanish (or English, Portuguese, Italian) hypocorism of
                               the given name from :data:`HYPOCORISMS` (Pepe, Chuy, Memo, Toño...)
 typo                   0.10   a slip in the first or last name: phonetic spellings (b/v, s/z,
                               ll/y, silent h, qu/k), a doubled or dropped letter, a neighbouring
@@ -91,7 +91,7 @@ HYPOCORISMS: dict[str, tuple[str, ...]] = {
     "BEATRIZ": ("BETY",), "MAURICIO": ("MAURO",),
     "AUGUSTO": ("TITO",), "NATIVIDAD": ("NATI",), "ASUNCION": ("CHONI",),
     "ENCARNACION": ("CHONI", "ENCARNA"), "REMEDIOS": ("REME",), "ANTONIA": ("TOÑA", "TONI"),
-    # Portuguese, Italian, Filipino
+    # Portuguese, Italian
     "JOAO": ("JOAOZINHO",), "GIUSEPPE": ("BEPPE", "PEPPE"), "GIOVANNI": ("GIANNI", "NINO"),
     # English, for the other cultures' given names
     "WILLIAM": ("BILL", "WILL", "LIAM"), "ROBERT": ("BOB", "ROB", "BOBBY"),
