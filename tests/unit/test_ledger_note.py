@@ -46,7 +46,7 @@ def test_the_go_example_verifies_and_a_changed_text_does_not() -> None:
 def test_key_id_and_verifier_key_format() -> None:
     signer = Ed25519Signer.generate("example.com/log")
     vkey = signer.verifier()
-    name, hex_id, _ = str(vkey).split("+")
+    name, hex_id, _ = str(vkey).split("+", 2)
     assert name == "example.com/log"
     assert bytes.fromhex(hex_id) == key_id(name, 0x01, signer.public_key)
     assert VerifierKey.parse(str(vkey)) == vkey
