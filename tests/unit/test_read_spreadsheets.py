@@ -286,3 +286,30 @@ def test_the_requesters_own_columns_are_kept_beside_each_row(tmp_path: Path) -> 
     assert [v for e in extras for v in e["Analyst notes"]] == ["seen 1", None, "seen 3"]
     plain = next(iter(read_request(path, required_columns=REQUIRED)))
     assert "extras" not in plain.attrs and "Analyst notes" not in plain.columns
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "valid_ids"),
+    [("openpyxl_saved.xlsx", []), ("libreoffice_saved.xlsx", ["R001", "R002", "R003"])],
+)
+def test_real_files_saved_by_a_script_and_by_libreoffice(name: str, valid_ids: list[str]) -> None:
+    """The same workbook (an instructions sheet first, a merged title row, a blank row, the
+    header on row 3, case numbers as formulas ``="C-"&n``, a blank row and a footer) as openpyxl
+    wrote it (formulas without results) and as LibreOffice 7 saved it after opening it
+    (``soffice --headless --convert-to xlsx``: results saved beside the formulas)."""
+    reader = read_request(DATA / name, required_columns=REQUIRED)
+    assert reader.sheet == "Requests" and reader.header.row == 3
+    valid, rejected = validated(DATA / name)
+    assert [r["record_id"] for r in valid] == valid_ids
+    if valid_ids:
+        assert [r["case_number"] for r in valid] == ["C-1", "C-2", "C-3"]
+        assert valid[0]["date_of_birth"] == "1980-05-01"
+    else:
+        assert {r["reason_codes"] for r in rejected} == {"invalid_value"}
+        assert all("case_number is a formula with no saved result" in r["message"]
+                   for r in rejected)
+    reader.record_ids()
+    assert [n.text for n in reader.notes] == ["Prepared by J. Analyst, 03/01/2026"]
