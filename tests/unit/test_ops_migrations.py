@@ -14,7 +14,7 @@ from tinmatch.errors import UnavailableError
 from tinmatch.ops import Store
 from tinmatch.ops.engine import make_engine, resolve_url
 from tinmatch.ops.migrate import current_revision, downgrade, upgrade
-from tinmatch.ops.models import Base
+from tinmatch.ops.schema import metadata
 
 TABLES = {
     "requests",
@@ -38,7 +38,7 @@ def test_migrations_from_empty_match_the_models(backend: str, tmp_path: Path) ->
         assert TABLES <= set(inspect(engine).get_table_names())
         upgrade(engine)  # a second run is a no-op
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
         downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tinmatch.ops import Store
 from tinmatch.ops.engine import resolve_url
-from tinmatch.ops.models import Base
+from tinmatch.ops.schema import metadata
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.app import create_app
 from tinmatch.web.settings import Settings
@@ -60,7 +60,7 @@ def postgres_url() -> str:
     url = resolve_url(os.environ[POSTGRES_ENV])
     engine = create_engine(url)
     with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()

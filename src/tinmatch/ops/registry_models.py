@@ -1,7 +1,7 @@
 """Tables of the registries (migration 0004): requesting agencies and their officials,
 registered agreements, and suspensions by agency.
 
-They share the operational database's metadata (imported at the end of ``ops.models``).
+They share the operational database's metadata (gathered by :mod:`tinmatch.ops.schema`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tinmatch.errors import ConfigError, ConflictError, NotFoundError
 from tinmatch.ops.rows import clean
+from tinmatch.ops.service_models import ApiKeyRow, ReviewerRow
 from tinmatch.web.db import Tables
 from tinmatch.web.hashing import (
     check_password,
@@ -18,7 +19,6 @@ from tinmatch.web.hashing import (
     same,
     split_api_key,
 )
-from tinmatch.web.models import ApiKeyRow, ReviewerRow
 
 MIN_PASSWORD_CHARS = 12
 

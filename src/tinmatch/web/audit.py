@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from tinmatch.ops.service_models import ApiCallRow, ReviewerViewRow
 from tinmatch.web.db import Tables
-from tinmatch.web.models import ApiCallRow, ReviewerViewRow
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from tinmatch.ledger.entry import utc
+from tinmatch.ops.service_models import WebSessionRow
 from tinmatch.web.db import Tables
-from tinmatch.web.models import WebSessionRow
 
 
 def _digest(token: str) -> str:

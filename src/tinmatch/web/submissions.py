@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tinmatch.errors import ConflictError
+from tinmatch.ops.service_models import SubmissionRow
 from tinmatch.web.db import Tables
-from tinmatch.web.models import SubmissionRow
 
 STATES = ("queued", "running", "processed", "refused", "failed")
 RETRYABLE = ("refused", "failed")

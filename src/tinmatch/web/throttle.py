@@ -11,8 +11,8 @@ import time
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from tinmatch.ops.service_models import RateBucketRow
 from tinmatch.web.db import Tables
-from tinmatch.web.models import RateBucketRow
 
 
 class RateLimiter(Tables):

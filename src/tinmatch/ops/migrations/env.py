@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy import Connection, text
 
 from tinmatch.ops.engine import make_engine, resolve_url
-from tinmatch.ops.models import Base
+from tinmatch.ops.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 _MIGRATION_LOCK = 7_420_131  # pg_advisory_xact_lock key: one migrator at a time on PostgreSQL
 
 

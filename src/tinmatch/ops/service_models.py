@@ -1,4 +1,5 @@
-"""Tables of the web service, sharing the operational database's metadata (migration 0002).
+"""Tables of the web service (accounts, submissions, audit logs, sessions, rate buckets), kept
+in the operational database and sharing its metadata (migration 0002 and later).
 
 API keys and reviewer passwords are stored hashed only; the two audit logs are append-only.
 """
