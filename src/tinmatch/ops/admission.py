@@ -7,21 +7,22 @@ the rows admitted in a period never exceed the agency's cap, however many arrive
 
 A request reserves the rows it may have looked up: all of its rows, or what is left of the
 agency's cap in the period, or the per-request cap, whichever is least. Once processed, its
-count becomes the rows actually looked up (never more than reserved).
+count becomes the rows actually looked up (never more than reserved). What counts against the
+caps and what they allow is ``ops.quota``'s; this module is the transaction around it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinmatch.errors import RefusedError
 from tinmatch.ledger.entry import utc
+from tinmatch.ops import quota, suspensions
 from tinmatch.ops import rows as db
-from tinmatch.ops import suspensions
 from tinmatch.ops.models import RequestRow
 from tinmatch.ops.records import Limits, Quota, RequestRecord
 from tinmatch.ops.registry_models import AgencyRow
@@ -66,41 +67,22 @@ def admit(s: Session, sub: Submission, limits: Limits, now: datetime) -> Admissi
     ).one_or_none()
     if existing is not None and existing.status in ("released", "denied"):
         return Admission(db.record(s, existing), Quota(0, limits.max_rows_per_request), 0)
-    others = RequestRow.request_key != sub.request_key
-    mine = RequestRow.agency == agency.name
-    if limits.min_interval_seconds:
-        last = s.scalar(select(func.max(RequestRow.created_at)).where(mine, others))
-        if last is not None:
-            last = utc(last)
-            next_ok = last + timedelta(seconds=limits.min_interval_seconds)
-            if now < next_ok:
-                raise RefusedError(
-                    f"agency {agency.name!r} sent a request at {last:%Y-%m-%d %H:%M:%S} UTC; "
-                    f"the agreement requires {limits.min_interval_seconds} s between "
-                    f"requests (next allowed at {next_ok:%Y-%m-%d %H:%M:%S} UTC)"
-                )
-    days = limits.period_days or 30
-    since = now - timedelta(days=days)
-    in_period = (mine, others, RequestRow.status != "denied", RequestRow.created_at > since)
-    total = func.coalesce(func.sum(RequestRow.n_rows), 0)
-    cap = limits.max_rows_per_official_per_period
-    if cap is not None:
-        by_official = select(total).where(*in_period, RequestRow.official == official.name)
-        used = int(s.scalar(by_official) or 0)
-        if used + sub.n_rows > cap:
-            raise RefusedError(
-                f"official {official.name!r} of {agency.name!r} already has {used} rows in the "
-                f"last {days} days; {sub.n_rows} more would exceed the agreement's cap of "
-                f"{cap} rows per official (request refused whole)"
-            )
-    remaining: int | None = None
-    reserved = sub.n_rows
-    if limits.max_rows_per_agency_per_period is not None:
-        used_agency = int(s.scalar(select(total).where(*in_period)) or 0)
-        remaining = max(0, limits.max_rows_per_agency_per_period - used_agency)
-        reserved = min(reserved, remaining)
-    if limits.max_rows_per_request is not None:
-        reserved = min(reserved, limits.max_rows_per_request)
+    verdict = quota.judge(
+        limits,
+        quota.usage(
+            s,
+            agency=RequestRow.agency == agency.name,
+            official=RequestRow.official == official.name,
+            others=RequestRow.request_key != sub.request_key,
+            limits=limits,
+            now=now,
+        ),
+        agency=agency.name,
+        official=official.name,
+        n_rows=sub.n_rows,
+        now=now,
+    )
+    reserved = verdict.reserved
     row = existing
     if row is None:
         row = RequestRow(
@@ -116,4 +98,4 @@ def admit(s: Session, sub: Submission, limits: Limits, now: datetime) -> Admissi
         row.out_dir, row.n_rows, row.updated_at = sub.out_dir, reserved, now
         row.agreement_sha256 = sub.agreement_sha256
     s.flush()
-    return Admission(db.record(s, row), Quota(remaining, limits.max_rows_per_request), reserved)
+    return Admission(db.record(s, row), verdict.quota, reserved)
