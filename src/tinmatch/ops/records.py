@@ -1,9 +1,16 @@
-"""Plain values passed to and returned by the Store (no SQLAlchemy objects leave it)."""
+"""Plain values passed to and returned by the Store (no SQLAlchemy objects leave it).
+
+The values the pipeline hands over (``Decision``, ``PendingDisclosure``) are core types of
+:mod:`tinmatch.records`, imported here so that ``tinmatch.ops`` offers them too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+from tinmatch.records import Decision as Decision
+from tinmatch.records import PendingDisclosure as PendingDisclosure
 
 REQUEST_STATUSES = ("received", "held", "released", "denied")
 """received: begun, no outcome yet; held: awaiting review; released / denied: decided."""
@@ -32,35 +39,6 @@ class Quota:
 
     remaining_rows_for_agency_in_period: int | None
     max_rows_per_request: int | None
-
-
-@dataclass(frozen=True)
-class PendingDisclosure:
-    """A row the pipeline would disclose once the request is released."""
-
-    record_id: str
-    tin: str
-    fields: dict[str, str | int | None]
-    tax_year: int | None
-    match_probability: float | None
-    statute: str
-    case_number: str
-    asked: dict[str, str | None] = field(default_factory=dict)
-    """What the requester asked for the row (names, address given, removal-order date)."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The private per-row decision log (TINs stay inside the tax agency)."""
-
-    record_id: str
-    outcome: str
-    reason: str | None = None
-    tin: str | None = None
-    probability: float | None = None
-    message: str | None = None
-    fields: str | None = None
-    """For a rejected row: the fields at fault (`;`-separated), as rejected.csv gives them."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.digest import file_sha256
@@ -24,7 +25,6 @@ from tinmatch.engines import Engine, open_engine
 from tinmatch.engines.duckdb import LinkEngine, request_features, warm_engine
 from tinmatch.errors import RefusedError
 from tinmatch.master.database import open_master, read_meta
-from tinmatch.ops.records import Decision, PendingDisclosure
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_frame, prior_weight
@@ -32,6 +32,7 @@ from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
+from tinmatch.records import Decision, PendingDisclosure
 from tinmatch.spool import Spool
 
 CHUNK_ROWS = 100_000
