@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 DEMO := demo
 PEOPLE ?= 100000
 REQUESTS ?= 1000
+# The requester named in the cover letter `tinmatch synth` writes (registered before processing).
+DEMO_AGENCY := U.S. Immigration and Customs Enforcement (synthetic test request)
+DEMO_OFFICIAL := Jane Q. Example, Special Agent in Charge (synthetic)
 
 .PHONY: install demo test lint typecheck clean
 
@@ -21,6 +24,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tinmatch synth --people $(PEOPLE) --requests $(REQUESTS) --seed 7 --out $(DEMO)/data
 	$(BIN)/tinmatch load-master --taxpayers $(DEMO)/data/taxpayers.parquet --returns $(DEMO)/data/returns.parquet --db $(DEMO)/master.duckdb
+	$(BIN)/tinmatch agencies add --exist-ok "$(DEMO_AGENCY)"
+	$(BIN)/tinmatch officials add --exist-ok "$(DEMO_OFFICIAL)" --agency "$(DEMO_AGENCY)"
 	$(BIN)/tinmatch process $(DEMO)/data/request.xlsx --cover $(DEMO)/data/cover.toml --db $(DEMO)/master.duckdb --out $(DEMO)/result
 	$(BIN)/tinmatch evaluate --truth $(DEMO)/data/truth.csv --results $(DEMO)/result
 

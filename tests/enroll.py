@@ -14,12 +14,11 @@ from tinmatch.agreement import Agreement
 from tinmatch.errors import ConflictError
 from tinmatch.ops import Store
 from tinmatch.ops.registry import Registry
+from tinmatch.synth import SYNTH_AGENCY, SYNTH_OFFICIAL
 from tinmatch.web.accounts import Accounts
 
 APPROVERS = ("Ada Approver", "Bo Approver")
 APPROVER_PASSWORD = "approver passphrase 2026"
-SYNTH_AGENCY = "U.S. Immigration and Customs Enforcement (synthetic test request)"
-SYNTH_OFFICIAL = "Jane Q. Example, Special Agent in Charge (synthetic)"
 
 
 def _store(where: Store | str) -> tuple[Store, bool]:
@@ -74,3 +73,8 @@ def register_agreement(where: Store | str, path: Path) -> Agreement:
     finally:
         if opened:
             store.close()
+
+
+def enroll_synth(where: Store | str) -> None:
+    """Register the requester named in the cover letter `tinmatch synth` writes."""
+    enroll(where, SYNTH_AGENCY, SYNTH_OFFICIAL)

@@ -2,10 +2,11 @@
 
 This is the workflow around the pipeline (``tinmatch.pipeline.process``):
 
-1. the agreement must be in force and not suspended, and a cover letter must name the agency,
-   the official and the attestation (when the agreement requires one);
-2. the operational store checks pacing and caseload caps (refusing the request whole) and says
-   how many rows the agency may still have looked up in the rolling period;
+1. the agreement must be registered, in force and not suspended, and a cover letter must name
+   a registered agency, a registered official of it and the attestation;
+2. in one transaction, serialized per agency, the operational store checks pacing and caseload
+   caps (refusing the request whole), records the request and reserves the rows the agency may
+   still have looked up in the rolling period (``ops.admission``);
 3. the pipeline runs; rows beyond the caps are rejected ``volume_cap_exceeded``;
 4. the outcome is recorded: counts, the private decision log, and the pending disclosures, which
    are *held* until one registered reviewer (two, for a request the agreement deems large)
@@ -27,12 +28,15 @@ from tinmatch.cover import Cover
 from tinmatch.delivery import HELD_FILES, claim_folder, note_written, write_status
 from tinmatch.digest import file_sha256
 from tinmatch.errors import RefusedError
+from tinmatch.ops.admission import Submission
 from tinmatch.ops.records import Limits, RequestRecord
+from tinmatch.ops.registry import Registry
+from tinmatch.ops.requesters import name_key
 from tinmatch.ops.store import Store, request_id_for
+from tinmatch.pipeline.process import ProcessResult, process, request_key
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
-
-from tinmatch.pipeline.process import ProcessResult, process, request_key
+from tinmatch.report import REASONS_SHOWN_KEY
 
 
 @dataclass
@@ -67,6 +71,7 @@ def answer_request(
     reporter: Reporter | None = None,
     now: datetime | None = None,
     engine_kind: str = "duckdb",
+    split_full_name: bool = False,
 ) -> Answer:
     now = now or datetime.now(UTC)
     out_dir = out_dir.resolve()  # purge and recall must find it from any working directory
@@ -77,11 +82,8 @@ def answer_request(
                 "the attestation; the request is refused whole"
             )
         cover = Cover("(no cover)", "(no cover)", "(no cover)")
-    if agreement.agreement.requesting_agency not in ("*", cover.agency):
-        raise RefusedError(
-            f"agreement {agreement.id} is with {agreement.agreement.requesting_agency!r}, "
-            f"not {cover.agency!r}"
-        )
+    registry = Registry(store)
+    registration = registry.require_registered(agreement, now)  # ConfigError: not registered
     if not agreement.in_force(now.date()):
         raise RefusedError(
             f"agreement {agreement.id} is not in force on {now.date().isoformat()} "
@@ -93,23 +95,43 @@ def answer_request(
         required_columns=agreement.request.required_columns,
         max_cell_chars=agreement.limits.max_cell_chars,
         max_file_bytes=agreement.limits.max_file_bytes,
+        split_full_name=split_full_name,
     )
     record_ids = reader.record_ids()
     n_rows = len(record_ids)
+    # Only a registered official of a registered agency may ask (refused whole otherwise);
+    # caps and intervals count under the registered names, however the cover spells them.
+    agency, official = registry.resolve(cover.agency, cover.official)
+    cover = Cover(agency, official, cover.attestation)  # counted under the registered names
+    if registration.agency not in ("*", agency) and name_key(registration.agency) != name_key(
+        agency
+    ):
+        raise RefusedError(
+            f"agreement {agreement.id} is with {registration.agency!r}, not {agency!r}"
+        )
     input_sha = file_sha256(request)
     key = request_key(input_sha, cover, agreement)
     limits = limits_of(agreement)
     claim_folder(out_dir, request_id_for(key))  # before anything counts or is written
-    quota = store.check_submission(
-        agency=cover.agency,
-        official=cover.official,
-        n_rows=n_rows,
-        now=now,
-        agreement_id=agreement.id,
-        limits=limits,
-        request_key=key,
+    admitted = registry.admit(
+        Submission(
+            request_id=request_id_for(key),
+            request_key=key,
+            agency=agency,
+            official=official,
+            attestation=cover.attestation,
+            agreement_id=agreement.id,
+            agreement_scope=registration.agency,
+            agreement_sha256=agreement.sha256,
+            input_sha256=input_sha,
+            input_name=request.name,
+            out_dir=str(out_dir),
+            n_rows=n_rows,
+        ),
+        limits,
+        now,
     )
-    remaining = quota.remaining_rows_for_agency_in_period
+    remaining = admitted.quota.remaining_rows_for_agency_in_period
     def register(rows: int, model_sha256: str | None = None) -> RequestRecord:
         """Record the request (idempotent by key); `rows` is what counts against the caps."""
         return store.begin_request(
@@ -127,7 +149,7 @@ def answer_request(
             now=now,
         )
 
-    record = register(n_rows)
+    record = admitted.record
     if record.status in ("released", "denied"):
         raise RefusedError(
             f"this request was already {record.status} as {record.id}; it is not processed "
@@ -151,6 +173,7 @@ def answer_request(
             record_ids=record_ids,
             input_sha256=input_sha,
             recalled_tins=frozenset(store.recalled_tins(cover.agency)),
+            split_full_name=split_full_name,
         )
     except BaseException:
         # The run failed before an outcome was recorded: give its rows back to the caps.
@@ -164,6 +187,8 @@ def answer_request(
         "matched": result.counts.get("matched", 0),
         "unmatched": result.counts.get("unmatched", 0),
         **{f"reason.{k}": v for k, v in result.reasons.items()},
+        # whether the requester may see the reasons above (they see not_disclosed otherwise)
+        REASONS_SHOWN_KEY: int(agreement.disclosure.unmatched_reasons),
     }
     record = store.record_outcome(
         record.id,

@@ -51,6 +51,8 @@ def loosenings(new: Agreement, old: Agreement) -> list[str]:
     fields = [f for f in new.disclosed_fields if f not in old.disclosed_fields]
     if fields:
         found.append(f"disclosure.fields adds {', '.join(fields)}")
+    if new.disclosure.unmatched_reasons and not old.disclosure.unmatched_reasons:
+        found.append("disclosure.unmatched_reasons turned on")
     old_years, new_years = _years(old), _years(new)
     if new_years > old_years:
         found.append(f"tax_years: {old_years} -> {new_years} years (more)")

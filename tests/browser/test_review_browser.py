@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from enroll import enroll
+
 CHROMIUM = Path(os.environ.get("TINMATCH_CHROMIUM", "/usr/bin/chromium"))
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed")
@@ -66,6 +68,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     tinmatch("load-master", "--taxpayers", "D/taxpayers.parquet", "--returns",
              "D/returns.parquet", "--db", "D/master.duckdb", "-q", cwd=root)  # fmt: skip
     store = Store.open(f"sqlite:///{root / 'ops.sqlite'}")
+    enroll(store, "Agency A", "Jane Agent")  # a key and a request need registered requesters
     accounts = Accounts(store.engine)
     key = accounts.create_key("Agency A")
     accounts.add_reviewer("Rita Reviewer", PASSWORD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from enroll import APPROVER_PASSWORD, approvers, enroll, register_agreement
 from tinmatch.agreement import Agreement
+from tinmatch.ops import Store
 
 DEFAULT = Path(__file__).parents[2] / "src" / "tinmatch" / "data" / "default_agreement.toml"
 ATTESTATION = "Each person is under active criminal investigation; used only for it."
@@ -17,9 +20,10 @@ COVER = ["--agency", "ICE", "--official", "J. Doe, Special Agent", "--attestatio
 
 
 def tinmatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TINMATCH_REVIEWER_PASSWORD": APPROVER_PASSWORD}
     return subprocess.run(
         [sys.executable, "-m", "tinmatch", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=600,
+        timeout=600, env=env,
     )  # fmt: skip
 
 
@@ -37,7 +41,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def agreement(root: Path, name: str, **edits: str) -> Path:
+def agreement(root: Path, name: str, register: str | None = None, **edits: str) -> Path:
+    """An edited copy of the default agreement; registered in state `register` when given."""
     text = DEFAULT.read_text()
     for old, new in edits.items():
         assert old.replace("__", " ") in text or old in text, old
@@ -45,10 +50,14 @@ def agreement(root: Path, name: str, **edits: str) -> Path:
     path = root / f"{name}.toml"
     path.write_text(text)
     Agreement.load(path)  # must be a valid agreement
+    if register is not None:
+        register_agreement(str(root / f"{register}.sqlite"), path)
     return path
 
 
 def run(root: Path, out: str, state: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`process` with the ICE cover's agency and official registered in `state`."""
+    enroll(str(root / f"{state}.sqlite"), "ICE", "J. Doe, Special Agent")
     return tinmatch(
         "process", "data/request.csv", "--db", "master.duckdb", "--out", out,
         "--state-db", f"sqlite:///{state}.sqlite", "-q", *extra, cwd=root,
@@ -56,13 +65,14 @@ def run(root: Path, out: str, state: str, *extra: str) -> subprocess.CompletedPr
 
 
 def test_rows_beyond_the_request_cap_are_rejected_not_dropped(world: Path) -> None:
-    path = agreement(world, "cap", **{"max_rows_per_request = 100000": "max_rows_per_request = 25"})
+    edit = {"max_rows_per_request = 100000": "max_rows_per_request = 25"}
+    path = agreement(world, "cap", register="cap", **edit)
     done = run(world, "out_cap", "cap", "--agreement", str(path), *COVER)
     assert done.returncode == 0, done.stderr
     out = world / "out_cap"
     rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
     capped = rejected[rejected["reason_codes"].str.contains("volume_cap_exceeded")]
-    matched = pd.read_csv(out / "matched.csv", dtype=str)
+    matched = pd.read_csv(out / "held.csv", dtype=str)  # held for review until released
     unmatched = pd.read_csv(out / "unmatched.csv", dtype=str)
     assert len(matched) + len(unmatched) == 25  # exactly the cap was looked up
     assert len(capped) > 0
@@ -79,7 +89,7 @@ def test_no_cover_refuses_the_whole_request(world: Path) -> None:
 
 def test_expired_agreement_refuses(world: Path) -> None:
     path = agreement(
-        world, "expired",
+        world, "expired", register="expired",
         **{"effective = 2026-01-01": "effective = 2020-01-01",
            "expires = 2027-06-30": "expires = 2021-06-30"},
     )  # fmt: skip
@@ -89,6 +99,7 @@ def test_expired_agreement_refuses(world: Path) -> None:
 
 def test_suspended_agreement_refuses_until_resumed(world: Path) -> None:
     state = "sqlite:///suspend.sqlite"
+    enroll(str(world / "suspend.sqlite"), "ICE", "J. Doe, Special Agent")  # an existing database
     done = tinmatch("agreement", "suspend", "--why", "court order 26-1", "--state-db", state,
                     cwd=world)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -100,8 +111,8 @@ def test_suspended_agreement_refuses_until_resumed(world: Path) -> None:
 
 def test_official_caseload_cap_refuses_whole(world: Path) -> None:
     path = agreement(
-        world, "caseload",
-        **{"# max_rows_per_official_per_period = 500": "max_rows_per_official_per_period = 50"},
+        world, "caseload", register="case",
+        **{"max_rows_per_official_per_period = 1000": "max_rows_per_official_per_period = 50"},
     )  # fmt: skip
     done = run(world, "out_case", "case", "--agreement", str(path), *COVER)
     assert done.returncode != 0 and "official" in done.stderr
@@ -109,8 +120,8 @@ def test_official_caseload_cap_refuses_whole(world: Path) -> None:
 
 
 def test_min_interval_between_requests(world: Path) -> None:
-    edit = {"# min_interval_seconds = 3600": "min_interval_seconds = 3600"}
-    path = agreement(world, "interval", **edit)
+    edit = {"min_interval_seconds = 60": "min_interval_seconds = 3600"}
+    path = agreement(world, "interval", register="interval", **edit)
     first = run(world, "out_i1", "interval", "--agreement", str(path), *COVER)
     assert first.returncode == 0, first.stderr
     other = world / "data" / "request2.csv"
@@ -165,3 +176,85 @@ def test_disclosing_employer_or_tin_fails_to_load(tmp_path: Path) -> None:
         path.write_text(text)
         with pytest.raises(ConfigError, match=field):
             Agreement.load(path)
+
+
+# -- the registry, played by an insider ----------------------------------------------------------
+
+
+def test_an_unregistered_or_edited_agreement_is_refused_in_one_line(world: Path) -> None:
+    edit = {"max_rows_per_request = 100000": "max_rows_per_request = 500"}
+    path = agreement(world, "registered", register="edited", **edit)
+    assert run(world, "out_reg", "edited", "--agreement", str(path), *COVER).returncode == 0
+    path.write_text(path.read_text().replace("500", "5000"))  # a quiet edit
+    done = run(world, "out_edit", "edited", "--agreement", str(path), *COVER)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "is not registered" in done.stderr
+    assert not (world / "out_edit" / "held.csv").exists()
+
+
+def test_registering_an_agreement_that_breaks_a_floor_is_refused(world: Path) -> None:
+    with Store.open(f"sqlite:///{world / 'floors.sqlite'}") as store:
+        approver = approvers(store)[0]
+    cases = {
+        "statute": ({'"8 U.S.C. 1326"]': '"8 U.S.C. 1326", "99 U.S.C. 9999 (made up)"]'},
+                    "'99 U.S.C. 9999 (made up)' is not a criminal statute"),
+        "case": ({'"criminal_statute", "case_number",': '"criminal_statute",'},
+                 "must include case_number"),
+        "review": ({"required = true": "required = false"}, "review.required cannot be false"),
+        "filing": ({'"tax_year"]': '"tax_year", "filing_status"]'},
+                   "'filing_status' may never be disclosed"),
+    }  # fmt: skip
+    for name, (edits, message) in cases.items():
+        text = DEFAULT.read_text()
+        for old, new in edits.items():
+            text = text.replace(old, new)
+        path = world / f"floor-{name}.toml"
+        path.write_text(text)
+        done = tinmatch("agreement", "register", str(path), "--by", approver,
+                        "--state-db", "sqlite:///floors.sqlite", cwd=world)  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, (name, done.stderr)
+    listed = tinmatch("agreement", "list", "--state-db", "sqlite:///floors.sqlite", cwd=world)
+    assert "floor-" not in listed.stdout and "no registered agreements" in listed.stdout
+
+
+def test_a_looser_agreement_runs_only_after_a_second_approver(world: Path) -> None:
+    state = "sqlite:///loose.sqlite"
+    with Store.open(f"sqlite:///{world / 'loose.sqlite'}") as store:
+        first, second = approvers(store)
+    edit = {"min_match_probability = 0.99": "min_match_probability = 0.95"}
+    path = agreement(world, "loose", **edit)
+    register = ("agreement", "register", str(path), "--state-db", state, "--by")
+    done = tinmatch(*register, first, cwd=world)
+    assert done.returncode == 0 and "second, different approver" in done.stdout
+    refused = run(world, "out_loose", "loose", "--agreement", str(path), *COVER)
+    assert refused.returncode == 2 and "awaits a second approver" in refused.stderr
+    again = tinmatch(*register, first, cwd=world)
+    assert again.returncode != 0 and "second approver" in again.stderr
+    done = tinmatch(*register, second, cwd=world)
+    assert done.returncode == 0 and "it may run" in done.stdout
+    assert run(world, "out_loose", "loose", "--agreement", str(path), *COVER).returncode == 0
+    shown = tinmatch("agreement", "show", "default", "--state-db", state, cwd=world).stdout
+    assert "matching.min_match_probability 0.99 -> 0.95" in shown and second in shown
+    diff = tinmatch("agreement", "diff", Agreement.load(path).sha256[:12], "--state-db", state,
+                    cwd=world).stdout  # fmt: skip
+    assert "-min_match_probability = 0.99" in diff and "+min_match_probability = 0.95" in diff
+
+
+def test_suspending_the_default_also_refuses_a_renamed_copy(world: Path) -> None:
+    state = "sqlite:///renamed.sqlite"
+    copy = agreement(world, "renamed", register="renamed", **{'id = "default"': 'id = "copy-2"'})
+    done = tinmatch("agreement", "suspend", "--why", "court order 26-2", "--state-db", state,
+                    cwd=world)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    refused = run(world, "out_renamed", "renamed", "--agreement", str(copy), *COVER)
+    assert refused.returncode == 6 and "court order 26-2" in refused.stderr
+
+
+def test_an_unregistered_official_is_refused_whole(world: Path) -> None:
+    cover = ["--agency", "ICE", "--official", "J. Doe (2)", "--attestation", ATTESTATION]
+    done = run(world, "out_official", "official", *cover)
+    assert done.returncode == 6 and "not a registered official of 'ICE'" in done.stderr
+    assert not (world / "out_official" / "held.csv").exists()
+    respelled = ["--agency", "ice", "--official", "Doe, J., Special Agent", "--attestation",
+                 ATTESTATION]  # fmt: skip
+    assert run(world, "out_official", "official", *respelled).returncode == 0

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from enroll import enroll_synth
 from tinmatch.neutralize import neutralize
 from tinmatch.ops.store import Store
 from tinmatch.pipeline.publish import CRASH_ENV, CRASH_POINTS, STAGING_PREFIX
@@ -84,6 +85,8 @@ def test_kill_9_anywhere_then_rerun_gives_identical_outputs_and_one_ledger_entry
 ) -> None:
     clean_out, clean_state = tmp_path / "clean", tmp_path / "clean.sqlite"
     out, state = tmp_path / "out", tmp_path / "state.sqlite"
+    enroll_synth(str(clean_state))
+    enroll_synth(str(state))
     # The uninterrupted reference run goes alongside the first crash, to save wall time.
     clean = subprocess.Popen(process_cmd(world, clean_out, clean_state), env=_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

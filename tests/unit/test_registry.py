@@ -268,3 +268,15 @@ def test_concurrent_submitters_never_exceed_the_agency_cap(backend: str, tmp_pat
     finally:
         for s in stores:
             s.close()
+
+
+def test_nothing_is_released_while_the_agency_is_suspended(store: Store) -> None:
+    from _ops_fixtures import held_request
+
+    rid = held_request(store, "k-susp", agency="Agency A", n=2)
+    Registry(store).suspend("Agency A", "audit 2026-12", "Oversight", T0)
+    with pytest.raises(RefusedError, match="audit 2026-12"):
+        store.approve(rid, reviewer="Rita Reviewer", note="ok", now=T0)
+    assert store.get_request(rid).status == "held"
+    Registry(store).resume("Agency A", "closed", "Oversight", T0)
+    assert store.approve(rid, reviewer="Rita Reviewer", note="ok", now=T0).status == "released"

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from enroll import enroll, register_agreement
 from tinmatch.ops import Store
 from tinmatch.ops.engine import resolve_url
 from tinmatch.ops.schema import metadata
@@ -26,6 +27,11 @@ from tinmatch.web.app import create_app
 from tinmatch.web.settings import Settings
 
 POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
+DEFAULT_AGREEMENT = Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml"
+TEST_AGREEMENT_EDITS = {
+    "min_interval_seconds = 60": "min_interval_seconds = 0",
+    "max_rows_per_official_per_period = 1000": "max_rows_per_official_per_period = 10000",
+}
 ATTESTATION = "Each person named is under active criminal investigation; used only for it."
 PASSWORD = "correct horse battery staple"
 
@@ -125,7 +131,24 @@ class Web:
         return response.status_code, response.json()
 
 
+def test_agreement(tmp_path: Path, store: Store) -> Path:
+    """The default agreement without the pause between requests (tests send several in a
+    row) and with room for many rows per official: registered, with its two approvers."""
+    text = DEFAULT_AGREEMENT.read_text(encoding="utf-8")
+    for old, new in TEST_AGREEMENT_EDITS.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "web-agreement.toml"
+    path.write_text(text, encoding="utf-8")
+    register_agreement(store, path)
+    return path
+
+
 def make_web(master: Path, tmp_path: Path, store: Store, **overrides: object) -> Iterator[Web]:
+    enroll(store, "Agency A", "Jane Agent")
+    enroll(store, "Agency B", "Jane Agent")
+    if "agreement_path" not in overrides:
+        overrides["agreement_path"] = test_agreement(tmp_path, store)
     settings = Settings(
         master_db=master / "master.duckdb",
         work_dir=tmp_path / "web",

@@ -5,22 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import BACKENDS, postgres_url
+from enroll import enroll
 from tinmatch.errors import ConfigError, ConflictError, NotFoundError
 from tinmatch.ops import Store
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.audit import Audit
-from tinmatch.web.auth import RateLimiter, session_reviewer_id, session_token
 from tinmatch.web.charts import bar_chart, probability_bins
 from tinmatch.web.hashing import check_password, hash_password, split_api_key
 from tinmatch.web.logging import JsonFormatter
 from tinmatch.web.service import safe_name
+from tinmatch.web.sessions import Sessions
 from tinmatch.web.submissions import Submission, Submissions
+from tinmatch.web.throttle import RateLimiter
 from tinmatch.web.workers import BusyError, Workers
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -36,6 +38,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 def test_keys(db: Store) -> None:
     accounts = Accounts(db.engine)
+    with pytest.raises(NotFoundError, match="not registered"):
+        accounts.create_key("Agency A")  # a key belongs to a registered agency
+    enroll(db, "Agency A")
     key = accounts.create_key("  Agency   A ", "case system", now=NOW)
     found = accounts.verify_key(key)
     assert found is not None and found.agency == "Agency A" and found.label == "case system"
@@ -108,17 +113,33 @@ def test_password_and_key_helpers() -> None:
     assert split_api_key("tmk_abc_" + "s" * 43) is None
 
 
-def test_session_tokens() -> None:
-    token = session_token("secret", 7, hours=1, now=1000.0)
-    assert session_reviewer_id("secret", token, now=1000.0) == 7
-    assert session_reviewer_id("other", token, now=1000.0) is None
-    assert session_reviewer_id("secret", token, now=1000.0 + 3601) is None
-    forged = "8" + token[1:]
-    assert session_reviewer_id("secret", forged, now=1000.0) is None
+def test_sessions_live_in_the_database_and_end_at_logout(db: Store) -> None:
+    sessions = Sessions(db.engine)
+    token = sessions.create(7, hours=1, now=NOW)
+    assert sessions.reviewer_id(token, now=NOW) == 7
+    assert Sessions(db.engine).reviewer_id(token, now=NOW) == 7  # any process sees it
+    assert sessions.reviewer_id(token, now=NOW + timedelta(seconds=3601)) is None
+    assert sessions.reviewer_id("8" + token[1:], now=NOW) is None
+    assert sessions.revoke(token, now=NOW)
+    assert sessions.reviewer_id(token, now=NOW) is None
+    assert not sessions.revoke(token, now=NOW)
 
 
-def test_rate_limiter_refills() -> None:
-    limiter = RateLimiter(per_minute=2)
+def test_accounts_lock_after_repeated_wrong_passwords(db: Store) -> None:
+    accounts = Accounts(db.engine)
+    accounts.add_reviewer("Rita Reviewer", "a long passphrase")
+    for _ in range(4):
+        assert accounts.check_reviewer("Rita Reviewer", "guess", now=NOW) is None
+    assert accounts.check_reviewer("Rita Reviewer", "a long passphrase", now=NOW) is not None
+    for _ in range(5):  # the good password reset the count: five more lock it
+        assert accounts.check_reviewer("Rita Reviewer", "guess", now=NOW) is None
+    assert accounts.check_reviewer("Rita Reviewer", "a long passphrase", now=NOW) is None
+    later = NOW + timedelta(minutes=16)
+    assert accounts.check_reviewer("Rita Reviewer", "a long passphrase", now=later) is not None
+
+
+def test_rate_limiter_refills(db: Store) -> None:
+    limiter = RateLimiter(db.engine, per_minute=2)
     assert limiter.take("k", now=0.0) == 0 and limiter.take("k", now=0.0) == 0
     assert limiter.take("k", now=0.0) == pytest.approx(30.0)
     assert limiter.take("k", now=31.0) == 0

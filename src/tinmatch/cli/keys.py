@@ -10,6 +10,7 @@ import typer
 from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, when
 from tinmatch.errors import ConfigError
+from tinmatch.ops.registry import Registry
 from tinmatch.settings import REVIEWER_PASSWORD
 from tinmatch.web.accounts import Accounts
 
@@ -19,6 +20,7 @@ keys_app = typer.Typer(
     help=(
         "API keys of requesting agencies. A key is shown once, when created.\n\n"
         "Example:\n\n"
+        "  tinmatch agencies add 'Example Agency'\n\n"
         "  tinmatch keys create --agency 'Example Agency' --label 'case system'\n\n"
         "  tinmatch keys list\n\n"
         "  tinmatch keys revoke 3f2a9c1b7d4e"
@@ -44,13 +46,14 @@ def create(
     label: Annotated[str, typer.Option("--label", help="What the key is for.")] = "",
     state_db: StateDbOption = None,
 ) -> None:
-    """Create an API key for an agency and print it (only now: it is stored hashed).
+    """Create an API key for a registered agency and print it (only now: it is stored hashed).
 
     Example:
 
       tinmatch keys create --agency 'Example Agency'
     """
-    with open_store(state_db) as store:
+    with open_store(state_db, create=True) as store:
+        agency = Registry(store).agency_name(agency)  # a key belongs to a registered agency
         key = Accounts(store.engine).create_key(agency, label)
     typer.echo(key)
     typer.echo(f"API key for {agency!r}: keep it secret; it is not shown again.", err=True)
@@ -111,6 +114,6 @@ def add_reviewer(
     )
     if not password:
         raise ConfigError(f"no password (set {PASSWORD_ENV} or type one)")
-    with open_store(state_db) as store:
+    with open_store(state_db, create=True) as store:
         reviewer = Accounts(store.engine).add_reviewer(name, password)
     typer.echo(f"reviewer {reviewer.name!r} added")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tinmatch.errors import ConflictError, InvalidInputError
 from tinmatch.ledger.entry import LedgerEntry, utc
 from tinmatch.ops import chain
-from tinmatch.ops.registry_models import SuspensionRow
+from tinmatch.ops.registry_models import RegisteredAgreementRow, SuspensionRow
 
 EVERY_AGENCY = "*"
 
@@ -42,6 +42,13 @@ def blocking(s: Session, *agencies: str | None) -> str | None:
             if why is not None:
                 return why
     return None
+
+
+def for_request(s: Session, agency: str, agreement_sha256: str) -> str | None:
+    """The suspension that stops releasing or serving a request of `agency` made under the
+    agreement with this hash (its own agency, the agreement's, or every agency), if any."""
+    registered = s.get(RegisteredAgreementRow, agreement_sha256)
+    return blocking(s, agency, registered.agency if registered is not None else None)
 
 
 def change(s: Session, agency: str, action: str, why: str, by: str, now: datetime) -> None:

@@ -33,6 +33,11 @@ from tinmatch.synth.write import (
     write_truth,
 )
 
+#: The requester the cover letter names: register them before processing the request
+#: (`tinmatch agencies add` / `tinmatch officials add`; `make demo` does).
+SYNTH_AGENCY = "U.S. Immigration and Customs Enforcement (synthetic test request)"
+SYNTH_OFFICIAL = "Jane Q. Example, Special Agent in Charge (synthetic)"
+
 CHUNK = 250_000
 ALLOWED_RECENT = 6
 TAXPAYER_SCHEMA = pa.schema([(c, pa.string()) for c in (
@@ -124,8 +129,8 @@ def generate(out: Path, people: int, requests: int, seed: int = 0,
     write_truth(out / "truth.csv", rows)
     write_cover(
         out / "cover.toml",
-        agency="U.S. Immigration and Customs Enforcement (synthetic test request)",
-        official="Jane Q. Example, Special Agent in Charge (synthetic)",
+        agency=SYNTH_AGENCY,
+        official=SYNTH_OFFICIAL,
         attestation=("Each person named in this request is the subject of an active criminal "
                      "investigation, and the information requested will be used only for "
                      "that investigation."),
@@ -134,4 +139,4 @@ def generate(out: Path, people: int, requests: int, seed: int = 0,
                         seconds=time.perf_counter() - started, out=out)
 
 
-__all__ = ["SynthSummary", "generate", "parse_years"]
+__all__ = ["SYNTH_AGENCY", "SYNTH_OFFICIAL", "SynthSummary", "generate", "parse_years"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from tinmatch.errors import ConfigError, ConflictError, NotFoundError
+from tinmatch.ledger.entry import utc
+from tinmatch.ops.requesters import require_agency
 from tinmatch.ops.rows import clean
 from tinmatch.ops.service_models import ApiKeyRow, ReviewerRow
 from tinmatch.web.db import Tables
@@ -21,6 +23,10 @@ from tinmatch.web.hashing import (
 )
 
 MIN_PASSWORD_CHARS = 12
+LOCK_AFTER = 5
+"""Wrong passwords in a row that lock a reviewer account ..."""
+LOCK_MINUTES = 15.0
+"""... for this long (web logins and the command line alike)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Accounts(Tables):
             raise ConfigError("an API key needs the agency's name (--agency)")
         key, prefix = new_api_key()
         with self.tx() as s:
+            agency = require_agency(s, agency).name  # a key belongs to a registered agency
             s.add(
                 ApiKeyRow(
                     prefix=prefix,
@@ -107,16 +114,43 @@ class Accounts(Tables):
             s.flush()
             return Reviewer(row.id, row.name)
 
-    def check_reviewer(self, name: str, password: str) -> Reviewer | None:
-        """The reviewer when name and password match a live account, else None."""
+    def check_reviewer(
+        self,
+        name: str,
+        password: str,
+        now: datetime | None = None,
+        *,
+        lock_after: int = LOCK_AFTER,
+        lock_minutes: float = LOCK_MINUTES,
+    ) -> Reviewer | None:
+        """The reviewer when name and password match a live, unlocked account, else None.
+
+        `lock_after` wrong passwords in a row lock the account for `lock_minutes` (kept in the
+        database: every process and the command line see the same count); while locked even
+        the right password is refused. A right password resets the count."""
+        now = now or datetime.now(UTC)
         with self.tx() as s:
             row = s.scalars(select(ReviewerRow).where(ReviewerRow.name == clean(name))).first()
             stored = row.password_hash if row is not None else None
             found = None if row is None or row.disabled_at else Reviewer(row.id, row.name)
-        if stored is None:
+        if stored is None or row is None:
             check_password(password, hash_password("timing-equaliser"))
             return None
-        return found if check_password(password, stored) else None
+        good = check_password(password, stored)
+        with self.tx() as s:
+            locked = s.scalars(
+                select(ReviewerRow).where(ReviewerRow.id == row.id).with_for_update()
+            ).one()
+            if locked.locked_until is not None and utc(locked.locked_until) > utc(now):
+                return None
+            if not good:
+                locked.failed_logins = (locked.failed_logins or 0) + 1
+                if locked.failed_logins >= lock_after:
+                    locked.locked_until = now + timedelta(minutes=lock_minutes)
+                    locked.failed_logins = 0
+                return None
+            locked.failed_logins, locked.locked_until = 0, None
+        return found
 
     def reviewer(self, reviewer_id: int) -> Reviewer | None:
         with self.tx() as s:

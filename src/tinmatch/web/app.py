@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -20,21 +21,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tinmatch.agreement import Agreement
 from tinmatch.ops import Store
+from tinmatch.ops.registry import Registry
 from tinmatch.web import errors
 from tinmatch.web.audit import Audit
-from tinmatch.web.auth import RateLimiter
 from tinmatch.web.errors import ApiError
 from tinmatch.web.routes_api import router as api_router
 from tinmatch.web.routes_review import router as review_router
 from tinmatch.web.service import Service
+from tinmatch.web.sessions import Sessions
 from tinmatch.web.settings import Settings
+from tinmatch.web.throttle import RateLimiter
 
 log = logging.getLogger("tinmatch.web")
 
 FORM_BYTES = 1024 * 1024
 """Largest body of any call but a submission (review forms, logins)."""
 MULTIPART_OVERHEAD = 64 * 1024
-LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 
 class BodyLimit:
@@ -128,6 +130,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     `store` is given; the master and the agreement are checked now, not at the first request."""
     agreement = Agreement.load(settings.agreement_path)
     store = store or Store.open(settings.state_db)
+    Registry(store).require_registered(agreement, datetime.now(UTC))  # ConfigError when not
     service = Service(settings, store, agreement)
 
     @asynccontextmanager
@@ -157,8 +160,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     app.state.accounts = service.accounts
-    app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
-    app.state.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+    # Rate limits, login throttles, lockouts and sessions live in the operational database,
+    # so several `serve` processes on one database share them.
+    app.state.rate_limiter = RateLimiter(store.engine, settings.rate_per_minute, "api:")
+    app.state.login_limiter = RateLimiter(
+        store.engine, settings.login_attempts_per_minute, "login:"
+    )
+    app.state.sessions = Sessions(store.engine)
     app.state.templates = Jinja2Templates(directory=str(files("tinmatch.web") / "templates"))
     errors.install(app)
     app.include_router(api_router)

@@ -1,4 +1,4 @@
-"""Who is calling: requesting agencies by API key, reviewers by a signed session cookie.
+"""Who is calling: requesting agencies by API key, reviewers by a session kept in the database.
 
 The two never mix: a key opens only `/v1/...`, a reviewer session only `/review/...`.
 """
@@ -8,8 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import threading
-import time
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -17,6 +16,12 @@ from fastapi.security import APIKeyHeader
 
 from tinmatch.web.accounts import ApiKey, Reviewer
 from tinmatch.web.errors import ApiError
+from tinmatch.web.throttle import RateLimiter
+
+__all__ = [
+    "API_KEY_HEADER", "SESSION_COOKIE", "Agency", "RateLimiter", "check_csrf", "client_address",
+    "csrf_token", "current_reviewer", "require_key",
+]
 
 API_KEY_HEADER = "X-API-Key"
 SESSION_COOKIE = "tinmatch_review"
@@ -28,26 +33,27 @@ api_key_header = APIKeyHeader(
 )
 
 
-class RateLimiter:
-    """A token bucket per key: `per_minute` calls a minute, bursts up to `per_minute`."""
+def client_address(request: Request) -> str:
+    """The caller's address: the peer, or -- only when the peer is a configured proxy
+    ($TINMATCH_TRUSTED_PROXIES) -- the nearest address in X-Forwarded-For that is not a proxy.
+    A forwarded header from anyone else is ignored, so it cannot dodge the login throttle."""
+    peer = request.client.host if request.client else ""
+    trusted = request.app.state.settings.trusted_networks
+    if not _is_trusted(peer, trusted):
+        return peer or "?"
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop[:64]
+    return peer
 
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(max(1, per_minute))
-        self.rate = self.capacity / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
 
-    def take(self, who: str, now: float | None = None) -> float:
-        """0 when the call may go ahead, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(who, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._buckets[who] = (tokens - 1, now)
-                return 0.0
-            self._buckets[who] = (tokens, now)
-            return (1 - tokens) / self.rate
+def _is_trusted(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def require_key(
@@ -83,32 +89,15 @@ def _sign(secret: str, payload: str) -> str:
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
-def session_token(secret: str, reviewer_id: int, hours: float, now: float | None = None) -> str:
-    expires = int((time.time() if now is None else now) + hours * 3600)
-    payload = f"{reviewer_id}.{expires}"
-    return f"{payload}.{_sign(secret, payload)}"
-
-
-def session_reviewer_id(secret: str, token: str, now: float | None = None) -> int | None:
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
-    payload = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_sign(secret, payload), parts[2]):
-        return None
-    if int(parts[1]) < (time.time() if now is None else now):
-        return None
-    return int(parts[0])
-
-
 def csrf_token(secret: str, session: str) -> str:
     return _sign(secret, "csrf." + session)
 
 
 def current_reviewer(request: Request) -> Reviewer | None:
+    """The reviewer of the request's session cookie, when the session is live in the
+    database (not expired, not ended by a logout)."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    settings = request.app.state.settings
-    reviewer_id = session_reviewer_id(settings.session_secret, token) if token else None
+    reviewer_id = request.app.state.sessions.reviewer_id(token) if token else None
     if reviewer_id is None:
         return None
     reviewer: Reviewer | None = request.app.state.accounts.reviewer(reviewer_id)

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+
 from tinmatch.errors import InputFileError
 from tinmatch.master.database import master_tax_years
 from tinmatch.pipeline.check import check_request
 from tinmatch.web.auth import Agency
 from tinmatch.web.errors import ApiError
-
 from tinmatch.web.service import RESULT_FILES, Service
 
 router = APIRouter(prefix="/v1", tags=["requests"])
@@ -89,6 +89,10 @@ def _service(request: Request) -> Service:
         200: {"model": RequestStatus, "description": "Processed while you waited (`wait=true`)."},
         413: {"model": ErrorBody, "description": "The file exceeds the upload limit."},
         415: {"model": ErrorBody, "description": "Not a .csv or .xlsx file."},
+        403: {
+            "model": ErrorBody,
+            "description": "The official is not a registered official of the key's agency.",
+        },
         503: {"model": ErrorBody, "description": "The queue is full; retry later."},
         **ERRORS,
     },
@@ -171,6 +175,7 @@ def get_request(request: Request, key: Agency, request_id: RequestId) -> dict[st
         200: {"content": {t: {} for t in set(RESULT_FILES.values())}},
         409: {"model": ErrorBody, "description": "Not released (yet)."},
         410: {"model": ErrorBody, "description": "The files were purged."},
+        403: {"model": ErrorBody, "description": "The agency is suspended: nothing is served."},
         404: {"model": ErrorBody, "description": "No such request, or nothing recalled."},
         **ERRORS,
     },

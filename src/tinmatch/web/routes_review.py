@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tinmatch import delivery
 from tinmatch.ops import Decision
 from tinmatch.pipeline.explain import read_candidates
 from tinmatch.reviewing import ReviewRow, RowFilter, review_rows
@@ -19,14 +21,12 @@ from tinmatch.web.accounts import Reviewer
 from tinmatch.web.auth import (
     SESSION_COOKIE,
     check_csrf,
+    client_address,
     csrf_token,
     current_reviewer,
-    session_token,
 )
 from tinmatch.web.charts import bar_chart, probability_bins, reason_items
 from tinmatch.web.errors import ApiError
-
-from tinmatch import delivery
 from tinmatch.web.service import Service
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -80,18 +80,24 @@ def login(
     name: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=500)],
 ) -> Response:
-    client = request.client.host if request.client else "?"
-    wait = request.app.state.login_limiter.take(f"login:{client}")
+    # The throttle counts per client address (X-Forwarded-For only from a configured proxy)
+    # and the lockout per account; both are kept in the database, shared by every process.
+    wait = request.app.state.login_limiter.take(client_address(request))
     if wait > 0:
         return _page(request, "login.html", status=429, error="Too many attempts; wait a minute.")
-    reviewer = _service(request).accounts.check_reviewer(name, password)
-    if reviewer is None:
-        return _page(request, "login.html", status=401, error="Name or password is wrong.")
     settings = request.app.state.settings
+    reviewer = _service(request).accounts.check_reviewer(
+        name, password, lock_after=settings.lockout_after, lock_minutes=settings.lockout_minutes
+    )
+    if reviewer is None:
+        return _page(
+            request, "login.html", status=401,
+            error="Name or password is wrong (or the account is locked for a while).",
+        )  # fmt: skip
     response = RedirectResponse("/review", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_token(settings.session_secret, reviewer.id, settings.session_hours),
+        request.app.state.sessions.create(reviewer.id, settings.session_hours),
         max_age=int(settings.session_hours * 3600),
         httponly=True,
         samesite="strict",
@@ -104,6 +110,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf)
+    request.app.state.sessions.revoke(request.cookies.get(SESSION_COOKIE, ""))  # server side
     response = _login_redirect()
     response.delete_cookie(SESSION_COOKIE, path="/review")
     return response

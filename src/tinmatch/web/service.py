@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tinmatch.agreement import Agreement
+from tinmatch.answer import answer_request
 from tinmatch.cover import Cover
 from tinmatch.delivery import write_delivery
 from tinmatch.errors import (
@@ -25,6 +26,8 @@ from tinmatch.errors import (
     UnavailableError,
 )
 from tinmatch.ops import RequestRecord, Store, request_id_for
+from tinmatch.ops.registry import Registry
+from tinmatch.pipeline.process import request_key
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
 from tinmatch.web.accounts import Accounts, ApiKey
@@ -33,9 +36,6 @@ from tinmatch.web.errors import ApiError
 from tinmatch.web.settings import Settings
 from tinmatch.web.submissions import Submission, Submissions
 from tinmatch.web.workers import BusyError, Workers
-
-from tinmatch.answer import answer_request
-from tinmatch.pipeline.process import request_key
 
 log = logging.getLogger("tinmatch.web")
 
@@ -108,6 +108,14 @@ class Service:
         except TinmatchError:
             shutil.rmtree(upload.path.parent, ignore_errors=True)
             raise
+        try:
+            # Only a registered official of the key's agency may ask; counted under the
+            # registered names however the form spells them.
+            agency, person = Registry(self.store).resolve(key.agency, cover.official)
+        except RefusedError as exc:
+            shutil.rmtree(upload.path.parent, ignore_errors=True)
+            raise ApiError(403, " ".join(str(exc).split())) from None
+        cover = Cover(agency, person, cover.attestation)
         rid = request_id_for(request_key(upload.sha256, cover, self.agreement))
         now = datetime.now(UTC)
         wanted = Submission(
@@ -230,6 +238,8 @@ class Service:
                 k: v for k, v in record.counts.items() if released or k in SHOWN_BEFORE_RELEASE
             }
         released = state == "released" and (record is None or record.purged_at is None)
+        if released and record is not None and self.suspended(record) is not None:
+            released = False  # nothing is served while the agency is suspended
         names = [n for n in RESULT_FILES if n != "recalls.csv"]
         if record is not None and record.recalled_record_ids:
             counts["recalled"] = len(record.recalled_record_ids)
@@ -250,6 +260,14 @@ class Service:
             ),
         }
 
+    def suspended(self, record: RequestRecord) -> str | None:
+        """Why the request's agency (or its agreement's) is suspended, or None: while it is,
+        files released under it are not served."""
+        registry = Registry(self.store)
+        return registry.suspension(
+            record.agency, registry.agreement_scope_of(record.agreement_sha256)
+        )
+
     def result_file(self, key: ApiKey, request_id: str, name: str) -> bytes:
         """A result file of a released request, rendered now from the operational store.
 
@@ -262,6 +280,9 @@ class Service:
             raise ApiError(409, f"request {request_id} is {state}: results are not released")
         if record.purged_at is not None:
             raise ApiError(410, f"the result files of request {request_id} were purged")
+        why = self.suspended(record)
+        if why is not None:
+            raise ApiError(403, f"results of request {request_id} are not served: {why}")
         found = self.store.delivery(request_id)
         if name == "recalls.csv" and not found.recalls:
             raise ApiError(404, f"nothing of request {request_id} was recalled")

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
-from tinmatch.settings import SESSION_SECRET
+from tinmatch.errors import ConfigError
+from tinmatch.settings import SESSION_SECRET, TRUSTED_PROXIES
 
 SECRET_ENV = SESSION_SECRET.name
+PROXIES_ENV = TRUSTED_PROXIES.name
+
+
+def _proxies_from_env() -> tuple[str, ...]:
+    return TRUSTED_PROXIES.items()
 
 
 @dataclass
@@ -40,12 +47,28 @@ class Settings:
     """Mark the reviewer cookie Secure (behind HTTPS)."""
     session_secret: str = field(default_factory=lambda: SESSION_SECRET.text() or "")
     """Signs reviewer sessions; from $TINMATCH_SESSION_SECRET, else random per start."""
+    trusted_proxies: tuple[str, ...] = field(default_factory=_proxies_from_env)
+    """Addresses or networks (CIDR) of the reverse proxies in front of the service, from
+    $TINMATCH_TRUSTED_PROXIES (comma-separated). X-Forwarded-For is believed only from them;
+    empty: never (the peer address is the client)."""
+    login_attempts_per_minute: int = 10
+    """Login attempts per client address per minute (429 beyond), shared by all processes."""
+    lockout_after: int = 5
+    """Wrong passwords in a row that lock a reviewer account."""
+    lockout_minutes: float = 15.0
+    """How long a locked account stays locked (even the right password is refused)."""
 
     def __post_init__(self) -> None:
         self.master_db = Path(self.master_db)
         self.work_dir = Path(self.work_dir)
         if not self.session_secret:
             self.session_secret = secrets.token_urlsafe(32)
+        try:
+            self.trusted_networks: tuple[IPv4Network | IPv6Network, ...] = tuple(
+                ip_network(p, strict=False) for p in self.trusted_proxies
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{PROXIES_ENV}: {exc}") from None
 
     @property
     def uploads(self) -> Path:
