@@ -32,6 +32,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python tools/cli_docs.py --check
 	$(BIN)/python tools/ref_docs.py --check
 
