@@ -160,7 +160,8 @@ SESSION_SECRET = Setting(
     "TINMATCH_SESSION_SECRET",
     None,
     "secret",
-    "signs the web reviewers' sessions (`serve`); set it so sessions survive a restart",
+    "signs the review pages' forms (`serve`); give every `serve` process the same one, so "
+    "forms work across processes and restarts (sessions themselves are kept in the database)",
     shown_default="random per start",
 )
 TRUSTED_PROXIES = Setting(

@@ -38,10 +38,15 @@ def serve(
     state_db: StateDbOption = None,
 ) -> None:
     """Serve the API (`/v1/...`, docs at /docs, OpenAPI at /openapi.json) and the review pages
-    (`/review`). Logs are JSON lines on stderr. Reviewer sessions are signed with
-    $TINMATCH_SESSION_SECRET (random per start when unset: sessions end with the process).
+    (`/review`). Logs are JSON lines on stderr. The agreement must be registered
+    (`tinmatch agreement register`). Reviewer sessions, lockouts and rate limits are kept in the
+    operational database, shared by every `serve` process on it; give each the same
+    $TINMATCH_SESSION_SECRET (it signs the forms). Behind a reverse proxy, list it in
+    $TINMATCH_TRUSTED_PROXIES (X-Forwarded-For is believed from nobody else).
 
     Example:
+
+        tinmatch agencies add "Example Agency"
 
         tinmatch keys create --agency "Example Agency"
 
