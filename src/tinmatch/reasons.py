@@ -123,6 +123,7 @@ REASONS: tuple[Reason, ...] = (
         "No taxpayer in the master plausibly fits the row.",
         "Check the name and address; add the date of birth, middle name or an earlier address if "
         "known. The person may simply not file.",
+        {"none": "no taxpayer in the master plausibly fits this row"},
     ),
     Reason(
         "low_confidence",
@@ -134,6 +135,20 @@ REASONS: tuple[Reason, ...] = (
         "(another member of the household may share the surname and address). The message says "
         "which.",
         "Add what would corroborate the match: date of birth, middle name, another known address.",
+        {
+            "below_minimum": "best candidate's match probability {probability:.4f} is below the "
+            "agreement's minimum {minimum}",
+            "conflict": "the best candidate's {what} conflicts with the request",
+            "first_name": "the first name does not agree with the best candidate's (another "
+            "member of the household may share the surname and address)",
+            "name_only": "only the name agrees: neither an address on the candidate's returns nor "
+            "the date of birth corroborates it",
+            "address": "the request's address is {where}, and name and date of birth alone are "
+            "not rare enough: {probability:.4f} once the person may not be in the master at all "
+            "(needs {needed})",
+            "typo": "the first name agrees only through a typo and no address of the candidate's "
+            "corroborates it",
+        },
     ),
     Reason(
         "ambiguous",
@@ -142,6 +157,17 @@ REASONS: tuple[Reason, ...] = (
         "More than one taxpayer fits and the best is not enough likelier than the next (the "
         "agreement needs 1,024 times by default); nothing is disclosed.",
         "Add what tells the people apart: date of birth, middle name, suffix (Jr, Sr).",
+        {
+            "equally": "two taxpayers fit this row about equally well (the agreement needs "
+            "{needed:,.0f} times); nothing is disclosed",
+            "likelier": "the best candidate is only {times:,.0f} times likelier than the next (the "
+            "agreement needs {needed:,.0f} times); nothing is disclosed",
+            "runner_up_names": "the runner-up fits the names better; the best candidate leads only "
+            "on what the runner-up's record lacks (such as a date of birth); nothing is disclosed",
+            "household": "another taxpayer at this address fits the row as well; the best "
+            "candidate leads only on how our records write them (surname form, a date of birth "
+            "one record lacks); nothing is disclosed",
+        },
     ),
     Reason(
         "no_return_in_period",
@@ -160,6 +186,7 @@ REASONS: tuple[Reason, ...] = (
         "disclosed for it. The reviewer's reason stays with the tax agency.",
         "Nothing under this request. A row may be sent again in a new request with what would "
         "settle the doubt (date of birth, middle name, another known address).",
+        {"withheld": "nothing is disclosed for this row"},
     ),
     Reason(
         "previously_recalled",
@@ -178,6 +205,7 @@ REASONS: tuple[Reason, ...] = (
         "the reviewers' and oversight's views.",
         "Add what identifies the person better (date of birth, middle name, another known "
         "address) and send the row again.",
+        {"hidden": "nothing is disclosed for this row"},
     ),
 )
 

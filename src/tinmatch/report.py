@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tinmatch.reasons import NOT_DISCLOSED as _NOT_DISCLOSED
 from tinmatch.reasons import codes
 
 #: Reasons a row is rejected before anything is looked up, in contract order.
@@ -24,8 +25,8 @@ UNMATCHED_REASONS: tuple[str, ...] = codes("unmatched", "matching")
 #: the requester see why (``[disclosure] unmatched_reasons = true``). Whether a person filed, was
 #: identified, or has a namesake is itself return information: the detailed codes stay in the
 #: store, the reviewers' ``reasons.csv`` and oversight's views.
-NOT_DISCLOSED = "not_disclosed"
-NOT_DISCLOSED_MESSAGE = "nothing is disclosed for this row"
+NOT_DISCLOSED = _NOT_DISCLOSED.code
+NOT_DISCLOSED_MESSAGE = _NOT_DISCLOSED.message()
 #: Key of a request's counts that records the agreement's choice (1: the reasons are shown).
 REASONS_SHOWN_KEY = "unmatched_reasons_shown"
 #: The reviewers' file beside the results: every unmatched row with its detailed reason

@@ -46,11 +46,17 @@ def test_templates_render() -> None:
     early = INVALID_VALUE.message("too_early", column="removal_order_date", value="'1850'", year=1)
     assert early == "removal_order_date '1850' is before 1"
     with pytest.raises(KeyError):
-        BY_CODE["ambiguous"].message()  # no template: written where it is decided
+        BY_CODE["previously_recalled"].message()  # no template: its message is written elsewhere
+    assert BY_CODE["ambiguous"].message("equally", needed=2**10) == (
+        "two taxpayers fit this row about equally well (the agreement needs 1,024 times); "
+        "nothing is disclosed"
+    )
     for r in REASONS:
         for variant, template in r.messages.items():
-            fields = set(re.findall(r"{(\w+)", template))
-            text = r.message(variant, **{f: f"<{f}>" for f in fields})
+            # a field with a format spec ({probability:.4f}) is a number, any other one text
+            fields = dict(re.findall(r"{(\w+)(:?)", template))
+            values = {f: 0.5 if spec else f"<{f}>" for f, spec in fields.items()}
+            text = r.message(variant, **values)
             assert "{" not in text and "\n" not in text
 
 

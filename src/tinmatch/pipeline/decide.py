@@ -43,6 +43,7 @@ from tinmatch.master.comparisons import (
     WEAK_FIRST_NAME,
     gamma_label,
 )
+from tinmatch.reasons import AMBIGUOUS, LOW_CONFIDENCE, NO_CANDIDATE
 
 CANDIDATE_FLOOR = 0.01
 # Name and date of birth without an address of the person's (docs/matching.md, section 5): the
@@ -198,11 +199,11 @@ def _decide_one(
         return out
 
     if not top:
-        return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
+        return unmatched(NO_CANDIDATE.code, NO_CANDIDATE.message())
     best = top[0]
     p_best = float(best["match_probability"])
     if p_best < rule.candidate_floor:
-        return unmatched("no_candidate", "no taxpayer in the master plausibly fits this row")
+        return unmatched(NO_CANDIDATE.code, NO_CANDIDATE.message())
     out.update(tin=best["tin"], match_probability=p_best, match_weight=float(best["match_weight"]))
     second = top[1] if len(top) > 1 else None
     p_second = 0.0
@@ -217,52 +218,32 @@ def _decide_one(
     if second is not None and (runner_up_plausible or p_best >= rule.min_probability):
         gap = float(best["match_weight"]) - float(second["match_weight"])
         if gap < rule.margin_bits:
-            needed = f"{2**rule.margin_bits:,.0f}"
+            needed = 2**rule.margin_bits
             if gap < 1:
-                why = "two taxpayers fit this row about equally well"
-            else:
-                why = f"the best candidate is only {2**gap:,.0f} times likelier than the next"
+                return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("equally", needed=needed))
             return unmatched(
-                "ambiguous", f"{why} (the agreement needs {needed} times); nothing is disclosed"
+                AMBIGUOUS.code, AMBIGUOUS.message("likelier", times=2**gap, needed=needed)
             )
         if _leads_only_where_runner_up_is_unknown(best, second, rule.margin_bits):
-            return unmatched(
-                "ambiguous",
-                "the runner-up fits the names better; the best candidate leads only on what the "
-                "runner-up's record lacks (such as a date of birth); nothing is disclosed",
-            )
+            return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("runner_up_names"))
         if HOUSEHOLD_RULE and _apart_only_by_representation(best, second, rule.margin_bits):
-            return unmatched(
-                "ambiguous",
-                "another taxpayer at this address fits the row as well; the best candidate leads "
-                "only on how our records write them (surname form, a date of birth one record "
-                "lacks); nothing is disclosed",
-            )
+            return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("household"))
     if p_best < rule.min_probability:
         return unmatched(
-            "low_confidence",
-            f"best candidate's match probability {p_best:.4f} is below the agreement's "
-            f"minimum {rule.min_probability}",
+            LOW_CONFIDENCE.code,
+            LOW_CONFIDENCE.message(
+                "below_minimum", probability=p_best, minimum=rule.min_probability
+            ),
         )
     levels = levels_of(best)
     conflicts = _conflicts(levels)
     if conflicts:
         what = " and ".join(c.replace("_", " ") for c in conflicts)
-        return unmatched(
-            "low_confidence", f"the best candidate's {what} conflicts with the request"
-        )
+        return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("conflict", what=what))
     if not _first_name_agrees(levels):
-        return unmatched(
-            "low_confidence",
-            "the first name does not agree with the best candidate's (another member of the "
-            "household may share the surname and address)",
-        )
+        return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("first_name"))
     if not _corroborated(levels):
-        return unmatched(
-            "low_confidence",
-            "only the name agrees: neither an address on the candidate's returns nor the date "
-            "of birth corroborates it",
-        )
+        return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("name_only"))
     if not _address_corroborates(levels):
         p_named = name_and_dob_probability(float(best["match_weight"]))
         if p_named < max(rule.min_probability, NAME_DOB_MIN_PROBABILITY):
@@ -272,16 +253,15 @@ def _decide_one(
                 else "not a street the best candidate filed from"
             )
             return unmatched(
-                "low_confidence",
-                f"the request's address is {where}, and name and date of birth alone are not "
-                f"rare enough: {p_named:.4f} once the person may not be in the master at all "
-                f"(needs {max(rule.min_probability, NAME_DOB_MIN_PROBABILITY)})",
+                LOW_CONFIDENCE.code,
+                LOW_CONFIDENCE.message(
+                    "address",
+                    where=where,
+                    probability=p_named,
+                    needed=max(rule.min_probability, NAME_DOB_MIN_PROBABILITY),
+                ),
             )
     if levels["first_name"] in WEAK_FIRST_NAME and not _address_corroborates(levels):
-        return unmatched(
-            "low_confidence",
-            "the first name agrees only through a typo and no address of the candidate's "
-            "corroborates it",
-        )
+        return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("typo"))
     out.update(outcome="identified", reason_code=None, message="identified")
     return out
