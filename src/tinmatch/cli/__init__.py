@@ -13,6 +13,7 @@ from tinmatch.cli import template as _template  # noqa: E402,F401  isort: skip
 from tinmatch.cli import evaluate as _evaluate  # noqa: E402,F401  isort: skip
 from tinmatch.cli import review as _review  # noqa: E402,F401  isort: skip
 from tinmatch.cli import ledger as _ledger  # noqa: E402,F401  isort: skip
+from tinmatch.cli import ledger_log as _ledger_log  # noqa: E402,F401  isort: skip
 from tinmatch.cli import agreement as _agreement  # noqa: E402,F401  isort: skip
 from tinmatch.cli import requesters as _requesters  # noqa: E402,F401  isort: skip
 from tinmatch.cli import report as _report  # noqa: E402,F401  isort: skip

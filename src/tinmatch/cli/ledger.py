@@ -162,6 +162,3 @@ def recall(
     for folder in folders:
         typer.echo(f"rendered again without the recalled rows: {folder} (recalls.csv lists them)")
 
-
-# The log's own commands register on `ledger_app` when imported.
-from tinmatch.cli import ledger_log as _ledger_log  # noqa: E402,F401  isort: skip
