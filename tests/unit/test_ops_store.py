@@ -373,5 +373,6 @@ def test_limits_from_the_agreement() -> None:
 
     limits = Limits.from_object(Agreement.load().limits)
     assert limits == Limits(
-        max_rows_per_request=100000, max_rows_per_agency_per_period=1000000, period_days=30
-    )
+        max_rows_per_request=100000, max_rows_per_agency_per_period=1000000, period_days=30,
+        max_rows_per_official_per_period=1000, min_interval_seconds=60,
+    )  # fmt: skip

@@ -280,3 +280,27 @@ def test_nothing_is_released_while_the_agency_is_suspended(store: Store) -> None
     assert store.get_request(rid).status == "held"
     Registry(store).resume("Agency A", "closed", "Oversight", T0)
     assert store.approve(rid, reviewer="Rita Reviewer", note="ok", now=T0).status == "released"
+
+
+def test_a_suspension_made_before_the_registry_stays_in_force(tmp_path: Path) -> None:
+    """Migration 0004 carries an agreement suspended by id over as a suspension of every
+    agency: upgrading never quietly lifts a stop."""
+    from sqlalchemy import text
+
+    from tinmatch.ops.engine import make_engine
+    from tinmatch.ops.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO agreement_events (agreement_id, action, why, at) "
+                "VALUES ('pilot', 'suspend', 'audit', '2026-09-01 12:00:00')"
+            )
+        )
+    engine.dispose()
+    with Store.open(url) as store:
+        why = Registry(store).suspension("Agency A")
+    assert why is not None and "pilot" in why
