@@ -195,6 +195,7 @@ REASONS: tuple[Reason, ...] = (
         "This taxpayer's address was disclosed to this agency before and then recalled as wrong; "
         "it is not disclosed again.",
         "Nothing by this route: the earlier recall stands.",
+        {"recalled": "an earlier disclosure about this person was recalled; nothing is disclosed"},
     ),
     Reason(
         "not_disclosed",

@@ -32,6 +32,7 @@ from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import ResultWriter
 from tinmatch.progress import Reporter
+from tinmatch.reasons import NO_RETURN_IN_PERIOD, PREVIOUSLY_RECALLED
 from tinmatch.records import Decision, PendingDisclosure
 from tinmatch.spool import Spool
 
@@ -273,10 +274,8 @@ def _finish_chunk(
     if recalled_tins:  # recalled from this agency before: never looked up for it again
         again = (rows["outcome"] == "identified") & rows["tin"].isin(recalled_tins)
         rows.loc[again, "outcome"] = "unmatched"
-        rows.loc[again, "reason_code"] = "previously_recalled"
-        rows.loc[again, "message"] = (
-            "an earlier disclosure about this person was recalled; nothing is disclosed"
-        )
+        rows.loc[again, "reason_code"] = PREVIOUSLY_RECALLED.code
+        rows.loc[again, "message"] = PREVIOUSLY_RECALLED.message()
     identified = rows[rows["outcome"] == "identified"]
     found = engine.disclose(identified[["qid", "tin", "tax_years"]], agreement.disclosed_fields)
     fields = list(agreement.disclosed_fields)
@@ -314,9 +313,9 @@ def _finish_chunk(
             decisions_out.append(Decision(rid, "matched", None, str(tin), prob))
             continue
         if outcome == "identified":
-            reason = "no_return_in_period"
+            reason = NO_RETURN_IN_PERIOD.code
             years = ", ".join(str(y) for y in tax_years)
-            message = f"the person was identified but appears on no return for {years}"
+            message = NO_RETURN_IN_PERIOD.message(years=years)
         else:
             reason, message = str(code), str(text)
         unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
