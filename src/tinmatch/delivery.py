@@ -33,7 +33,14 @@ from tinmatch.ledger import LedgerEntry
 from tinmatch.ops import RequestRecord, Store
 from tinmatch.ops.records import Delivery, ResultFile, ReviewOutcome
 from tinmatch.pipeline.publish import STAGING_PREFIX
-from tinmatch.pipeline.write import ResultWriter
+from tinmatch.pipeline.write import (
+    REASONS_NOT_SHOWN,
+    REASONS_SHOWN,
+    REQUEST_COLUMNS_TABLE,
+    UNMATCHED_REASONS_KEY,
+    ResultWriter,
+)
+from tinmatch.report import REASONS_FILE, REASONS_SHOWN_KEY, for_requester, requester_counts
 
 STATUS_FILE = "status.json"
 HELD_FILE = "held.csv"
@@ -41,7 +48,7 @@ RECALLS_FILE = "recalls.csv"
 RECALL_COLUMNS = ("record_id", "recalled_at", "why")
 #: What ``process`` writes before review (explain.csv is the reviewers' file).
 HELD_FILES = (STATUS_FILE, HELD_FILE, "rejected.csv", "unmatched.csv", "result.xlsx",
-              "explain.csv")  # fmt: skip
+              "explain.csv", REASONS_FILE, f"{REQUEST_COLUMNS_TABLE}.csv")  # fmt: skip
 #: What the requester receives once a request is decided.
 DELIVERED_FILES = ("matched.csv", "rejected.csv", "unmatched.csv", "result.xlsx", RECALLS_FILE,
                    STATUS_FILE)  # fmt: skip
@@ -82,7 +89,7 @@ def read_status(out_dir: Path) -> dict[str, Any] | None:
 
 def status_body(record: RequestRecord) -> dict[str, Any]:
     """status.json: the request id, its status and the counts (contract section 3)."""
-    counts = {k: int(v) for k, v in record.counts.items()}
+    counts = {k: int(v) for k, v in requester_counts(record.counts).items()}
     if record.status in ("released", "denied"):
         counts.pop("held", None)
     return {
@@ -172,6 +179,8 @@ def write_delivery(delivery: Delivery, out_dir: Path) -> list[Path]:
     record = delivery.record
     fields = _fields(delivery)
     writer = ResultWriter(out_dir, fields)
+    writer.echo_from(Path(record.out_dir) / f"{REQUEST_COLUMNS_TABLE}.csv")
+    shown = _reasons_shown(record)
     try:
         writer.add_matched(_matched_frame(delivery, fields))
         rejected = [d for d in delivery.decisions if d.outcome == "rejected"]
@@ -187,12 +196,15 @@ def write_delivery(delivery: Delivery, out_dir: Path) -> list[Path]:
             )
         )
         unmatched = [d for d in delivery.decisions if d.outcome == "unmatched"]
+        told = [
+            for_requester(d.reason or "", d.message or "", reasons_shown=shown) for d in unmatched
+        ]
         writer.add_unmatched(
             pd.DataFrame(
                 {
                     "record_id": [d.record_id for d in unmatched],
-                    "reason_code": [d.reason or "" for d in unmatched],
-                    "message": [d.message or "" for d in unmatched],
+                    "reason_code": [code for code, _ in told],
+                    "message": [words for _, words in told],
                 },
                 dtype=object,
             )
@@ -242,6 +254,12 @@ def _matched_frame(delivery: Delivery, fields: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _reasons_shown(record: RequestRecord) -> bool:
+    """Whether the agreement the request was processed under lets the requester see why
+    nothing is disclosed for a row (recorded with its counts; not unless it said so)."""
+    return record.counts.get(REASONS_SHOWN_KEY, 0) == 1
+
+
 def _summary(record: RequestRecord, recalled: int) -> dict[str, object]:
     summary: dict[str, object] = {
         "review_status": record.status,
@@ -256,6 +274,7 @@ def _summary(record: RequestRecord, recalled: int) -> dict[str, object]:
             record.decided_at.isoformat(timespec="seconds") if record.decided_at else ""
         ),
         "recalled_rows": recalled,
+        UNMATCHED_REASONS_KEY: REASONS_SHOWN if _reasons_shown(record) else REASONS_NOT_SHOWN,
     }
     return summary
 

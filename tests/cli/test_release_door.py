@@ -245,7 +245,11 @@ def test_withheld_row_is_in_no_matched_csv(world: World) -> None:
     folder = world.root / "R"
     assert first.record_id not in {r["record_id"] for r in _rows(folder / "matched.csv")}
     unmatched = {r["record_id"]: r["reason_code"] for r in _rows(folder / "unmatched.csv")}
-    assert unmatched[first.record_id] == "withheld_by_reviewer"
+    # the requester is told only that nothing is disclosed, not that a reviewer withheld it
+    assert unmatched[first.record_id] == "not_disclosed"
+    with world.store() as store:
+        reasons = {d.record_id: d.reason for d in store.delivery(rid).decisions}
+    assert reasons[first.record_id] == "withheld_by_reviewer"
     with world.store() as store:
         kinds = {(e.entry_type, e.record_id) for e in store.ledger_entries(rid)}
     assert ("withheld", first.record_id) in kinds
@@ -282,6 +286,10 @@ def test_recall_stops_delivery_everywhere_and_for_good(world: World) -> None:
     assert world.process("R2", request="again.csv").returncode == 0
     unmatched = _rows(world.root / "R2" / "unmatched.csv")
     assert [(r["record_id"], r["reason_code"]) for r in unmatched] == [
+        ("AGAIN-1", "not_disclosed")
+    ]
+    reasons = _rows(world.root / "R2" / "reasons.csv")  # the reviewers' copy says why
+    assert [(r["record_id"], r["reason_code"]) for r in reasons] == [
         ("AGAIN-1", "previously_recalled")
     ]
     # --tin recalls every disclosure of the taxpayer that is left; none is left here.

@@ -50,6 +50,14 @@ def process_command(
         ),
     ] = "duckdb",
     state_db: StateDbOption = None,
+    split_full_name: Annotated[
+        bool,
+        typer.Option(
+            "--split-full-name",
+            help="The file has one whole-name column (Full Name, Name): split it into first, "
+            "middle and last name (check the split with `tinmatch check --split-full-name`).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Answer a request: validate each row, identify the taxpayer, disclose only certain matches.
@@ -86,6 +94,7 @@ def process_command(
             store=store,
             reporter=reporter,
             engine_kind=engine,
+            split_full_name=split_full_name,
         )
     result = answer.result
     counts = result.counts

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,23 +21,25 @@ from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.digest import file_sha256
 from tinmatch.engines import Engine, open_engine
-from tinmatch.engines.duckdb import LinkEngine, request_features, warm_engine
 from tinmatch.errors import RefusedError
-from tinmatch.master.database import open_master, read_meta
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_frame, prior_weight
-from tinmatch.pipeline.read import RequestReader
+from tinmatch.pipeline.features import request_features
+from tinmatch.pipeline.read import EXTRAS, RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
-from tinmatch.pipeline.write import ResultWriter
+from tinmatch.pipeline.write import (
+    REASONS_NOT_SHOWN,
+    REASONS_SHOWN,
+    UNMATCHED_COLUMNS,
+    UNMATCHED_REASONS_KEY,
+    ResultWriter,
+)
 from tinmatch.progress import Reporter
 from tinmatch.reasons import NO_RETURN_IN_PERIOD, PREVIOUSLY_RECALLED
 from tinmatch.records import Decision, PendingDisclosure
+from tinmatch.report import REASONS_FILE, for_requester
 from tinmatch.spool import Spool
-
-CHUNK_ROWS = 100_000
-# On Spark every chunk re-reads the master: fewer, larger chunks.
-SPARK_CHUNK_ROWS = 1_000_000
 
 
 @dataclass
@@ -76,6 +77,10 @@ class ProcessResult:
         return out
 
 
+#: The reviewers' reasons.csv, staged as an extra table of the writer.
+REASONS_TABLE = REASONS_FILE.removesuffix(".csv")
+
+
 def request_key(input_sha256: str, cover: Cover, agreement: Agreement) -> str:
     """Deterministic: the same file from the same agency under one agreement is one request."""
     basis = f"{input_sha256}|{cover.agency}|{agreement.id}|{agreement.sha256}"
@@ -98,6 +103,7 @@ def process(
     record_ids: Sequence[str | None] | None = None,
     input_sha256: str | None = None,
     recalled_tins: frozenset[str] = frozenset(),
+    split_full_name: bool = False,
 ) -> ProcessResult:
     """Process `request` into `out_dir`.
 
@@ -121,21 +127,14 @@ def process(
     reader = RequestReader(
         request,
         required_columns=agreement.request.required_columns,
-        chunk_rows=CHUNK_ROWS if engine_kind == "duckdb" else SPARK_CHUNK_ROWS,
         max_cell_chars=limits.max_cell_chars,
         max_file_bytes=limits.max_file_bytes,
+        split_full_name=split_full_name,
+        keep_extras=True,  # the requester's own columns, echoed in result.xlsx
     )
-    engine: Engine
-    if engine_kind == "duckdb":
-        engine = warm_engine(db)
-        meta = read_meta(engine.con, "m")
-    else:
-        engine = open_engine(engine_kind, db)
-        con = open_master(db)
-        try:
-            meta = read_meta(con, "m")
-        finally:
-            con.close()
+    engine: Engine = open_engine(engine_kind, db)
+    reader.chunk_rows = engine.chunk_rows
+    meta = engine.master_meta()
     input_sha = input_sha256 or file_sha256(request)
     result = ProcessResult(
         request_key=request_key(input_sha, cover, agreement),
@@ -167,6 +166,8 @@ def process(
         candidate_floor=agreement.matching.min_candidate_probability,
     )
     writer = ResultWriter(out_dir, agreement.disclosed_fields, held=True)
+    # The reviewers' copy of every unmatched row's reason (the requester's may not say).
+    writer.add_extra(REASONS_TABLE, UNMATCHED_COLUMNS, pd.DataFrame())
     prior = prior_weight(engine.params.probability_two_random_records_match)
 
     def finish(chunk: _Prepared, candidates: pd.DataFrame | None) -> None:
@@ -176,41 +177,27 @@ def process(
         result.rows += chunk.rows
         advance(chunk.rows)
 
-    # DuckDB links chunk i+1 (on both cores, without the GIL) while this thread decides,
-    # discloses and writes chunk i; the results are the same as one chunk after the other.
-    # Spark chunks run one at a time.
-    overlap = isinstance(engine, LinkEngine)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinmatch-link")
-    linking: Future[pd.DataFrame] | None = None  # the pending chunk's candidates
-    latest: Future[pd.DataFrame] | None = None  # the chunk submitted last
+    # The engine may link the next chunk while this thread decides, discloses and writes this
+    # one; the results are the same as one chunk after the other. Deciding and explaining read
+    # only each row's best two candidates (and how many it had).
+    chunks = (_prepare_chunk(raw, agreement, ctx) for raw in reader)
     try:
         with reporter.task("matching request rows", reader.n_rows) as advance:
-            pending: _Prepared | None = None
-            for raw in reader:
-                chunk = _prepare_chunk(raw, agreement, ctx)
-                if not overlap:
-                    finish(chunk, None if chunk.features is None else _link(engine, chunk))
-                    continue
-                submitted = None if chunk.features is None else pool.submit(_link, engine, chunk)
-                latest = submitted or latest
-                if pending is not None:
-                    finish(pending, None if linking is None else linking.result())
-                pending, linking = chunk, submitted
-            if pending is not None:
-                finish(pending, None if linking is None else linking.result())
+            with engine.link_chunks(chunks, _features, top=2) as linked:
+                for chunk, candidates in linked:
+                    finish(chunk, candidates)
         summary = {"review_status": review_status, **result.summary()}
+        summary[UNMATCHED_REASONS_KEY] = (
+            REASONS_SHOWN if agreement.disclosure.unmatched_reasons else REASONS_NOT_SHOWN
+        )
         with reporter.task("writing results", 1) as advance:
             writer.close(summary)
             advance(1)
     except BaseException:
-        if isinstance(engine, LinkEngine) and latest is not None and latest.running():
-            engine.con.interrupt()  # stop linking the next chunk: nothing will read it
         writer.abort()
         raise
     finally:
-        pool.shutdown(wait=True)
-        if engine_kind != "duckdb":  # the DuckDB linker stays warm for the next request
-            engine.close()
+        engine.release()  # a warm engine stays open for the next request
     return result
 
 
@@ -222,22 +209,31 @@ class _Prepared:
     rejected: pd.DataFrame
     valid: pd.DataFrame
     features: pd.DataFrame | None  # None: no valid row to look up
+    extras: pd.DataFrame | None = None  # the requester's own columns, by record_id
 
 
 def _prepare_chunk(chunk: pd.DataFrame, agreement: Agreement, ctx: ValidationContext) -> _Prepared:
+    extras = _own_columns(chunk)
     valid, rejected = validate(chunk, agreement, ctx)
     if valid.empty:
-        return _Prepared(len(chunk), rejected, valid, None)
+        return _Prepared(len(chunk), rejected, valid, None, extras)
     valid = valid.reset_index(drop=True)
     valid["qid"] = "q" + valid["_row"].astype(str)
-    return _Prepared(len(chunk), rejected, valid, request_features(valid))
+    return _Prepared(len(chunk), rejected, valid, request_features(valid), extras)
 
 
-def _link(engine: Engine, chunk: _Prepared) -> pd.DataFrame:
-    assert chunk.features is not None
-    if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
-        return engine.candidates(chunk.features, top=2)
-    return engine.candidates(chunk.features)
+def _own_columns(chunk: pd.DataFrame) -> pd.DataFrame | None:
+    """The requester's own columns of the chunk's rows, ``record_id`` first (None: none)."""
+    extras = chunk.attrs.get(EXTRAS)
+    if extras is None or not len(extras.columns):
+        return None
+    frame = extras.copy()
+    frame.insert(0, "record_id", chunk["record_id"].to_numpy())
+    return frame
+
+
+def _features(chunk: _Prepared) -> pd.DataFrame | None:
+    return chunk.features
 
 
 def _finish_chunk(
@@ -251,6 +247,8 @@ def _finish_chunk(
     recalled_tins: frozenset[str] = frozenset(),
 ) -> None:
     rejected, valid = chunk.rejected, chunk.valid
+    if chunk.extras is not None:
+        writer.add_request_columns(chunk.extras)
     if len(rejected):
         writer.add_rejected(rejected)
         result.counts["rejected"] += len(rejected)
@@ -288,7 +286,9 @@ def _finish_chunk(
         )
     }
     matched_out: list[str] = []
-    unmatched_out: list[dict[str, Any]] = []
+    unmatched_out: list[dict[str, Any]] = []  # as the requester reads them
+    reasons_out: list[dict[str, Any]] = []  # the detailed reasons, for the reviewers
+    shown = agreement.disclosure.unmatched_reasons
     decisions_out: list[Decision] = []
     columns = (
         rows["record_id"].tolist(), rows["qid"].tolist(), rows["outcome"].tolist(),
@@ -318,7 +318,9 @@ def _finish_chunk(
             message = NO_RETURN_IN_PERIOD.message(years=years)
         else:
             reason, message = str(code), str(text)
-        unmatched_out.append({"record_id": rid, "reason_code": reason, "message": message})
+        told, words = for_requester(reason, message, reasons_shown=shown)
+        unmatched_out.append({"record_id": rid, "reason_code": told, "message": words})
+        reasons_out.append({"record_id": rid, "reason_code": reason, "message": message})
         result.reasons[reason] += 1
         tin_text = None if _missing(tin) else str(tin)
         decisions_out.append(Decision(rid, "unmatched", reason, tin_text, prob, message))
@@ -338,6 +340,7 @@ def _finish_chunk(
         result.counts["matched"] += len(matched_out)
     if unmatched_out:
         writer.add_unmatched(pd.DataFrame(unmatched_out))
+        writer.add_extra(REASONS_TABLE, UNMATCHED_COLUMNS, pd.DataFrame(reasons_out))
         result.counts["unmatched"] += len(unmatched_out)
 
 
@@ -357,6 +360,8 @@ def _asked(rows: pd.DataFrame) -> list[dict[str, str | None]]:
 
 
 def _text(value: Any) -> str | None:
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
     if _missing(value):
         return None
     if isinstance(value, datetime | date):

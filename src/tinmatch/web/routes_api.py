@@ -173,20 +173,25 @@ def get_request(request: Request, key: Agency, request_id: RequestId) -> dict[st
     response_class=Response,
     responses={
         200: {"content": {t: {} for t in set(RESULT_FILES.values())}},
-        409: {"model": ErrorBody, "description": "Not released (yet)."},
+        409: {
+            "model": ErrorBody,
+            "description": "Not released (yet); rejected.csv is served as soon as processing "
+            "ends.",
+        },
         410: {"model": ErrorBody, "description": "The files were purged."},
         403: {"model": ErrorBody, "description": "The agency is suspended: nothing is served."},
         404: {"model": ErrorBody, "description": "No such request, or nothing recalled."},
         **ERRORS,
     },
-    summary="Download a result file (once released)",
+    summary="Download a result file (once released; rejected.csv as soon as processed)",
 )
 def download(
     request: Request, key: Agency, request_id: RequestId, filename: ResultFile
 ) -> Response:
     """result.xlsx, matched.csv, rejected.csv, unmatched.csv (or recalls.csv, once a row was
     recalled) of a released request, rendered from the operational store: a recalled row is in
-    no matched.csv served."""
+    no matched.csv served. rejected.csv (rows nothing was looked up for) is served as soon as
+    processing ends, so the requester can correct and resend them while the rest is reviewed."""
     request.state.request_id = request_id
     body = _service(request).result_file(key, request_id, filename.value)
     name = f"{request_id}-{filename.value}"

@@ -30,6 +30,7 @@ from tinmatch.ops.registry import Registry
 from tinmatch.pipeline.process import request_key
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.progress import Reporter
+from tinmatch.report import requester_counts
 from tinmatch.web.accounts import Accounts, ApiKey
 from tinmatch.web.audit import Audit
 from tinmatch.web.errors import ApiError
@@ -49,6 +50,7 @@ RESULT_FILES = {
 }
 REFUSALS = (RefusedError, InputFileError, ConfigError)
 SMALL_CSV_BYTES = 256 * 1024
+REJECTED = "rejected.csv"
 SHOWN_BEFORE_RELEASE = ("received", "rejected")
 """Before a release the requester learns only what needs no lookup: rows received and rejected."""
 
@@ -235,7 +237,9 @@ class Service:
         if record is not None:
             released = record.status == "released"
             counts = {
-                k: v for k, v in record.counts.items() if released or k in SHOWN_BEFORE_RELEASE
+                k: v
+                for k, v in requester_counts(record.counts).items()
+                if released or k in SHOWN_BEFORE_RELEASE
             }
         released = state == "released" and (record is None or record.purged_at is None)
         if released and record is not None and self.suspended(record) is not None:
@@ -244,6 +248,8 @@ class Service:
         if record is not None and record.recalled_record_ids:
             counts["recalled"] = len(record.recalled_record_ids)
             names.append("recalls.csv")
+        # rejected.csv is served as soon as processing ends (nothing was looked up for it)
+        at_once = record is not None and record.purged_at is None
         return {
             "ok": True,
             "id": sub.id,
@@ -256,7 +262,8 @@ class Service:
             "progress": self.workers.progress(sub.id),
             "error": sub.error,
             "downloads": (
-                {name: f"/v1/requests/{sub.id}/{name}" for name in names} if released else {}
+                {name: f"/v1/requests/{sub.id}/{name}" for name in names} if released
+                else {REJECTED: f"/v1/requests/{sub.id}/{REJECTED}"} if at_once else {}
             ),
         }
 
@@ -275,6 +282,8 @@ class Service:
         matched.csv served, whatever is on disk."""
         sub = self.owned(key, request_id)
         record = self.record(sub)
+        if name == REJECTED and record is not None and record.status != "released":
+            return self._rejected_at_once(record)
         if record is None or record.status != "released":
             state = record.status if record is not None else sub.state
             raise ApiError(409, f"request {request_id} is {state}: results are not released")
@@ -294,6 +303,24 @@ class Service:
             return (folder / name).read_bytes()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _rejected_at_once(self, record: RequestRecord) -> bytes:
+        """``rejected.csv`` as soon as processing ends, before any review: the rows nothing was
+        looked up for, which the requester may correct and send again while the rest waits.
+        It is the file ``process`` wrote, served only while it is byte for byte what the
+        manifest recorded; the other files wait for release."""
+        if record.purged_at is not None:
+            raise ApiError(410, f"the result files of request {record.id} were purged")
+        path = Path(record.out_dir) / REJECTED
+        written = {f.path: f.sha256 for f in self.store.result_files(record.id)}
+        expected = written.get(str(path.resolve()))
+        try:
+            body = path.read_bytes()
+        except OSError:
+            body = None
+        if expected is None or body is None or hashlib.sha256(body).hexdigest() != expected:
+            raise ApiError(410, f"{REJECTED} of request {record.id} is no longer kept")
+        return body
 
 
 def safe_name(filename: str) -> str:
