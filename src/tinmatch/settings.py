@@ -57,9 +57,7 @@ class Setting:
         if value is None:
             return self.default
         if self.choices and value not in self.choices:
-            raise ConfigError(
-                f"{self.name}={value!r}: choose one of {', '.join(self.choices)}"
-            )
+            raise ConfigError(f"{self._shown(value)}: choose one of {', '.join(self.choices)}")
         return value
 
     def integer(self, environ: Mapping[str, str] | None = None) -> int | None:
@@ -70,12 +68,16 @@ class Setting:
         try:
             return int(value.strip())
         except ValueError:
-            raise ConfigError(f"{self.name}={value!r}: a whole number is needed") from None
+            raise ConfigError(f"{self._shown(value)}: a whole number is needed") from None
 
     def items(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         """A comma-separated value as its stripped, non-empty items."""
         value = self.text(environ) or ""
         return tuple(part.strip() for part in value.split(",") if part.strip())
+
+    def _shown(self, value: str) -> str:
+        """`NAME='value'` for a message; a secret's value is never shown."""
+        return f"{self.name}=***" if self.secret else f"{self.name}={value!r}"
 
     def documented_default(self) -> str:
         if self.shown_default:

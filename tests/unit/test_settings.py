@@ -76,6 +76,10 @@ def test_values_defaults_and_bad_values() -> None:
     assert method.text({"EXAMPLE_Y": "em"}) == "em"
     with pytest.raises(ConfigError, match="choose one of labels, em"):
         method.text({"EXAMPLE_Y": "EM"})
+    pin = Setting("EXAMPLE_PIN", None, "secret", "a secret that must be a number")
+    with pytest.raises(ConfigError) as bad_secret:
+        pin.integer({"EXAMPLE_PIN": "hunter2"})
+    assert "hunter2" not in str(bad_secret.value) and "EXAMPLE_PIN=***" in str(bad_secret.value)
     proxies = Setting("EXAMPLE_Z", None, "list", "the reverse proxies in front of serve")
     assert proxies.items({"EXAMPLE_Z": " 10.0.0.1, ,10.0.0.0/8 "}) == ("10.0.0.1", "10.0.0.0/8")
 
