@@ -246,7 +246,7 @@ def test_concurrent_submitters_never_exceed_the_agency_cap(backend: str, tmp_pat
     """8 submitters at once whose requests together exceed the cap: exactly the cap is
     admitted, on every run."""
     url = backend_url(backend, tmp_path)
-    cap, rows, submitters, runs = 100, 30, 8, 10
+    cap, rows, submitters, runs = 100, 30, 8, 20
     limits = replace(
         LIMITS, max_rows_per_agency_per_period=cap, max_rows_per_official_per_period=10_000
     )
