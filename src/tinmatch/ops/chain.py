@@ -67,12 +67,17 @@ class DbTiles:
         return {int(i): bytes(h) for i, h in rows}
 
     def write(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
-        table = cast(Table, LedgerNodeRow.__table__)
+        """Insert tree rows through the driver's executemany (a million-leaf release writes a
+        million rows: SQLAlchemy's per-row parameter handling would cost several seconds)."""
+        connection = (
+            self.session.connection() if isinstance(self.session, Session) else self.session
+        )
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        statement = (
+            f"INSERT INTO ledger_tree (level, idx, hash) VALUES ({marker}, {marker}, {marker})"
+        )
         for start in range(0, len(rows), BATCH):
-            self.session.execute(
-                insert(table),
-                [{"level": lv, "idx": i, "hash": h} for lv, i, h in rows[start : start + BATCH]],
-            )
+            connection.exec_driver_sql(statement, list(rows[start : start + BATCH]))
 
 
 def tree(session: Session) -> tiles.StoredTree:
