@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 DEMO := demo
 PEOPLE ?= 100000
 REQUESTS ?= 1000
+# The demo's own operational store, and a demo reviewer: nothing leaves until a reviewer approves.
+DEMO_REVIEWER := Demo Reviewer
+DEMO_ENV := TINMATCH_DATABASE_URL=sqlite:///$(DEMO)/state.sqlite TINMATCH_REVIEWER_PASSWORD=demo-reviewer-passphrase
 # The requester named in the cover letter `tinmatch synth` writes (registered before processing).
 DEMO_AGENCY := U.S. Immigration and Customs Enforcement (synthetic test request)
 DEMO_OFFICIAL := Jane Q. Example, Special Agent in Charge (synthetic)
@@ -24,9 +27,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tinmatch synth --people $(PEOPLE) --requests $(REQUESTS) --seed 7 --out $(DEMO)/data
 	$(BIN)/tinmatch load-master --taxpayers $(DEMO)/data/taxpayers.parquet --returns $(DEMO)/data/returns.parquet --db $(DEMO)/master.duckdb
-	$(BIN)/tinmatch agencies add --exist-ok "$(DEMO_AGENCY)"
-	$(BIN)/tinmatch officials add --exist-ok "$(DEMO_OFFICIAL)" --agency "$(DEMO_AGENCY)"
-	$(BIN)/tinmatch process $(DEMO)/data/request.xlsx --cover $(DEMO)/data/cover.toml --db $(DEMO)/master.duckdb --out $(DEMO)/result
+	rm -rf $(DEMO)/result $(DEMO)/state.sqlite
+	$(DEMO_ENV) $(BIN)/tinmatch agencies add --exist-ok "$(DEMO_AGENCY)"
+	$(DEMO_ENV) $(BIN)/tinmatch officials add --exist-ok "$(DEMO_OFFICIAL)" --agency "$(DEMO_AGENCY)"
+	$(DEMO_ENV) $(BIN)/tinmatch reviewers add "$(DEMO_REVIEWER)"
+	$(DEMO_ENV) $(BIN)/tinmatch process $(DEMO)/data/request.xlsx --cover $(DEMO)/data/cover.toml --db $(DEMO)/master.duckdb --out $(DEMO)/result
+	$(DEMO_ENV) $(BIN)/tinmatch review approve $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO)/result/status.json'))['request_id'])") --reviewer "$(DEMO_REVIEWER)" --note "demo: rows checked with review show"
 	$(BIN)/tinmatch evaluate --truth $(DEMO)/data/truth.csv --results $(DEMO)/result
 
 lint: $(STAMP)

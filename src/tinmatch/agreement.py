@@ -51,6 +51,20 @@ FORBIDDEN_FIELDS: frozenset[str] = frozenset({
     "refund", "balance_due", "bank_account", "routing_number", "phone", "email",
 })
 
+#: Words that name a relationship between taxpayers: a field carrying one (joint or single,
+#: a spouse's street, the household) reveals another person, so it is never disclosable.
+RELATIONSHIP_WORDS: tuple[str, ...] = (
+    "spouse", "dependant", "dependent", "relationship", "household", "marital", "filing_status",
+    "joint", "partner", "child", "parent", "relative", "kin",
+)
+
+
+def names_a_relationship(field: str) -> bool:
+    """Does this field name (any spelling) name a relationship between people?"""
+    key = field.lower().replace("-", "_").replace(" ", "_")
+    return any(word in key for word in RELATIONSHIP_WORDS)
+
+
 MAX_TERM_MONTHS = 18
 
 #: Upper bounds no agreement may exceed (the defaults sit at or below them). Rows per request:
@@ -284,7 +298,7 @@ def _policy_problems(raw: dict[str, Any]) -> list[str]:
     if isinstance(fields, list):
         for field in fields:
             name = str(field)
-            if name.lower() in FORBIDDEN_FIELDS:
+            if name.lower() in FORBIDDEN_FIELDS or names_a_relationship(name):
                 problems.append(f"disclosure.fields: {name!r} may never be disclosed")
             elif name not in DISCLOSABLE_FIELDS:
                 problems.append(

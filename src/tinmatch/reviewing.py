@@ -10,13 +10,13 @@ leave differs from the one given. The reviewer sees TINs nowhere.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from tinmatch.ops import Store
 from tinmatch.pipeline.explain import read_candidates
+from tinmatch.standardize import city_columns, state_columns, street_columns, zip_columns
 
 ADDRESS_FIELDS = ("street", "address_line2", "city", "state", "zip")
 
@@ -160,19 +160,17 @@ def _address(values: dict[str, str | None] | dict[str, str | int | None]) -> str
     return ", ".join(p for p in (street, city, place) if p)
 
 
-_WORD = re.compile(r"[A-Z0-9]+")
-
-
-def _norm(value: object) -> str:
-    return " ".join(_WORD.findall(str(value or "").upper()))
-
-
 def _differs(asked: dict[str, str | None], leaving: dict[str, str | int | None]) -> bool:
-    """Does the address that would leave differ from the one the requester gave?"""
-    for key in ("street", "city", "state"):
-        if _norm(asked.get(key)) != _norm(leaving.get(key)):
+    """Does the address that would leave differ from the one the requester gave?
+
+    Both are standardized as the matcher standardizes them (``52ND STREET`` is ``52ND ST.``):
+    house number and street name, city, state, and the ZIP when both have one."""
+    if street_columns(asked.get("street"))[:2] != street_columns(leaving.get("street"))[:2]:
+        return True
+    for key, columns in (("city", city_columns), ("state", state_columns)):
+        if columns(asked.get(key)) != columns(leaving.get(key)):
             return True
-    a, b = _norm(asked.get("zip"))[:5], _norm(leaving.get("zip"))[:5]
+    a, b = zip_columns(asked.get("zip"))[0], zip_columns(leaving.get("zip"))[0]
     return bool(a and b and a != b)
 
 

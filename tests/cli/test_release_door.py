@@ -141,8 +141,8 @@ def test_nothing_before_release_then_release_renders_matched(world: World) -> No
     assert world.process("R").returncode == 0
     folder = world.root / "R"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["explain.csv", "held.csv", "rejected.csv", "result.xlsx", "status.json",
-                     "unmatched.csv"]  # fmt: skip
+    assert names == ["explain.csv", "held.csv", "reasons.csv", "rejected.csv", "result.xlsx",
+                     "status.json", "unmatched.csv"]  # fmt: skip
     status = json.loads((folder / "status.json").read_text())
     assert status["status"] == "held"
     assert list(_rows(folder / "held.csv")[0]) == ["record_id"]

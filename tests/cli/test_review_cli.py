@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from reviewers import REVIEWER_PASSWORD, add_reviewers
 from tinmatch.cli import app
 from tinmatch.ops import Decision, PendingDisclosure, Store
 
@@ -16,11 +17,16 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ops.sqlite'}"
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    with Store.open(url) as store:
+        add_reviewers(store, "Ann", "Sup")
+    monkeypatch.setenv("TINMATCH_REVIEWER_PASSWORD", REVIEWER_PASSWORD)
+    monkeypatch.chdir(tmp_path)
+    return url
 
 
-def _held(db: str, key: str = "k1", out_dir: str = "/nonexistent", when: datetime = NOW) -> str:
+def _held(db: str, key: str = "k1", out_dir: str = "result", when: datetime = NOW) -> str:
     with Store.open(db) as store:
         record = store.begin_request(
             request_key=key,
@@ -57,7 +63,6 @@ def _held(db: str, key: str = "k1", out_dir: str = "/nonexistent", when: datetim
                 Decision("R-2", "unmatched", "ambiguous", "900111229", 0.97),
                 Decision("R-3", "rejected", "missing_field", None, None),
             ],
-            auto_release=False,
             now=when,
         )
         return record.id
@@ -150,16 +155,20 @@ def test_report(db: str, tmp_path: Path) -> None:
 
 def test_purge(db: str, tmp_path: Path) -> None:
     results = tmp_path / "result"
-    results.mkdir()
-    (results / "matched.csv").write_text("record_id\n")
     old = NOW - timedelta(days=40)
     rid = _held(db, out_dir=str(results), when=old)
-    with Store.open(db) as store:
-        store.release(rid, reviewer="Ann", note="", now=old)
+    code, _, err = run(db, "review", "approve", rid, "--reviewer", "Ann", "--note", "ok")
+    assert code == 0, err
+    assert (results / "matched.csv").exists()
+    (results / "operator-notes.txt").write_text("not tinmatch's")
+    with Store.open(db) as store, store.engine.begin() as conn:
+        conn.execute(text("UPDATE requests SET decided_at = :t"), {"t": old.replace(tzinfo=None)})
     code, out, _ = run(db, "purge", "--older-than", "30d", "--dry-run")
-    assert code == 0 and "would delete" in out and results.exists()
+    assert code == 0 and "would delete" in out and (results / "matched.csv").exists()
     code, out, _ = run(db, "purge", "--older-than", "30d")
-    assert code == 0 and "1 request(s) purged" in out and not results.exists()
+    assert code == 0 and "1 request(s) purged" in out
+    assert not (results / "matched.csv").exists() and not (results / "result.xlsx").exists()
+    assert (results / "operator-notes.txt").read_text() == "not tinmatch's"
     assert "0 request(s) purged" in run(db, "purge", "--older-than", "30d")[1]
     assert run(db, "ledger", "verify")[0] == 0
 
@@ -170,10 +179,35 @@ def test_exit_codes_by_meaning(db: str) -> None:
     rid = _held(db)
     code, _, err = run(db, "review", "show", "req-0000000000000000")
     assert code == 7 and err.startswith("error: no request 'req-0000000000000000'")
-    code, _, err = run(db, "ledger", "recall", rid, "R-0", "--why", "  ")
+    code, _, err = run(db, "ledger", "recall", rid, "R-0", "--why", "  ", "--by", "Sup")
     assert code == 2 and err == "error: say why the disclosure is recalled (--why)\n"
     code, _, err = run(
         "postgresql://user:secret@127.0.0.1:1/none?connect_timeout=2", "review", "show", rid
     )
     assert code == 7 and err.startswith("error: cannot open the operational database")
     assert "secret" not in err and err.count("\n") == 1
+
+
+def test_reviewer_must_authenticate_and_withhold_needs_a_reason(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = _held(db)
+    code, _, err = run(db, "review", "approve", rid, "--reviewer", "Nobody", "--note", "ok")
+    assert code == 6 and "not a registered reviewer" in err and err.count("\n") == 1
+    monkeypatch.setenv("TINMATCH_REVIEWER_PASSWORD", "a wrong password entirely")
+    code, _, err = run(db, "review", "approve", rid, "--reviewer", "Ann", "--note", "ok")
+    assert code == 6 and "password is wrong" in err
+    monkeypatch.setenv("TINMATCH_REVIEWER_PASSWORD", REVIEWER_PASSWORD)
+    code, _, err = run(db, "review", "approve", rid, "--reviewer", "Ann", "--note", "ok",
+                       "--withhold", "R-0")  # fmt: skip
+    assert code == 2 and "--withhold-why" in err
+    code, out, _ = run(db, "review", "show", rid, "--lowest", "--limit", "1")
+    assert code == 0 and "rows to be disclosed: 1 shown of 2 (lowest first)" in out
+    assert out.index("\nR-0  probability") > 0 and "R-1  probability" not in out
+    code, out, err = run(db, "review", "approve", rid, "--reviewer", "Ann", "--note", "ok",
+                         "--withhold", "R-0", "--withhold-why", "not our person")  # fmt: skip
+    assert code == 0 and "1 disclosures recorded in the ledger, 1 withheld" in out, err
+    with Store.open(db) as store:
+        assert [(e.entry_type, e.record_id) for e in store.ledger_entries(rid)] == [
+            ("withheld", "R-0"), ("disclosure", "R-1")
+        ]

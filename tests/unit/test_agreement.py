@@ -118,7 +118,8 @@ def test_typo_of_a_matching_key_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "field",
     ["tin", "spouse_tin", "date_of_birth", "employer_name", "spouse", "dependants",
-     "first_name", "middle_name", "last_name", "filing_status"],
+     "first_name", "middle_name", "last_name", "filing_status", "Filing_Status",
+     "relationship", "household_members", "marital_status", "spouse_street", "joint_filer"],
 )
 def test_forbidden_fields_may_never_be_disclosed(tmp_path: Path, field: str) -> None:
     text = GOOD.replace('"city"]', f'"city", "{field}"]')

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _ops_fixtures import BACKENDS, T0, backend_url, held_request
 
+from reviewers import add_reviewers
 from tinmatch.errors import ConflictError
 from tinmatch.ops import Store
 
@@ -16,13 +17,14 @@ from tinmatch.ops import Store
 def test_parallel_releases_keep_one_chain(backend: str, tmp_path: Path) -> None:
     url = backend_url(backend, tmp_path)
     with Store.open(url) as setup:
+        add_reviewers(setup, "R")
         ids = [held_request(setup, f"k{i}", n=20) for i in range(6)]
         ids.append(ids[0])  # the same request twice, raced
 
     def release(rid: str) -> int | str:
         with Store.open(url) as store:
             try:
-                return store.release(rid, reviewer="R", note="", now=T0)
+                return store.approve(rid, reviewer="R", note="", now=T0).disclosed
             except ConflictError as exc:
                 return str(exc)
 

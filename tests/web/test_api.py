@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from conftest import Web, make_web, request_csv
+from tinmatch.delivery import approve
 from tinmatch.ops import Store
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.audit import Audit
@@ -88,7 +89,7 @@ def _download(web: Web, rid: str, name: str, key: str | None = None) -> tuple[in
 def test_another_agency_sees_nothing(web: Web) -> None:
     _, body = web.submit(request_csv(web.settings.master_db.parent, 5))
     rid = str(body["id"])
-    web.store.release(rid, reviewer="Rita Reviewer", note="ok", now=datetime.now(UTC))
+    approve(web.store, rid, reviewer="Rita Reviewer", note="ok", now=datetime.now(UTC))
     assert_error(*web.get(f"/v1/requests/{rid}", key=web.key_b), 404)
     assert_error(*_download(web, rid, "matched.csv", key=web.key_b), 404)
     status, listing = web.get("/v1/requests", key=web.key_b)
@@ -100,7 +101,7 @@ def test_another_agency_sees_nothing(web: Web) -> None:
 def test_released_results_download(web: Web) -> None:
     _, body = web.submit(request_csv(web.settings.master_db.parent, 12))
     rid = str(body["id"])
-    web.store.release(rid, reviewer="Rita Reviewer", note="checked", now=datetime.now(UTC))
+    approve(web.store, rid, reviewer="Rita Reviewer", note="checked", now=datetime.now(UTC))
     status, after = web.get(f"/v1/requests/{rid}")
     assert after["state"] == "released"
     counts = after["counts"]
@@ -204,3 +205,30 @@ def test_health_and_openapi(web: Web) -> None:
     assert "X-API-Key" in str(spec["components"]["securitySchemes"])
     assert not any(p.startswith("/review") for p in spec["paths"])
     assert web.client.get("/docs").status_code == 200
+
+
+def test_a_recalled_row_is_in_no_matched_csv_served(web: Web) -> None:
+    """The API renders from the store: a recall stops delivery at once, whatever is on disk."""
+    _, body = web.submit(request_csv(web.settings.master_db.parent, 12, tag="RC"))
+    rid = str(body["id"])
+    headers = {"X-API-Key": web.key_a}
+    assert_error(*_download(web, rid, "recalls.csv"), 409)  # not released yet
+    approve(web.store, rid, reviewer="Rita Reviewer", note="ok", now=datetime.now(UTC))
+    before = web.client.get(f"/v1/requests/{rid}/matched.csv", headers=headers).text
+    victim = next(csv.DictReader(io.StringIO(before)))["record_id"]
+    assert_error(*_download(web, rid, "recalls.csv"), 404)  # nothing recalled yet
+    web.store.recall(rid, victim, "wrong person", datetime.now(UTC), by="Sup")
+    after = web.client.get(f"/v1/requests/{rid}/matched.csv", headers=headers)
+    assert victim not in {r["record_id"] for r in csv.DictReader(io.StringIO(after.text))}
+    recalls = web.client.get(f"/v1/requests/{rid}/recalls.csv", headers=headers)
+    assert recalls.status_code == 200
+    assert [(r["record_id"], r["why"]) for r in csv.DictReader(io.StringIO(recalls.text))] == [
+        (victim, "wrong person")
+    ]
+    _, status = web.get(f"/v1/requests/{rid}")
+    assert "recalls.csv" in status["downloads"]  # type: ignore[operator]
+    assert status["counts"]["recalled"] == 1  # type: ignore[index]
+    book = openpyxl.load_workbook(
+        io.BytesIO(web.client.get(f"/v1/requests/{rid}/result.xlsx", headers=headers).content)
+    )
+    assert victim not in {str(c.value) for row in book["matched"].iter_rows() for c in row}

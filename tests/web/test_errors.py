@@ -87,7 +87,7 @@ def processed(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
             )  # fmt: skip
             store.record_outcome(
                 record.id, counts={"received": 3}, disclosures=[], decisions=None,
-                auto_release=False, now=NOW,
+                now=NOW,
             )  # fmt: skip
             submissions = Submissions(store.engine)
             key = web.client.app.state.accounts.verify_key(web.key_a)  # type: ignore[attr-defined]

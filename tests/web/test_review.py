@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import PASSWORD, Web, request_csv
+from tinmatch.web.accounts import Accounts
 from tinmatch.web.audit import Audit
 
 
@@ -113,3 +114,55 @@ def test_api_key_cannot_decide_and_cookie_cannot_call_api(web: Web) -> None:
     assert response.status_code == 401 and response.json()["ok"] is False
     login(web)
     assert web.client.get(f"/v1/requests/{rid}").status_code == 401
+
+
+def test_row_by_row_page_withholds_a_checked_row(web: Web) -> None:
+    _, body = web.submit(request_csv(web.settings.master_db.parent, 30, tag="W"))
+    rid = str(body["id"])
+    assert web.settle(rid)["state"] == "held"
+    login(web)
+    pending = web.store.pending(rid)
+    assert pending, "some of the first 30 rows are identified"
+    html = web.client.get(f"/review/requests/{rid}?order=lowest").text
+    first = pending[0]
+    # every row to be disclosed, beside what was asked: the address given and the one to leave
+    assert f'value="{first.record_id}"' in html and "Would leave: address" in html
+    assert str(first.fields["street"]) in html and str(first.asked.get("street")) in html
+    assert first.case_number in html and "bits" in html
+    assert not any(p.tin in html for p in pending), "a TIN reached the page"
+    missing_reason = web.client.post(
+        f"/review/requests/{rid}/decision",
+        data={"action": "approve", "note": "checked", "csrf": csrf_of(html),
+              "withhold": first.record_id},  # fmt: skip
+    )
+    assert missing_reason.status_code == 422 and web.store.get_request(rid).status == "held"
+    done = web.client.post(
+        f"/review/requests/{rid}/decision",
+        data={"action": "approve", "note": "checked", "csrf": csrf_of(html),
+              "withhold": first.record_id, "withhold_reason": "a shelter's address"},  # fmt: skip
+    )
+    assert done.status_code == 200 and "Released" in done.text
+    headers = {"X-API-Key": web.key_a}
+    matched = web.client.get(f"/v1/requests/{rid}/matched.csv", headers=headers).text
+    assert first.record_id not in matched
+    unmatched = web.client.get(f"/v1/requests/{rid}/unmatched.csv", headers=headers).text
+    assert f"{first.record_id},not_disclosed," in unmatched  # not told it was withheld
+    reasons = {d.record_id: d.reason for d in web.store.delivery(rid).decisions}
+    assert reasons[first.record_id] == "withheld_by_reviewer"
+    kinds = {(e.entry_type, e.record_id) for e in web.store.ledger_entries(rid)}
+    assert ("withheld", first.record_id) in kinds
+
+
+def test_the_requesting_official_cannot_review_on_the_page(web: Web) -> None:
+    _, body = web.submit(request_csv(web.settings.master_db.parent, 5, tag="O"))
+    rid = str(body["id"])
+    web.settle(rid)
+    Accounts(web.store.engine).add_reviewer("Jane Agent", PASSWORD)  # the official's account
+    web.client.post("/review/login", data={"name": "Jane Agent", "password": PASSWORD})
+    html = web.client.get(f"/review/requests/{rid}").text
+    response = web.client.post(
+        f"/review/requests/{rid}/decision",
+        data={"action": "approve", "note": "my own request", "csrf": csrf_of(html)},
+    )
+    assert response.status_code == 409 and "official" in response.text
+    assert web.store.get_request(rid).status == "held"

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conftest import ATTESTATION, Web, open_web, request_csv
+from tinmatch.delivery import approve
 from tinmatch.ops import Store
 from tinmatch.web.audit import Audit
 
@@ -43,7 +44,8 @@ def _seed(web: Web) -> None:
     """A released, a held and a refused request, so listings and statuses have content."""
     master = web.settings.master_db.parent
     _, released = web.submit(request_csv(master, 4, tag="S1"))
-    web.store.release(str(released["id"]), reviewer="R", note="ok", now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    approve(web.store, str(released["id"]), reviewer="Rita Reviewer", note="ok", now=now)
     web.submit(request_csv(master, 3, tag="S2"))
     web.submit(b"record_id\nR1\n", name="bad.csv")
 

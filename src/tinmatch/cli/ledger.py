@@ -141,9 +141,9 @@ def recall(
       tinmatch ledger recall --tin 900123456 --why 'identity theft victim' --by 'A. Reviewer'
     """
     if not by.strip():
-        raise InvalidInputError("say who recalls the disclosure (--by NAME)")
+        raise InvalidInputError("say who recalls the disclosure (--by)")
     if not why.strip():
-        raise InvalidInputError("say why the disclosure is recalled (--why TEXT)")
+        raise InvalidInputError("say why the disclosure is recalled (--why)")
     if (tin is None) == (request_id is None or record_id is None):
         raise InvalidInputError("give REQUEST_ID RECORD_ID, or --tin TIN, not both")
     now = utc_now()

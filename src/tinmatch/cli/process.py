@@ -62,10 +62,12 @@ def process_command(
 ) -> None:
     """Answer a request: validate each row, identify the taxpayer, disclose only certain matches.
 
-    Writes DIR/matched.csv, DIR/rejected.csv, DIR/unmatched.csv (every input row in exactly one)
-    and DIR/result.xlsx with a summary sheet. Exit 0 whenever the request was processed.
-    Under the default agreement the request is then *held* until a reviewer approves it
-    (`tinmatch review`); only the release is written to the ledger.
+    Writes DIR/status.json, DIR/held.csv (record ids only), DIR/rejected.csv, DIR/unmatched.csv
+    (every input row in exactly one of the three) and DIR/result.xlsx, with no address: the
+    request is *held*, its addresses kept in the operational store, until a registered reviewer
+    approves it (`tinmatch review`); the release writes DIR/matched.csv and the ledger. DIR must
+    be new, empty, or this request's own folder (an interrupted run); anything else is exit 2.
+    Exit 0 whenever the request was processed.
 
     Example:
 
@@ -99,15 +101,23 @@ def process_command(
     result = answer.result
     counts = result.counts
     typer.echo(
-        f"{answer.record.id}: {result.rows:,} rows -> matched {counts['matched']:,}, "
+        f"{answer.record.id}: {result.rows:,} rows -> held {counts['matched']:,}, "
         f"rejected {counts['rejected']:,}, unmatched {counts['unmatched']:,}; "
         f"status {answer.status}"
     )
     for reason, n in sorted(result.reasons.items(), key=lambda kv: -kv[1]):
         typer.echo(f"  {reason:<24} {n:>8,}")
-    typer.echo(f"results in {out}/ (matched.csv, rejected.csv, unmatched.csv, result.xlsx)")
+    typer.echo(
+        f"results in {out}/ (status.json, held.csv, rejected.csv, unmatched.csv, result.xlsx); "
+        "no address leaves before release"
+    )
     if answer.status == "held":
         typer.echo(
             f"held for review: tinmatch review show {answer.record.id}; release with "
             f"tinmatch review approve {answer.record.id} --reviewer NAME --note TEXT"
+            + (
+                f" (two different reviewers: {counts['matched']:,} rows to disclose)"
+                if answer.record.reviewers_required > 1
+                else ""
+            )
         )
