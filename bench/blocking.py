@@ -18,9 +18,10 @@ import duckdb
 import pandas as pd
 from common import SEED, dataset, master, record, size_arg, truth_tins, valid_rows
 
-from tinmatch.engines.duckdb import LinkEngine, request_features
+from tinmatch.engines.duckdb import LinkEngine
 from tinmatch.master.blocking import BLOCKING_RULES, SWAPPED_NAMES_SQL, rule_sql
 from tinmatch.master.database import open_master
+from tinmatch.pipeline.features import request_features
 
 SWAPPED = ("swapped_names", SWAPPED_NAMES_SQL)
 

@@ -19,8 +19,9 @@ import time
 from common import SEED, dataset, master, record, size_arg, valid_rows
 
 from tinmatch.engines import duckdb as link
-from tinmatch.engines.duckdb import LinkEngine, request_features
+from tinmatch.engines.duckdb import LinkEngine
 from tinmatch.master.database import open_master
+from tinmatch.pipeline.features import request_features
 
 
 def main() -> None:

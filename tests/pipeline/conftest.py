@@ -17,9 +17,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tinmatch.engines.duckdb import LinkEngine, request_features
+from tinmatch.engines.duckdb import LinkEngine
 from tinmatch.master.database import open_master
 from tinmatch.master.load import load_master
+from tinmatch.pipeline.features import request_features
 
 DATA = Path(__file__).parent / "data"
 SYNTHETIC_PEOPLE = 300
@@ -136,6 +137,12 @@ def request_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = frame.where(frame.notna(), None)
     frame["_row"] = range(1, len(rows) + 1)
     return frame
+
+
+@pytest.fixture(scope="session")
+def make_request() -> Callable[[list[dict[str, Any]]], pd.DataFrame]:
+    """:func:`request_frame`, for tests that register request rows themselves."""
+    return request_frame
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tinmatch.pipeline.disclose import DISCLOSABLE, disclose
+from tinmatch.agreement import DISCLOSABLE_FIELDS
+from tinmatch.engines.duckdb import disclose
 
 DANA, LEE, WILLIAM = "900000009", "900000010", "900000001"
 FIELDS = ["street", "address_line2", "city", "state", "zip"]
@@ -81,15 +82,11 @@ def test_only_the_named_fields_come_back(master_con: duckdb.DuckDBPyConnection) 
     assert out.iloc[0].tolist() == ["q1", WILLIAM, "Springfield", "IL", 2022]
 
 
-def test_filing_status_is_disclosable_when_named(master_con: duckdb.DuckDBPyConnection) -> None:
-    out = run(master_con, [("q1", DANA, [2022])], ["filing_status", "tax_year"])
-    assert list(out.columns) == ["qid", "tin", "filing_status", "tax_year"]
-    assert out.iloc[0]["filing_status"] == "joint"
-
-
-@pytest.mark.parametrize("field", ["first_name", "spouse_tin", "employer_name", "role", "tin"])
+@pytest.mark.parametrize(
+    "field", ["first_name", "spouse_tin", "employer_name", "role", "tin", "filing_status"]
+)
 def test_other_fields_are_refused(master_con: duckdb.DuckDBPyConnection, field: str) -> None:
-    assert field not in DISCLOSABLE
+    assert field not in DISCLOSABLE_FIELDS
     with pytest.raises(ValueError, match="may not be disclosed"):
         run(master_con, [("q1", DANA, [2021])], ["street", field])
 

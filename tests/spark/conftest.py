@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from tinmatch.agreement import Agreement
-from tinmatch.engines.duckdb import request_features
 from tinmatch.engines.export import export_master
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.master.load import load_master
+from tinmatch.pipeline.features import request_features
 from tinmatch.pipeline.read import RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.synth import generate

@@ -9,12 +9,11 @@ import pandas as pd
 import pytest
 
 from tinmatch.agreement import Agreement
-from tinmatch.engines.duckdb import LinkEngine
+from tinmatch.engines.duckdb import LinkEngine, disclose
 from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS, gamma_label
 from tinmatch.master.database import open_master
 from tinmatch.pipeline.decide import DecisionRule, decide
-from tinmatch.pipeline.disclose import disclose
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -72,6 +71,17 @@ def _assert_frames_agree(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> No
 def test_candidates_identical(both_candidates: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     duck_c, spark_c = both_candidates
     assert len(duck_c) > 100  # a real request, not a vacuous comparison
+    assert dict(duck_c.dtypes) == dict(spark_c.dtypes)
+    _assert_frames_agree(duck_c, spark_c, KEY)
+
+
+def test_the_best_two_candidates_and_their_number_are_identical(
+    duck: LinkEngine, sparked: SparkLinkEngine, features: pd.DataFrame
+) -> None:
+    """What ``process`` asks for: each row's best two taxpayers and how many it had."""
+    duck_c, spark_c = duck.candidates(features, top=2), sparked.candidates(features, top=2)
+    assert list(duck_c.columns)[-1] == "n_candidates"
+    assert (duck_c["n_candidates"] > 2).any()  # some rows really lose candidates
     assert dict(duck_c.dtypes) == dict(spark_c.dtypes)
     _assert_frames_agree(duck_c, spark_c, KEY)
 
@@ -181,32 +191,41 @@ def test_a_stale_export_is_refused(small_master: Any, spark: SparkSession, tmp_p
 def test_process_writes_the_same_results_under_both_engines(
     small_master: Any, spark: SparkSession, tmp_path: Any
 ) -> None:
-    """The whole pipeline, once `process` takes ``engine=``: identical CSVs from both engines."""
-    import inspect
+    """The whole pipeline on each engine: identical CSVs and identical held disclosures."""
     from datetime import date
 
     from tinmatch.cover import Cover
     from tinmatch.pipeline.process import process
 
-    if "engine_kind" not in inspect.signature(process).parameters:
-        pytest.skip("process() has no engine option yet")
     outputs = {}
+    held = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / engine
-        process(
+        result = process(
             small_master.data / "request.csv",
             out,
             db=small_master.db,
             agreement=Agreement.load(),
             cover=Cover.load(small_master.data / "cover.toml"),
             today=date(2026, 6, 1),
-            engine_kind=engine,  # type: ignore[call-arg, unused-ignore]
+            engine_kind=engine,
         )
         outputs[engine] = {
             name: pd.read_csv(out / name, dtype=str, keep_default_na=False)
-            for name in ("matched.csv", "unmatched.csv", "rejected.csv")
+            for name in ("held.csv", "unmatched.csv", "rejected.csv")
         }
-    assert len(outputs["duckdb"]["matched.csv"]) > 50
+        # What a release would disclose: the values, the return's year, the probability.
+        held[engine] = {
+            d.record_id: (d.tin, sorted(d.fields.items()), d.tax_year, d.match_probability)
+            for d in result.disclosures
+        }
+    assert len(outputs["duckdb"]["held.csv"]) > 50
+    assert set(held["duckdb"]) == set(outputs["duckdb"]["held.csv"]["record_id"])
+    assert set(held["duckdb"]) == set(held["spark"])
+    for rid, (*values, p) in held["duckdb"].items():
+        *other, q = held["spark"][rid]
+        assert values == other, rid
+        assert p == pytest.approx(q, abs=TOLERANCE), rid
     for name, frame in outputs["duckdb"].items():
         other = outputs["spark"][name].sort_values("record_id").reset_index(drop=True)
         frame = frame.sort_values("record_id").reset_index(drop=True)

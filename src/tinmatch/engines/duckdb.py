@@ -1,17 +1,20 @@
-"""Link: score each valid request row against the master with the trained Splink model.
+"""The DuckDB engine: score each valid request row against the master with the trained model.
 
-The master is attached read-only; request rows are standardized with the same functions as the
-master, registered as a table, and scored with ``predict_between`` (left = request, right =
-master rows). A taxpayer has several master rows (one per name as written x address filed), so
-the candidate's score is that of its best-scoring row: the request address is compared with
-**every** address in the taxpayer's return history.
+The master is attached read-only; request rows (standardized with the same functions as the
+master, ``pipeline.features``) are registered as a table and scored as Splink's
+``predict_between`` scores them (left = request, right = master rows). A taxpayer has several
+master rows (one per name as written x address filed), so the candidate's score is that of its
+best-scoring row: the request address is compared with **every** address in the taxpayer's
+return history. The best-row and disclose queries are :mod:`tinmatch.engines.queries`, run as
+written; Splink's private API is reached through :mod:`tinmatch.master.splink_adapter`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,43 +23,26 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
-from splink.internals.blocking import block_using_rules_sqls
-from splink.internals.pipeline import CTEPipeline
-from splink.internals.splink_dataframe import SplinkDataFrame
 
-from tinmatch.master.blocking import key_sql
-from tinmatch.master.comparisons import COMPARISONS
-from tinmatch.master.database import open_master, read_params
-from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
-from tinmatch.pipeline.disclose import disclose
-from tinmatch.standardize.addresses import address_features
-from tinmatch.standardize.names import name_features
-
-GAMMA_COLUMNS = [f"gamma_{name}" for name in COMPARISONS]
-# Two master rows of one taxpayer can score the same weight (in a small master the ZIP, city and
-# state levels may all be capped to one weight): the row with the more specific levels is the one
-# shown, then the lower unique_id, so the explanation does not depend on how ids were numbered.
-_TIE_FIRST = ("address", "date_of_birth", "first_name", "last_name")
-TIE_BREAK = ", ".join(
-    [f"p.gamma_{c} DESC" for c in (*_TIE_FIRST, *(c for c in COMPARISONS if c not in _TIE_FIRST))]
-    + ["p.unique_id_r"]
+from tinmatch.engines.chunks import C, linked_in_order
+from tinmatch.engines.queries import (
+    MIN_MATCH_WEIGHT,
+    best_rows_sql,
+    disclose_sql,
+    empty_candidates,
+    empty_disclosure,
+    tf_comparisons,
+    top_candidates_sql,
 )
-MW_COLUMNS = [f"mw_{name}" for name in COMPARISONS]
+from tinmatch.master.blocking import key_sql
+from tinmatch.master.database import open_master, read_meta, read_params
+from tinmatch.master.params import ModelParams, render_settings
+from tinmatch.master.splink_adapter import SplinkDataFrame, block_pairs, score_pairs
+
+# Request rows per chunk: DuckDB links one chunk while ``process`` finishes the one before.
+CHUNK_ROWS = 100_000
 # Requests up to this many rows fetch their candidate master rows by blocking key first.
 SMALL_REQUEST_ROWS = 2_000
-# Pairs scoring below this are dropped before deciding: 2^-20 posterior odds is no candidate.
-MIN_MATCH_WEIGHT = -20.0
-
-
-def request_features(valid: pd.DataFrame) -> pd.DataFrame:
-    """Standardized link columns for valid request rows (same functions as the master)."""
-    names = name_features(valid[["first_name", "middle_name", "last_name", "suffix"]])
-    addrs = address_features(valid[["street", "address_line2", "city", "state", "zip"]])
-    out = pd.concat([names, addrs], axis=1)
-    out["unique_id"] = "q" + valid["_row"].astype(str)
-    out["tin"] = None
-    out["dob"] = valid["dob"] if "dob" in valid else None
-    return out[LINK_COLUMNS]
 
 
 @dataclass
@@ -68,6 +54,8 @@ class LinkEngine:
     linker: Linker
     db_api: DuckDBAPI
     master: SplinkDataFrame
+    tf: frozenset[str] = frozenset()  # comparisons with term-frequency levels
+    warm: bool = False  # kept open for the next request (``warm_engine``)
     _chunks: int = 0
     _block_keys: bool | None = None
     _disclose_con: duckdb.DuckDBPyConnection | None = None
@@ -82,16 +70,35 @@ class LinkEngine:
         settings = render_settings(params, "duckdb")
         settings["retain_intermediate_calculation_columns"] = True
         linker = Linker(master, settings, log_level=logging.ERROR)
-        _score_best_rows_only(linker)
         for col in ("first_name_std", "last_name_std"):
             con.execute(f"CREATE OR REPLACE TEMP VIEW tf_{col} AS SELECT * FROM m.tf_{col}")
             lookup = db_api.register(f"tf_{col}", table_name=f"tinmatch_tf_{col}")
             linker.table_management.register_term_frequency_lookup(lookup, col)
-        return cls(con, params, linker, db_api, master)
+        return cls(con, params, linker, db_api, master, tf_comparisons(settings))
 
     @property
     def model_sha256(self) -> str:
         return self.params.sha256
+
+    @property
+    def chunk_rows(self) -> int:
+        return CHUNK_ROWS
+
+    def master_meta(self) -> dict[str, Any]:
+        return read_meta(self.con, "m")
+
+    def link_chunks(
+        self,
+        chunks: Iterable[C],
+        features: Callable[[C], pd.DataFrame | None],
+        top: int | None = None,
+    ) -> AbstractContextManager[Iterator[tuple[C, pd.DataFrame | None]]]:
+        """Each chunk with its candidates; chunk i+1 is linked (on both cores, without the GIL)
+        while the caller decides, discloses and writes chunk i."""
+        return linked_in_order(
+            lambda found: self.candidates(found, top), chunks, features,
+            interrupt=self.con.interrupt,
+        )  # fmt: skip
 
     def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
         # Its own connection to the same database: ``process`` discloses one chunk while the
@@ -99,6 +106,10 @@ class LinkEngine:
         if self._disclose_con is None:
             self._disclose_con = self.con.cursor()
         return disclose(self._disclose_con, identified, fields)
+
+    def release(self) -> None:
+        if not self.warm:
+            self.close()
 
     def close(self) -> None:
         if self._disclose_con is not None:
@@ -118,7 +129,7 @@ class LinkEngine:
         can have hundreds of candidates against a large master.
         """
         if features.empty:
-            return _empty_candidates()
+            return empty_candidates()
         self._chunks += 1
         name = f"tinmatch_request_{self._chunks}"
         table = pa.Table.from_pandas(features, preserve_index=False)
@@ -131,12 +142,7 @@ class LinkEngine:
         predictions = self._predict_between(request, master)
         sql = f"SELECT * FROM {predictions.physical_name}"
         if top is not None:
-            sql = f"""
-                SELECT *, count(*) OVER (PARTITION BY qid) AS n_candidates
-                FROM {predictions.physical_name}
-                QUALIFY row_number() OVER (PARTITION BY qid ORDER BY match_weight DESC, tin)
-                    <= {int(top)}
-            """
+            sql = top_candidates_sql(predictions.physical_name, top)
         out = self.con.execute(sql).df()
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
@@ -155,24 +161,10 @@ class LinkEngine:
         chunk copied all master rows (39M rows at 10M people: 170 CPU-s per chunk, for ten
         request rows as for 100k). Here the same Splink blocking SQL reads the request table and
         the master view directly; the pairs and their scores are the same. Stage 2 (term
-        frequencies, comparison vectors, scoring) is Splink's, as ``predict_between`` runs it.
+        frequencies, comparison vectors, scoring) is Splink's, as ``predict_between`` runs it
+        (``splink_adapter.score_pairs``).
         """
-        inference = self.linker.inference
-        settings = self.linker._settings_obj
-        columns = settings.column_info_settings
-        assert columns.source_dataset_input_column is None  # link_only by table, no source col
-        pipeline = CTEPipeline()
-        pipeline.enqueue_list_of_sqls(
-            block_using_rules_sqls(
-                input_tablename_l=request.physical_name,
-                input_tablename_r=master.physical_name,
-                blocking_rules=settings._blocking_rules_to_generate_predictions,
-                link_type="two_dataset_link_only",
-                source_dataset_input_column=None,
-                unique_id_input_column=columns.unique_id_input_column,
-            )
-        )
-        blocked = self.db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        blocked = block_pairs(self.linker, self.db_api, request, master)
         # Only the master rows some pair needs: scoring joins them to the pairs, and joining the
         # whole master scanned all its rows and columns again (a third of the scoring time at
         # 10M people for a 20k-row chunk).
@@ -182,23 +174,15 @@ class LinkEngine:
             f"WHERE unique_id IN (SELECT join_key_r FROM {blocked.physical_name})"
         )
         master = self.db_api.register(rows, table_name=f"{rows}_sdf")
-        pipeline = CTEPipeline([blocked])
-        inference._append_required_tf_to_pipeline(pipeline, [request, master])
-        left, right = "__splink__df_concat_with_tf_left", "__splink__df_concat_with_tf_right"
-        inference._enqueue_concat_with_tf_cte(
-            pipeline, {request.templated_name: request}, left, False
-        )
-        inference._enqueue_concat_with_tf_cte(
-            pipeline, {master.templated_name: master}, right, False
-        )
-        predictions = inference._score_blocked_pairs(
-            pipeline=pipeline,
-            settings=settings,
-            input_tablename_l=left,
-            input_tablename_r=right,
-            threshold_match_probability=None,
+        # Splink's scoring ends by materializing every scored pair with all its intermediate
+        # columns (both sides' values, term frequencies, Bayes factors: ~55 columns); one more
+        # step first keeps each (request row, taxpayer)'s best row and the columns deciding and
+        # explaining read, so DuckDB streams pairs from comparison to that step.
+        predictions = score_pairs(
+            self.linker, self.db_api, blocked, request, master,
             threshold_match_weight=MIN_MATCH_WEIGHT,
-        )
+            then=("__splink__df_best_rows", lambda scored: best_rows_sql(scored, self.tf)),
+        )  # fmt: skip
         blocked.drop_table_from_database_and_remove_from_cache()
         master.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return predictions
@@ -243,74 +227,34 @@ class LinkEngine:
         return self.db_api.register(name, table_name=f"{name}_sdf")
 
 
-def _score_best_rows_only(linker: Linker) -> None:
-    """Make the linker's ``predict_between`` end with each (request row, taxpayer)'s best row.
+def disclose(
+    con: duckdb.DuckDBPyConnection,
+    identified: pd.DataFrame,
+    fields: Sequence[str],
+) -> pd.DataFrame:
+    """For rows (qid, tin, tax_years), the disclosed fields of the most recent return.
 
-    Splink's scoring stage ends by materializing every scored pair with all its intermediate
-    columns (both sides' values, term frequencies, Bayes factors: ~55 columns). Here the same
-    SQL gets one more step before anything is materialized: per (request row, taxpayer) the
-    best-scoring master row (ties: ``TIE_BREAK``), keeping only the columns that
-    deciding and explaining read. DuckDB then streams pairs from comparison to that step.
-    Same Splink functions, same order as Splink 5's ``LinkerInference._score_blocked_pairs``;
-    only the final step is added.
+    Returns one row per qid that has a return in its years: qid, tin, and `fields` (and
+    tax_year). Rows without such a return are absent (the caller reports them as
+    ``no_return_in_period``). A field the agreement's list does not hold is refused.
     """
-    from splink.internals.comparison_vector_values import (
-        compute_comparison_vector_values_from_id_pairs_sqls,
+    if identified.empty:
+        return empty_disclosure(fields)
+    sql = disclose_sql("_wanted", "m.appearances", fields)
+    wanted = pa.table(
+        {
+            "qid": pa.array(identified["qid"].tolist(), pa.string()),
+            "tin": pa.array(identified["tin"].tolist(), pa.string()),
+            "tax_years": pa.array(
+                [list(map(int, ys)) for ys in identified["tax_years"]], pa.list_(pa.int32())
+            ),
+        }
     )
-    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
-
-    inference = linker.inference
-
-    def score(
-        *,
-        pipeline: CTEPipeline,
-        settings: Any,
-        input_tablename_l: str,
-        input_tablename_r: str,
-        threshold_match_probability: float | None,
-        threshold_match_weight: float | None,
-    ) -> SplinkDataFrame:
-        pipeline.enqueue_list_of_sqls(
-            compute_comparison_vector_values_from_id_pairs_sqls(
-                settings._columns_to_select_for_blocking,
-                settings._columns_to_select_for_comparison_vector_values,
-                input_tablename_l=input_tablename_l,
-                input_tablename_r=input_tablename_r,
-                source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
-                unique_id_input_column=settings.column_info_settings.unique_id_input_column,
-                link_type=settings._link_type,
-                sql_dialect_str=linker._sql_dialect_str,
-            )
-        )
-        predict = predict_from_comparison_vectors_sqls_using_settings(
-            settings, threshold_match_probability, threshold_match_weight
-        )
-        pipeline.enqueue_list_of_sqls(predict)
-        text = " ".join(step["sql"] for step in predict)
-        pipeline.enqueue_sql(
-            _best_rows_sql(predict[-1]["output_table_name"], text), "__splink__df_best_rows"
-        )
-        return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
-
-    inference._score_blocked_pairs = score  # type: ignore[method-assign]
-
-
-def _best_rows_sql(predictions: str, predict_sql: str) -> str:
-    """Per (request row, taxpayer) the best master row: qid, tin, weights, levels, factors."""
-    mw_sql = []
-    for comp in COMPARISONS:
-        expr = f'p."mw_{comp}"'
-        if f"mw_tf_adj_{comp}" in predict_sql:  # the comparison has term-frequency levels
-            expr = f'{expr} + coalesce(p."mw_tf_adj_{comp}", 0)'
-        mw_sql.append(f"{expr} AS mw_{comp}")
-    return f"""
-        SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight, p.match_probability,
-               {", ".join("p." + g for g in GAMMA_COLUMNS)}, {", ".join(mw_sql)}, p.match_key
-        FROM {predictions} AS p
-        QUALIFY row_number() OVER (
-            PARTITION BY p.unique_id_l, p.tin_r ORDER BY p.match_weight DESC, {TIE_BREAK}
-        ) = 1
-    """
+    con.register("_wanted", wanted)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.unregister("_wanted")
 
 
 _warm = threading.local()
@@ -332,18 +276,6 @@ def warm_engine(db: Path) -> LinkEngine:
         for old_key in [k for k in cache if k[0] == key[0]]:  # the master was replaced
             cache.pop(old_key).close()
         engine = LinkEngine.open(open_master(db))
+        engine.warm = True
         cache[key] = engine
     return engine
-
-
-def _empty_candidates() -> pd.DataFrame:
-    cols = [
-        "qid",
-        "tin",
-        "match_weight",
-        "match_probability",
-        *GAMMA_COLUMNS,
-        *MW_COLUMNS,
-        "match_key",
-    ]
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})

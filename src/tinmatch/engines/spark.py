@@ -1,9 +1,9 @@
 """The Spark engine: the same linkage and disclosure as the DuckDB path, on a Spark session.
 
-:class:`SparkLinkEngine` is a drop-in for :class:`tinmatch.engines.duckdb.LinkEngine`: the same
-``candidates(features)`` frame, the same ``model_sha256``, and a ``disclose`` equivalent to
-:func:`tinmatch.pipeline.disclose.disclose`. It reads the master from a Parquet export (see
-:mod:`tinmatch.engines.export`), which a cluster can read from HDFS or S3.
+:class:`SparkLinkEngine` is an :class:`tinmatch.engines.Engine` like the DuckDB engine: the same
+``candidates`` frame, the same ``model_sha256``, the same ``disclose``; the best-row and disclose
+queries are :mod:`tinmatch.engines.queries`, translated to Spark's SQL. It reads the master from
+a Parquet export (see :mod:`tinmatch.engines.export`), which a cluster can read from HDFS or S3.
 
 The model is *never* a Splink JSON saved under DuckDB: the trained parameters are rendered into
 Spark settings by :func:`tinmatch.master.params.render_settings`, and any condition still written
@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,13 +30,24 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot
 
-from tinmatch.engines.duckdb import GAMMA_COLUMNS, MIN_MATCH_WEIGHT, MW_COLUMNS, TIE_BREAK
+from tinmatch.engines.chunks import C, linked_in_order
 from tinmatch.engines.export import IDENTITY_KEYS, ensure_export
+from tinmatch.engines.queries import (
+    DOUBLE_QUOTED,
+    GAMMA_COLUMNS,
+    MIN_MATCH_WEIGHT,
+    MW_COLUMNS,
+    best_rows_sql,
+    disclose_sql,
+    empty_candidates,
+    empty_disclosure,
+    for_dialect,
+    tf_comparisons,
+    top_candidates_sql,
+)
 from tinmatch.errors import EngineError, MasterNotLoadedError
-from tinmatch.master.comparisons import COMPARISONS
 from tinmatch.master.database import open_master, read_meta
 from tinmatch.master.params import LINK_COLUMNS, ModelParams, render_settings
-from tinmatch.pipeline.disclose import DISCLOSABLE
 from tinmatch.settings import (
     SPARK_DATA,
     SPARK_DRIVER_MEMORY,
@@ -47,12 +58,13 @@ from tinmatch.settings import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from splink import Linker, SparkAPI
-    from splink.internals.splink_dataframe import SplinkDataFrame
+
+    from tinmatch.master.splink_adapter import SplinkDataFrame
 
 DEFAULT_MASTER_URL = "local[2]"
 DEFAULT_SHUFFLE_PARTITIONS = 8
-# A double-quoted name: an identifier in DuckDB, a string literal in Spark SQL.
-_DOUBLE_QUOTED = re.compile(r'"[A-Za-z_][A-Za-z0-9_]*"')
+# Request rows per chunk: every chunk re-reads the master, so fewer, larger chunks.
+CHUNK_ROWS = 1_000_000
 _ARRAY_COLUMNS = ("last_name_tokens", "first_name_variants")
 
 
@@ -103,10 +115,10 @@ def spark_settings(params: ModelParams) -> dict[str, Any]:
     for comparison in settings["comparisons"]:
         for level in comparison["comparison_levels"]:
             sql = level["sql_condition"]
-            if _DOUBLE_QUOTED.search(sql):
+            if DOUBLE_QUOTED.search(sql):
                 sql = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
                 level["sql_condition"] = sql
-            if _DOUBLE_QUOTED.search(sql):
+            if DOUBLE_QUOTED.search(sql):
                 name = comparison["output_column_name"]
                 raise EngineError(f"comparison {name} has a level Spark cannot run: {sql}")
     return settings
@@ -122,8 +134,10 @@ class SparkLinkEngine:
     db_api: SparkAPI
     master: SplinkDataFrame
     source: str
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # the export's
     tag: str = ""
+    tf: frozenset[str] = frozenset()  # comparisons with term-frequency levels
+    db_meta: dict[str, Any] | None = None  # the DuckDB master's, when opened for one
     _chunks: int = 0
 
     @classmethod
@@ -165,16 +179,33 @@ class SparkLinkEngine:
         for col in ("first_name_std", "last_name_std"):
             lookup = db_api.register(tables[f"tf_{col}"], table_name=f"tinmatch_tf_{col}_{tag}")
             linker.table_management.register_term_frequency_lookup(lookup, col)
-        return cls(spark, params, linker, db_api, master, root, meta, tag)
+        return cls(spark, params, linker, db_api, master, root, meta, tag, tf_comparisons(settings))
 
     @property
     def model_sha256(self) -> str:
         return self.params.sha256
 
-    def candidates(self, features: pd.DataFrame) -> pd.DataFrame:
+    @property
+    def chunk_rows(self) -> int:
+        return CHUNK_ROWS
+
+    def master_meta(self) -> dict[str, Any]:
+        """The DuckDB master's meta (as ``open_spark_engine`` read it), else the export's."""
+        return self.meta if self.db_meta is None else self.db_meta
+
+    def link_chunks(
+        self,
+        chunks: Iterable[C],
+        features: Callable[[C], pd.DataFrame | None],
+        top: int | None = None,
+    ) -> AbstractContextManager[Iterator[tuple[C, pd.DataFrame | None]]]:
+        """Each chunk with its candidates, one chunk after the other on the caller's thread."""
+        return linked_in_order(lambda found: self.candidates(found, top), chunks, features)
+
+    def candidates(self, features: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         """Per (request row, taxpayer): as :meth:`tinmatch.engines.duckdb.LinkEngine.candidates`."""
         if features.empty:
-            return _empty_candidates()
+            return empty_candidates()
         self._chunks += 1
         before = self._temp_views()
         frame = self.spark.createDataFrame(_request_table(features))
@@ -184,7 +215,10 @@ class SparkLinkEngine:
             predictions = self.linker.inference.predict_between(
                 request, self.master, threshold_match_weight=MIN_MATCH_WEIGHT, warning_mode="never"
             )
-            out = self.spark.sql(_best_row_sql(predictions)).toPandas()
+            sql = best_rows_sql(predictions.physical_name, self.tf)
+            if top is not None:
+                sql = top_candidates_sql(f"({sql}) AS best", top)
+            out = self.spark.sql(for_dialect(sql, "spark")).toPandas()
             predictions.drop_table_from_database_and_remove_from_cache()
         finally:
             # Splink leaves each step's view cached; dropping them frees the memory, so a long
@@ -193,15 +227,13 @@ class SparkLinkEngine:
         return _candidate_dtypes(out)
 
     def disclose(self, identified: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
-        """As :func:`tinmatch.pipeline.disclose.disclose`, against the exported appearances."""
+        """As :func:`tinmatch.engines.duckdb.disclose`, against the exported appearances."""
         from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
 
-        bad = [f for f in fields if f not in DISCLOSABLE]
-        if bad:
-            raise ValueError(f"fields may not be disclosed: {bad}")
-        selected = list(dict.fromkeys([*fields, "tax_year"]))
         if identified.empty:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in ["qid", "tin", *selected]})
+            return empty_disclosure(fields)
+        wanted_view = f"tinmatch_wanted_{self.tag}"
+        sql = disclose_sql(wanted_view, f"tinmatch_appearances_{self.tag}", fields)
         schema = StructType(
             [
                 StructField("qid", StringType()),
@@ -216,28 +248,14 @@ class SparkLinkEngine:
             )
         ]
         wanted = self.spark.createDataFrame(rows, schema)
-        wanted.createOrReplaceTempView(f"tinmatch_wanted_{self.tag}")
-        cols = ", ".join(f"a.{c}" for c in selected)
-        picked = ", ".join(selected)
-        sql = f"""
-            SELECT qid, tin, {picked} FROM (
-                SELECT w.qid, w.tin, {cols},
-                       row_number() OVER (
-                           PARTITION BY w.qid
-                           ORDER BY a.tax_year DESC, (a.role = 'primary') DESC,
-                                    a.street ASC NULLS LAST, a.address_line2 ASC NULLS LAST,
-                                    a.zip ASC NULLS LAST
-                       ) AS latest
-                FROM tinmatch_wanted_{self.tag} w
-                JOIN tinmatch_appearances_{self.tag} a
-                  ON a.tin = w.tin AND array_contains(w.tax_years, a.tax_year)
-            )
-            WHERE latest = 1
-        """
+        wanted.createOrReplaceTempView(wanted_view)
         try:
-            return self.spark.sql(sql).toPandas()
+            return self.spark.sql(for_dialect(sql, "spark")).toPandas()
         finally:
-            self.spark.catalog.dropTempView(f"tinmatch_wanted_{self.tag}")
+            self.spark.catalog.dropTempView(wanted_view)
+
+    def release(self) -> None:
+        self.close()
 
     def close(self) -> None:
         """Drop this engine's views and caches (the session stays up for the next request)."""
@@ -277,33 +295,8 @@ def open_spark_engine(
             f"the Parquet master at {source} is not the master in {db} "
             f"({', '.join(stale)} differ): export it again with `tinmatch export-master`"
         )
+    engine.db_meta = expected
     return engine
-
-
-def _best_row_sql(predictions: SplinkDataFrame) -> str:
-    """Per (request row, taxpayer): the best-scoring master row (as the DuckDB engine)."""
-    colnames = {c.unquote().name for c in predictions.columns}
-    mw_sql = []
-    for comp in COMPARISONS:
-        expr = f"p.`mw_{comp}`"
-        if f"mw_tf_adj_{comp}" in colnames:
-            expr = f"{expr} + coalesce(p.`mw_tf_adj_{comp}`, 0)"
-        mw_sql.append(f"{expr} AS mw_{comp}")
-    return f"""
-        SELECT qid, tin, match_weight, match_probability,
-               {", ".join(GAMMA_COLUMNS)}, {", ".join(MW_COLUMNS)}, match_key
-        FROM (
-            SELECT p.unique_id_l AS qid, p.tin_r AS tin, p.match_weight,
-                   p.match_probability, {", ".join("p." + g for g in GAMMA_COLUMNS)},
-                   {", ".join(mw_sql)}, CAST(p.match_key AS STRING) AS match_key,
-                   row_number() OVER (
-                       PARTITION BY p.unique_id_l, p.tin_r
-                       ORDER BY p.match_weight DESC, {TIE_BREAK}
-                   ) AS best
-            FROM {predictions.physical_name} AS p
-        )
-        WHERE best = 1
-    """
 
 
 def _request_table(features: pd.DataFrame) -> pa.Table:
@@ -337,9 +330,3 @@ def _candidate_dtypes(out: pd.DataFrame) -> pd.DataFrame:
     for col in ("match_weight", "match_probability", *MW_COLUMNS):
         out[col] = out[col].astype("float64")
     return out
-
-
-def _empty_candidates() -> pd.DataFrame:
-    cols = ["qid", "tin", "match_weight", "match_probability", *GAMMA_COLUMNS, *MW_COLUMNS,
-            "match_key"]  # fmt: skip
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})

@@ -33,8 +33,9 @@ All rules: 189 -> 67 distinct pairs per request row at 10M people (bench/blockin
 from __future__ import annotations
 
 from splink import block_on
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
-from splink.internals.blocking_rule_library import CustomRule
+from splink.blocking_rule_library import CustomRule
+
+from tinmatch.master.splink_adapter import BlockingRuleCreator
 
 BLOCKING_RULES: list[tuple[str, list[str]]] = [
     ("surname_first_name_state", ["last_name_std", "first_name_std", "state_std"]),

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.comparison_level_creator import ComparisonLevelCreator
-from splink.internals.dialects import SplinkDialect
+
+from tinmatch.master.splink_adapter import ComparisonCreator, ComparisonLevelCreator, SplinkDialect
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,12 +21,11 @@ from tinmatch.agreement import Agreement
 from tinmatch.cover import Cover
 from tinmatch.digest import file_sha256
 from tinmatch.engines import Engine, open_engine
-from tinmatch.engines.duckdb import LinkEngine, request_features, warm_engine
 from tinmatch.errors import RefusedError
-from tinmatch.master.database import open_master, read_meta
 from tinmatch.pipeline.decide import DecisionRule, decide
 from tinmatch.pipeline.explain import COLUMNS as EXPLAIN_COLUMNS
 from tinmatch.pipeline.explain import explain_frame, prior_weight
+from tinmatch.pipeline.features import request_features
 from tinmatch.pipeline.read import EXTRAS, RequestReader
 from tinmatch.pipeline.validate import ValidationContext, validate
 from tinmatch.pipeline.write import (
@@ -42,10 +40,6 @@ from tinmatch.reasons import NO_RETURN_IN_PERIOD, PREVIOUSLY_RECALLED
 from tinmatch.records import Decision, PendingDisclosure
 from tinmatch.report import REASONS_FILE, for_requester
 from tinmatch.spool import Spool
-
-CHUNK_ROWS = 100_000
-# On Spark every chunk re-reads the master: fewer, larger chunks.
-SPARK_CHUNK_ROWS = 1_000_000
 
 
 @dataclass
@@ -133,23 +127,14 @@ def process(
     reader = RequestReader(
         request,
         required_columns=agreement.request.required_columns,
-        chunk_rows=CHUNK_ROWS if engine_kind == "duckdb" else SPARK_CHUNK_ROWS,
         max_cell_chars=limits.max_cell_chars,
         max_file_bytes=limits.max_file_bytes,
         split_full_name=split_full_name,
         keep_extras=True,  # the requester's own columns, echoed in result.xlsx
     )
-    engine: Engine
-    if engine_kind == "duckdb":
-        engine = warm_engine(db)
-        meta = read_meta(engine.con, "m")
-    else:
-        engine = open_engine(engine_kind, db)
-        con = open_master(db)
-        try:
-            meta = read_meta(con, "m")
-        finally:
-            con.close()
+    engine: Engine = open_engine(engine_kind, db)
+    reader.chunk_rows = engine.chunk_rows
+    meta = engine.master_meta()
     input_sha = input_sha256 or file_sha256(request)
     result = ProcessResult(
         request_key=request_key(input_sha, cover, agreement),
@@ -192,28 +177,15 @@ def process(
         result.rows += chunk.rows
         advance(chunk.rows)
 
-    # DuckDB links chunk i+1 (on both cores, without the GIL) while this thread decides,
-    # discloses and writes chunk i; the results are the same as one chunk after the other.
-    # Spark chunks run one at a time.
-    overlap = isinstance(engine, LinkEngine)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinmatch-link")
-    linking: Future[pd.DataFrame] | None = None  # the pending chunk's candidates
-    latest: Future[pd.DataFrame] | None = None  # the chunk submitted last
+    # The engine may link the next chunk while this thread decides, discloses and writes this
+    # one; the results are the same as one chunk after the other. Deciding and explaining read
+    # only each row's best two candidates (and how many it had).
+    chunks = (_prepare_chunk(raw, agreement, ctx) for raw in reader)
     try:
         with reporter.task("matching request rows", reader.n_rows) as advance:
-            pending: _Prepared | None = None
-            for raw in reader:
-                chunk = _prepare_chunk(raw, agreement, ctx)
-                if not overlap:
-                    finish(chunk, None if chunk.features is None else _link(engine, chunk))
-                    continue
-                submitted = None if chunk.features is None else pool.submit(_link, engine, chunk)
-                latest = submitted or latest
-                if pending is not None:
-                    finish(pending, None if linking is None else linking.result())
-                pending, linking = chunk, submitted
-            if pending is not None:
-                finish(pending, None if linking is None else linking.result())
+            with engine.link_chunks(chunks, _features, top=2) as linked:
+                for chunk, candidates in linked:
+                    finish(chunk, candidates)
         summary = {"review_status": review_status, **result.summary()}
         summary[UNMATCHED_REASONS_KEY] = (
             REASONS_SHOWN if agreement.disclosure.unmatched_reasons else REASONS_NOT_SHOWN
@@ -222,14 +194,10 @@ def process(
             writer.close(summary)
             advance(1)
     except BaseException:
-        if isinstance(engine, LinkEngine) and latest is not None and latest.running():
-            engine.con.interrupt()  # stop linking the next chunk: nothing will read it
         writer.abort()
         raise
     finally:
-        pool.shutdown(wait=True)
-        if engine_kind != "duckdb":  # the DuckDB linker stays warm for the next request
-            engine.close()
+        engine.release()  # a warm engine stays open for the next request
     return result
 
 
@@ -264,11 +232,8 @@ def _own_columns(chunk: pd.DataFrame) -> pd.DataFrame | None:
     return frame
 
 
-def _link(engine: Engine, chunk: _Prepared) -> pd.DataFrame:
-    assert chunk.features is not None
-    if isinstance(engine, LinkEngine):  # only the best two of each row, and their number
-        return engine.candidates(chunk.features, top=2)
-    return engine.candidates(chunk.features)
+def _features(chunk: _Prepared) -> pd.DataFrame | None:
+    return chunk.features
 
 
 def _finish_chunk(

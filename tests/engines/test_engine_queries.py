@@ -1,0 +1,105 @@
+"""The best-row, top-candidate and disclose queries: written once in DuckDB SQL, translated for
+Spark so that both engines pick the same rows in the same order."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from tinmatch.agreement import DISCLOSABLE_FIELDS
+from tinmatch.engines import queries
+from tinmatch.engines.queries import (
+    CANDIDATE_COLUMNS,
+    best_rows_sql,
+    disclose_sql,
+    for_dialect,
+    tf_comparisons,
+    top_candidates_sql,
+)
+from tinmatch.errors import EngineError
+from tinmatch.master.comparisons import COMPARISONS
+from tinmatch.master.params import LevelParams, ModelParams, render_settings
+
+TF = frozenset({"first_name", "last_name"})
+
+
+def _params() -> ModelParams:
+    from tinmatch.master.comparisons import level_labels
+
+    levels = {
+        comp: {label: LevelParams(0.5, 0.1) for label in level_labels(comp)[1:]}
+        for comp in COMPARISONS
+    }
+    return ModelParams(1e-4, levels, {})
+
+
+def test_term_frequency_comparisons_are_read_from_the_settings() -> None:
+    settings = render_settings(_params(), "duckdb")
+    found = tf_comparisons(settings)
+    assert found and found < set(COMPARISONS)
+    for comparison in settings["comparisons"]:
+        has_tf = any("tf_adjustment_column" in lvl for lvl in comparison["comparison_levels"])
+        assert (comparison["output_column_name"] in found) == has_tf
+    # The same comparisons whatever the dialect the settings are rendered for.
+    assert tf_comparisons(render_settings(_params(), "spark")) == found
+
+
+def test_best_row_adds_the_tf_adjustment_only_where_there_is_one() -> None:
+    sql = best_rows_sql("preds", TF)
+    for comp in COMPARISONS:
+        assert (f'"mw_tf_adj_{comp}"' in sql) == (comp in TF), comp
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        best_rows_sql("preds", TF),
+        top_candidates_sql("(SELECT 1) AS best", 2),
+        disclose_sql("wanted", "appearances", ["street", "zip"]),
+    ],
+)
+def test_spark_sql_has_no_qualify_no_double_quotes_and_orders_nulls_as_duckdb(sql: str) -> None:
+    spark = for_dialect(sql, "spark")
+    assert "QUALIFY" not in spark.upper()
+    assert '"' not in spark
+    # Spark sorts NULLs first in ascending order, DuckDB last: read as Spark reads it, every
+    # sort key of the translation puts NULLs last, as DuckDB does.
+    keys = list(sqlglot.parse_one(spark, read="spark").find_all(exp.Ordered))
+    assert keys
+    for key in keys:
+        assert not key.args.get("nulls_first"), key.sql("spark")
+    assert for_dialect(sql, "duckdb") == sql  # DuckDB runs it as written
+
+
+def test_the_top_query_keeps_the_best_two_by_weight_then_tin_and_counts_all() -> None:
+    con = duckdb.connect()
+    cols = ", ".join(f"NULL AS {c}" for c in CANDIDATE_COLUMNS[4:])
+    con.execute(
+        f"""CREATE TABLE c AS SELECT * FROM (VALUES
+            ('q1', 'b', 5.0, 0.9), ('q1', 'a', 5.0, 0.9), ('q1', 'c', 9.0, 0.99),
+            ('q2', 'z', 1.0, 0.5)) v(qid, tin, match_weight, match_probability),
+            (SELECT {cols})"""
+    )
+    rows = con.execute(top_candidates_sql("c", 2) + " ORDER BY qid, match_weight DESC").fetchall()
+    picked = [(r[0], r[1], r[-1]) for r in rows]
+    assert picked == [("q1", "c", 3), ("q1", "a", 3), ("q2", "z", 1)]
+
+
+def test_disclose_selects_only_disclosable_fields_and_always_the_tax_year() -> None:
+    sql = disclose_sql("w", "a", ["city"])
+    assert "a.city, a.tax_year" in sql
+    for field in ("tin", "spouse_tin", "first_name", "role", "filing_status"):
+        assert field not in DISCLOSABLE_FIELDS
+        with pytest.raises(ValueError, match="may not be disclosed"):
+            disclose_sql("w", "a", ["street", field])
+
+
+def test_a_translation_that_keeps_a_double_quoted_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A double-quoted name is a string literal in Spark: a condition on it never holds."""
+    monkeypatch.setattr(queries.sqlglot, "transpile", lambda sql, **_: ['SELECT "x" = "y"'])
+    with pytest.raises(EngineError, match="cannot be translated for spark"):
+        for_dialect("SELECT 1", "spark")
