@@ -17,6 +17,7 @@ from tinmatch.cli.app import app, one_line_errors
 from tinmatch.cli.state import StateDbOption, open_store, table, utc_now, when
 from tinmatch.errors import ConflictError, InvalidInputError, RefusedError
 from tinmatch.ops import Decision, RequestRecord, Store
+from tinmatch.ops.registry import Registry
 from tinmatch.pipeline.explain import read_candidates
 from tinmatch.reviewing import ReviewRow, RowFilter, review_rows
 from tinmatch.settings import REVIEWER_PASSWORD
@@ -132,7 +133,9 @@ def show(
     with open_store(state_db) as store:
         record = store.get_request(request_id)
         decisions = store.decisions(request_id)
-        suspended = store.suspension(record.agreement_id)
+        suspended = Registry(store).request_suspension(
+            record.agency, record.agreement_sha256, record.agreement_id
+        )
         rows, total = review_rows(store, request_id, utc_now(), wanted)
     typer.echo(summary(record, suspended))
     if record.counts:

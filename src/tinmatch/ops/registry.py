@@ -7,7 +7,7 @@ from datetime import datetime
 
 from tinmatch.agreement import Agreement
 from tinmatch.errors import ConflictError
-from tinmatch.ops import admission, agreements, requesters, suspensions
+from tinmatch.ops import admission, agreements, requesters, rows, suspensions
 from tinmatch.ops.admission import Admission, Submission
 from tinmatch.ops.agreements import Registration
 from tinmatch.ops.records import Limits
@@ -104,6 +104,16 @@ class Registry:
         """Why requests of these agencies are stopped, or None."""
         with self.store._tx() as s:
             return suspensions.blocking(s, *agencies)
+
+    def request_suspension(
+        self, agency: str, agreement_sha256: str, agreement_id: str
+    ) -> str | None:
+        """Why a request of `agency` under this agreement cannot be released or served now
+        (its agency, its agreement's agency, every agency, or a suspension from before 0004)."""
+        with self.store._tx() as s:
+            return suspensions.for_request(s, agency, agreement_sha256) or (
+                rows.active_suspension(s, agreement_id)
+            )
 
     def suspension_history(self, agency: str | None = None) -> list[SuspensionRow]:
         with self.store._tx() as s:

@@ -160,7 +160,7 @@ def request_page(
         request,
         "request.html",
         record=record,
-        suspended=service.store.suspension(record.agreement_id),
+        suspended=service.suspended(record),
         probability_chart=bar_chart(
             "Match probability of the best candidate", probability_bins(probabilities)
         ),

@@ -270,9 +270,8 @@ class Service:
     def suspended(self, record: RequestRecord) -> str | None:
         """Why the request's agency (or its agreement's) is suspended, or None: while it is,
         files released under it are not served."""
-        registry = Registry(self.store)
-        return registry.suspension(
-            record.agency, registry.agreement_scope_of(record.agreement_sha256)
+        return Registry(self.store).request_suspension(
+            record.agency, record.agreement_sha256, record.agreement_id
         )
 
     def result_file(self, key: ApiKey, request_id: str, name: str) -> bytes:
