@@ -3,9 +3,11 @@
     python tools/ref_docs.py          # rewrite the generated blocks of docs/operations.md
     python tools/ref_docs.py --check  # exit 1 when a block is stale; write nothing
 
-Two blocks, each between a `<!-- generated: NAME ... -->` line and `<!-- end generated: NAME -->`:
+Three blocks, each between a `<!-- generated: NAME ... -->` line and `<!-- end generated: NAME -->`:
 
 - `settings`: every environment variable, from ``tinmatch.settings.SETTINGS``;
+- `exit-codes`: every error class with its exit code, meaning and examples, from
+  ``tinmatch.errors`` (and the subclasses defined elsewhere, such as ``DisclosureGuardError``);
 - `reason-codes`: the rejected and unmatched reason codes, from ``tinmatch.reasons.REASONS``.
 
 The prose around the blocks is written by hand; the blocks never are.
@@ -14,11 +16,14 @@ The prose around the blocks is written by hand; the blocks never are.
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tinmatch.errors import TinmatchError
 from tinmatch.reasons import REASONS, Reason
 from tinmatch.settings import SETTINGS, Setting
 
@@ -63,11 +68,63 @@ def reasons_block() -> str:
     )
 
 
+ERROR_MODULES = ("tinmatch.pipeline.write",)
+"""Modules that define a TinmatchError outside tinmatch.errors (a test finds every one)."""
+
+EXIT_CODES_AROUND = {
+    0: ("done (for `process`: the request was processed, whatever the split of rows)", ""),
+    130: ("interrupted (Ctrl-C)", ""),
+}
+MEANING_BEFORE = {1: "another tinmatch error, a defect, such as "}
+MEANING_AFTER = {2: "; also a command-line usage error (missing option, unknown option)"}
+
+
+def error_classes() -> list[type[TinmatchError]]:
+    """Every error class, by exit code (then in the order defined)."""
+    for module in ERROR_MODULES:
+        importlib.import_module(module)
+    found: list[type[TinmatchError]] = []
+    todo: list[type[TinmatchError]] = [TinmatchError]
+    while todo:
+        cls = todo.pop(0)
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.exit_code)
+
+
+def _first_line(cls: type) -> str:
+    doc = " ".join((inspect.getdoc(cls) or "").split("\n\n", 1)[0].split()).rstrip(".")
+    return doc[:1].lower() + doc[1:]
+
+
+def exit_codes_block() -> str:
+    by_code: dict[int, list[type[TinmatchError]]] = {}
+    for cls in error_classes():
+        if cls is not TinmatchError:
+            by_code.setdefault(cls.exit_code, []).append(cls)
+    rows = [(code, *text) for code, text in EXIT_CODES_AROUND.items()]
+    for code, classes in by_code.items():
+        meaning = "; ".join(f"`{c.__name__}`: {_first_line(c)}" for c in classes)
+        meaning = MEANING_BEFORE.get(code, "") + meaning + MEANING_AFTER.get(code, "")
+        examples = "; ".join(c.examples for c in classes if c.examples)
+        rows.append((code, meaning, examples))
+    lines = [
+        f"| {code} | {_cell(meaning)} | {_cell(examples)} |".replace("|  |", "| |")
+        for code, meaning, examples in sorted(rows)
+    ]
+    return "| code | meaning | examples |\n|---|---|---|\n" + "\n".join(lines) + "\n"
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "settings": settings_block,
+    "exit-codes": exit_codes_block,
     "reason-codes": reasons_block,
 }
-SOURCES = {"settings": "tinmatch.settings", "reason-codes": "tinmatch.reasons"}
+SOURCES = {
+    "settings": "tinmatch.settings",
+    "exit-codes": "tinmatch.errors",
+    "reason-codes": "tinmatch.reasons",
+}
 
 
 def _begin(name: str) -> str:

@@ -112,8 +112,25 @@ def ref_docs() -> ModuleType:
 
 
 def test_operations_md_tables_are_generated() -> None:
-    """docs/operations.md's Settings and reason-code tables are what tools/ref_docs.py makes."""
+    """docs/operations.md's settings, exit-code and reason-code tables are what
+    tools/ref_docs.py makes."""
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert ref_docs().generate(text) == text, "run python tools/ref_docs.py"
     for s in SETTINGS:
         assert f"| `{s.name}` |" in text
+
+
+def test_every_error_class_has_its_exit_code_documented() -> None:
+    """Each subclass of TinmatchError defined anywhere in src/ is in the generated table (a
+    module defining one outside errors.py must be in tools/ref_docs.py's ERROR_MODULES)."""
+    bases: dict[str, str] = {}
+    for path in python_files(SRC):
+        for name, base in re.findall(r"^class (\w+)\((\w+)\)", path.read_text("utf-8"), re.M):
+            bases[name] = base
+    errors = {"TinmatchError"}
+    while new := {n for n, b in bases.items() if b in errors} - errors:
+        errors |= new
+    documented = {cls.__name__ for cls in ref_docs().error_classes()}
+    assert errors <= documented, f"add to ERROR_MODULES: {errors - documented}"
+    table = (ROOT / "docs" / "operations.md").read_text("utf-8").split("## Exit codes", 1)[1]
+    assert all(f"`{name}`" in table for name in errors - {"TinmatchError"})
