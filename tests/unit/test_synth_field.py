@@ -113,17 +113,3 @@ def test_slips_keep_the_name_recognisable() -> None:
             got = slip(name, rng)
             assert got != name or len(name) < 3
             assert abs(len(got) - len(name)) <= 1
-
-
-def test_father_and_son_rows_labelled_matched_can_be_told_apart(out: Path,
-                                                               rows: pd.DataFrame) -> None:
-    """A row for a father or son named alike with no DOB, suffix or middle name names both
-    equally: the truth must call it ambiguous, not matched."""
-    home = _with(rows, "jr_sr_home")
-    assert len(home) > 5
-    told_apart = (home["date_of_birth"] != "") | (home["suffix"] != "") | (
-        home["middle_name"] != "")
-    assert told_apart.all()
-    truth = pd.read_csv(out / "truth.csv", dtype=str, keep_default_na=False)
-    ambiguous = truth[truth["scenario"].str.startswith("ambiguous_jr_sr:")]
-    assert (ambiguous["expected_reason"] == "ambiguous").all()

@@ -291,11 +291,6 @@ class FieldBuilder(Builder):
             if fields[key] is not None:
                 fields[key] = fields[key].upper() if upper else fields[key].title()
         fields.update(address or self._written(source, rng))
-        if t.same_name_at_home and dob is None and fields["suffix"] is None and middle is None:
-            # father and son named alike, and nothing in the row tells them apart: the row is
-            # as ambiguous as the standard model's ambiguous_jr_sr rows, whatever its corruption
-            scenario = "ambiguous_jr_sr:" + "+".join(done + facts)
-            return Row(fields, self._truth(scenario, t.tin, "unmatched", "ambiguous", None))
         scenario = "matched:" + "+".join(done + facts)
         return Row(fields, self._truth(scenario, t.tin, "matched", None, expected))
 
