@@ -133,3 +133,18 @@ def test_released_files_are_not_served_while_the_agency_is_suspended(web: Web) -
     registry.resume("Agency A", "closed", "Oversight", datetime.now(UTC))
     assert web.client.get(f"/v1/requests/{rid}/matched.csv",
                           headers={"X-API-Key": web.key_a}).status_code == 200  # fmt: skip
+
+
+def test_serve_refuses_an_unregistered_agreement(
+    master: Path, tmp_path: Path, store: Store
+) -> None:
+    from tinmatch.errors import ConfigError
+    from tinmatch.web.settings import Settings
+
+    path = tmp_path / "edited.toml"
+    text = (Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml").read_text()
+    path.write_text(text.replace("max_cell_chars = 1000", "max_cell_chars = 900"))
+    settings = Settings(master_db=master / "master.duckdb", work_dir=tmp_path / "w",
+                        agreement_path=path)  # fmt: skip
+    with pytest.raises(ConfigError, match="is not registered"):
+        create_app(settings, store=store)
