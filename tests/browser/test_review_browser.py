@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright):
-a reviewer signs in, opens a held request, approves it; the requester can then download it.
+a reviewer signs in, opens a held request, withholds a row on the row-by-row page, approves it;
+the requester downloads the results, a recall follows, and the next download lacks that row.
 
 Skipped when /usr/bin/chromium or the playwright package is missing (.ci/run installs both).
 """
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -97,9 +99,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         store.close()
 
 
-def test_reviewer_approves_in_chromium_then_requester_downloads(
+def test_reviewer_withholds_a_row_approves_then_a_recall_stops_delivery(
     service: tuple[str, str, Path], tmp_path: Path
 ) -> None:
+    """In Chromium: sign in, open the held request, read the rows to be disclosed beside what
+    was asked, check one row to withhold it (with a reason), approve. The requester downloads
+    matched.csv (without the withheld row); a recall follows; the next download lacks the
+    recalled row too and recalls.csv lists it."""
+    from tinmatch.ops import Store
+
     base, key, data = service
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as api:
@@ -117,6 +125,7 @@ def test_reviewer_approves_in_chromium_then_requester_downloads(
             submitted = api.get(f"/v1/requests/{rid}").json()
         assert submitted["state"] == "held", submitted
         assert api.get(f"/v1/requests/{rid}/result.xlsx").status_code == 409
+        assert api.get(f"/v1/requests/{rid}/matched.csv").status_code == 409
 
         with playwright_api.sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
@@ -137,7 +146,18 @@ def test_reviewer_approves_in_chromium_then_requester_downloads(
                 page.wait_for_url(f"{base}/review/requests/{rid}")
                 assert page.get_by_role("heading", level=1).inner_text() == f"Request {rid} held"
                 assert page.locator("svg[role=img]").count() == 2
-                page.get_by_label("Note (recorded with the decision)").fill("statutes checked")
+                page.get_by_role("link", name="lowest probabilities first").click()
+                page.wait_for_url(f"{base}/review/requests/{rid}?order=lowest")
+                rows = page.locator("table.rows tbody tr")
+                assert rows.count() >= 2
+                first = rows.nth(0).locator("th").inner_text()
+                header = page.locator("table.rows thead").inner_text()
+                for column in ("Asked: address given", "Would leave: address", "Why"):
+                    assert column in header
+                assert "bits" in rows.nth(0).inner_text()
+                page.get_by_label(f"Withhold {first}").check()
+                page.get_by_label("Why the checked rows are withheld").fill("a shelter's address")
+                page.get_by_label("Note (recorded with the decision)").fill("rows checked")
                 page.get_by_role("button", name="Approve and release").click()
                 page.wait_for_url(f"{base}/review/requests/{rid}?done=released")
                 assert "Released" in page.get_by_role("status").inner_text()
@@ -155,3 +175,20 @@ def test_reviewer_approves_in_chromium_then_requester_downloads(
         matched = api.get(f"/v1/requests/{rid}/matched.csv")
         assert matched.status_code == 200
         assert matched.text.splitlines()[0].startswith("record_id,street")
+        delivered = [line.split(",")[0] for line in matched.text.splitlines()[1:]]
+        assert first not in delivered and delivered
+
+        victim = delivered[0]
+        with Store.open(service_db(data), create=False) as store:
+            store.recall(rid, victim, "requester reports wrong person", datetime.now(UTC),
+                         by="Rita Reviewer")  # fmt: skip
+        again = api.get(f"/v1/requests/{rid}/matched.csv")
+        assert victim not in [line.split(",")[0] for line in again.text.splitlines()[1:]]
+        recalls = api.get(f"/v1/requests/{rid}/recalls.csv")
+        assert recalls.status_code == 200 and f"{victim}," in recalls.text
+        assert "recalls.csv" in api.get(f"/v1/requests/{rid}").json()["downloads"]
+
+
+def service_db(data: Path) -> str:
+    """The operational database of the `service` fixture (beside the data folder)."""
+    return f"sqlite:///{data.parent / 'ops.sqlite'}"

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from enroll import APPROVER_PASSWORD, approvers, enroll, register_agreement
+from reviewers import REVIEWER_PASSWORD, add_reviewers
 from tinmatch.agreement import Agreement
 from tinmatch.ops import Store
 
@@ -19,8 +20,10 @@ ATTESTATION = "Each person is under active criminal investigation; used only for
 COVER = ["--agency", "ICE", "--official", "J. Doe, Special Agent", "--attestation", ATTESTATION]
 
 
-def tinmatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TINMATCH_REVIEWER_PASSWORD": APPROVER_PASSWORD}
+def tinmatch(
+    *args: str, cwd: Path, password: str = APPROVER_PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TINMATCH_REVIEWER_PASSWORD": password}
     return subprocess.run(
         [sys.executable, "-m", "tinmatch", *args], cwd=cwd, capture_output=True, text=True,
         timeout=600, env=env,
@@ -139,32 +142,45 @@ def test_review_release_ledger_and_recall(world: Path) -> None:
     done = run(world, "out_rev", "review", *COVER)
     assert done.returncode == 0, done.stderr
     request_id = done.stdout.split(":")[0].strip()
-    matched = pd.read_csv(world / "out_rev" / "matched.csv", dtype=str)
-    assert "status held" in done.stdout
-    # nothing in the ledger until a reviewer approves
-    assert "0 entries" in tinmatch("ledger", "verify", "--state-db", state, cwd=world).stdout
+    held = pd.read_csv(world / "out_rev" / "held.csv", dtype=str)
+    assert "status held" in done.stdout and not (world / "out_rev" / "matched.csv").exists()
+
+    def disclosures() -> list[str]:
+        with Store.open(state, create=False) as store:
+            return [e.kind for e in store.ledger_entries(request_id)]
+
+    assert disclosures() == []  # nothing in the ledger until a reviewer approves
+    with Store.open(state, create=False) as store:
+        add_reviewers(store, "R. Viewer")
     approve = ["review", "approve", request_id, "--reviewer", "R. Viewer", "--note", "ok",
                "--state-db", state]  # fmt: skip
-    assert tinmatch(*approve, cwd=world).returncode == 0
+    refused = tinmatch(*approve, cwd=world)  # the approvers' password is not R. Viewer's
+    assert refused.returncode != 0 and "password" in refused.stderr
+    released = tinmatch(*approve, cwd=world, password=REVIEWER_PASSWORD)
+    assert released.returncode == 0, released.stderr
+    matched = pd.read_csv(world / "out_rev" / "matched.csv", dtype=str)
+    assert sorted(matched["record_id"]) == sorted(held["record_id"])
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(world / "out_rev" / "result.xlsx"))
     summary = {r[0]: r[1] for r in book.get_sheet_by_name("summary").to_python()}
     assert summary["review_status"] == "released" and summary["reviewed_by"] == "R. Viewer"
-    again = tinmatch(*approve, cwd=world)
+    again = tinmatch(*approve, cwd=world, password=REVIEWER_PASSWORD)
     assert again.returncode != 0 and "already released" in again.stderr
-    verify = tinmatch("ledger", "verify", "--state-db", state, cwd=world)
-    assert verify.returncode == 0 and f"{len(matched)} entries" in verify.stdout
+    assert disclosures() == ["disclosure"] * len(matched)
     # re-processing a released request never writes a second set of entries
     assert run(world, "out_rev", "review", *COVER).returncode != 0
     record = matched["record_id"].iloc[0]
     recall = tinmatch("ledger", "recall", request_id, record, "--why", "wrong person",
-                      "--state-db", state, cwd=world)  # fmt: skip
+                      "--by", "R. Viewer", "--state-db", state, cwd=world)  # fmt: skip
     assert recall.returncode == 0, recall.stderr
     notice = pd.read_csv(world / "out_rev" / "recalls.csv", dtype=str)
     assert notice["record_id"].tolist() == [record]
+    after = pd.read_csv(world / "out_rev" / "matched.csv", dtype=str)
+    assert record not in set(after["record_id"])
+    assert disclosures() == ["disclosure"] * len(matched) + ["recall"]
     verify = tinmatch("ledger", "verify", "--state-db", state, cwd=world)
-    assert verify.returncode == 0 and f"{len(matched) + 1} entries" in verify.stdout
+    assert verify.returncode == 0, verify.stderr
 
 
 def test_disclosing_employer_or_tin_fails_to_load(tmp_path: Path) -> None:

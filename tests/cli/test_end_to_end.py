@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import pandas as pd
 import pytest
 
 from enroll import enroll_synth
+from reviewers import REVIEWER_PASSWORD, add_reviewers
+from tinmatch.ops import Store
 
 PEOPLE = 20_000
 REQUESTS = 2_000
@@ -44,6 +47,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for step in steps:
         done = tinmatch(*step, cwd=root)
         assert done.returncode == 0, f"{step[0]} failed: {done.stderr}"
+    # Nothing leaves before release: a request of ~1,400 disclosures needs two reviewers.
+    assert not (root / "result" / "matched.csv").exists()
+    status = json.loads((root / "result" / "status.json").read_text())
+    assert (status["status"], status["reviewers_required"]) == ("held", 2)
+    with Store.open(f"sqlite:///{root / 'state.sqlite'}", create=False) as store:
+        add_reviewers(store, "Rita Reviewer", "Sam Second")
+    os.environ["TINMATCH_REVIEWER_PASSWORD"] = REVIEWER_PASSWORD
+    try:
+        for reviewer, says in (("Rita Reviewer", "still held"), ("Sam Second", "released")):
+            done = tinmatch("review", "approve", status["request_id"], "--reviewer", reviewer,
+                            "--note", "rows checked", "--state-db", "sqlite:///state.sqlite",
+                            cwd=root)  # fmt: skip
+            assert done.returncode == 0 and says in done.stdout, done.stderr
+    finally:
+        del os.environ["TINMATCH_REVIEWER_PASSWORD"]
     return root
 
 
