@@ -3,6 +3,7 @@ the ledger as a Merkle log that outsiders can check (docs/ledger.md)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -14,7 +15,13 @@ from tinmatch.cli.app import one_line_errors
 from tinmatch.cli.ledger import ledger_app
 from tinmatch.cli.state import StateDbOption, open_store, utc_now
 from tinmatch.errors import ConfigError, LedgerBrokenError, NotFoundError
-from tinmatch.ledger.checkpoint import SignedCheckpoint, open_checkpoint, witness_step, witnessed_by
+from tinmatch.ledger.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    open_checkpoint,
+    witness_step,
+    witnessed_by,
+)
 from tinmatch.ledger.merkle import verify_consistency
 from tinmatch.ledger.note import (
     COSIGNATURE_V1,
@@ -45,6 +52,13 @@ def _open(path: Path, key: VerifierKey) -> SignedCheckpoint:
         return open_checkpoint(path.read_text(encoding="utf-8"), key)
     except (NoteError, UnicodeDecodeError) as exc:
         raise LedgerBrokenError(f"checkpoint {path}: {exc} (not signed by this log's key)") from exc
+
+
+def _vkey(text: str) -> VerifierKey:
+    try:
+        return VerifierKey.parse(text)
+    except NoteError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _json(value: Any) -> None:
@@ -106,7 +120,8 @@ def proof(
 
 
 def parse_note_size(note: str) -> int:
-    return int(parse_note(note).text.split("\n")[1])
+    """The tree size of a checkpoint note (the log's own, just signed: not verified here)."""
+    return Checkpoint.from_text(parse_note(note).text).size
 
 
 @ledger_app.command("consistency")
@@ -136,9 +151,7 @@ def consistency(
 
 
 def _b64decode(text: str) -> bytes:
-    import base64
-
-    return base64.b64decode(text)
+    return base64.b64decode(text, validate=True)
 
 
 @ledger_app.command("verify")
@@ -173,7 +186,7 @@ def verify(
       tinmatch ledger verify --checkpoint cp-2026-09-01.txt --witness 'oig.example/w+...' \\
           --min-witnesses 1
     """
-    keys = [VerifierKey.parse(w) for w in witnesses or []]
+    keys = [_vkey(w) for w in witnesses or []]
     if any(k.key_type != COSIGNATURE_V1 for k in keys):
         raise ConfigError("a --witness key is a cosignature key (type 0x04, `ledger witness`)")
     with open_store(state_db) as store:
@@ -252,13 +265,13 @@ def witness(
         return
     known = state / "log.vkey"
     if known.exists():
-        trusted = VerifierKey.parse(known.read_text(encoding="utf-8"))
-        if log_key is not None and VerifierKey.parse(log_key) != trusted:
+        trusted = _vkey(known.read_text(encoding="utf-8"))
+        if log_key is not None and _vkey(log_key) != trusted:
             raise ConfigError(f"this witness follows {trusted}, not {log_key.strip()}")
     elif log_key is None:
         raise ConfigError("first use: give the log's verifier key (--log-key)")
     else:
-        trusted = VerifierKey.parse(log_key)
+        trusted = _vkey(log_key)
         known.write_text(str(trusted) + "\n", encoding="utf-8")
     last_path = state / "last-checkpoint"
     old = (
@@ -270,7 +283,11 @@ def witness(
     try:
         if cp is None or (old is not None and proof_file is None):
             store = open_store(state_db)
-        raw = cp.read_text(encoding="utf-8") if cp else store.checkpoint_if_due(utc_now())  # type: ignore[union-attr]
+        if cp is not None:
+            raw = cp.read_text(encoding="utf-8")
+        else:
+            assert store is not None
+            raw = store.checkpoint_if_due(utc_now())
         try:
             new = open_checkpoint(raw, trusted)
         except NoteError as exc:
