@@ -1,6 +1,6 @@
 """`tinmatch ledger checkpoint | public-key | proof | consistency | verify | witness | notice |
-export --format jsonl`, end to end on a SQLite file, checked by tools/verify_ledger.py (which
-shares no code with tinmatch)."""
+export --format jsonl`, end to end on SQLite and PostgreSQL, checked by tools/verify_ledger.py
+(which shares no code with tinmatch)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from types import ModuleType
 
 import _ledger_fixtures as lf
 import pytest
+from _ops_fixtures import BACKENDS, backend_url
 from typer.testing import CliRunner
 
 from tinmatch.cli import app
@@ -41,9 +42,9 @@ def outside(*args: str | Path) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = backend_url(request.param, tmp_path)
     with Store.open(url) as store:
         lf.release(store, 5)
         lf.release(store, 1, start=9, tin="900000003")
