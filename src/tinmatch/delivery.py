@@ -296,8 +296,8 @@ def approve(
     record = store.get_request(request_id)
     if outcome.status == "released":
         render(store, request_id)
-    else:
-        write_status(Path(record.out_dir), record)
+    else:  # the first of two approvals: the folder says so, and the manifest keeps up
+        note_written(store, request_id, [write_status(Path(record.out_dir), record)])
     return outcome
 
 
