@@ -270,26 +270,69 @@ def _usable(db: Path) -> bool:
 
 
 def bench_agreement(requests: int) -> Path | None:
-    """An agreement whose volume caps admit `requests` rows (None: the default one does)."""
-    if requests <= 100_000:
+    """An agreement whose caps admit `requests` rows from one official (None: the default one
+    does). It loosens the default, so `prepare_state` registers it with two approvers."""
+    if requests <= 1_000:
         return None
     from importlib import resources
 
     text = (resources.files("tinmatch") / "data" / "default_agreement.toml").read_text()
-    text = text.replace("max_rows_per_request = 100000", f"max_rows_per_request = {requests}")
-    text = text.replace(
-        "max_rows_per_agency_per_period = 1000000",
-        f"max_rows_per_agency_per_period = {max(requests, 1_000_000)}",
-    )
+    for key, default, wanted in (
+        ("max_rows_per_request", 100_000, min(max(requests, 100_000), 1_000_000)),
+        ("max_rows_per_agency_per_period", 1_000_000, min(max(requests, 1_000_000), 10_000_000)),
+        ("max_rows_per_official_per_period", 1_000, min(requests, 1_000_000)),
+        ("min_interval_seconds", 60, 0),
+    ):
+        assert f"{key} = {default}" in text, key
+        text = text.replace(f"{key} = {default}", f"{key} = {wanted}")
     path = CACHE / f"agreement_cap_{requests}.toml"
     path.write_text(text)
     return path
+
+
+BENCH_APPROVERS = ("Bench Approver One", "Bench Approver Two")
+BENCH_PASSWORD = "bench approver passphrase"
+
+
+def prepare_state(state: Path, agreement: Path | None) -> None:
+    """Register the synthetic cover's requester and the bench agreement in the operational
+    database `state`, as an operator would before the first request (issue 14)."""
+    from tinmatch.agreement import Agreement
+    from tinmatch.errors import ConflictError
+    from tinmatch.ops import Store
+    from tinmatch.ops.registry import Registry
+    from tinmatch.synth import SYNTH_AGENCY, SYNTH_OFFICIAL
+    from tinmatch.web.accounts import Accounts
+
+    now = datetime.now(UTC)
+    with Store.open(f"sqlite:///{state}") as store:
+        registry = Registry(store)
+        for step in (
+            lambda: registry.add_agency(SYNTH_AGENCY, now),
+            lambda: registry.add_official(SYNTH_OFFICIAL, SYNTH_AGENCY, now),
+            *(lambda n=n: Accounts(store.engine).add_reviewer(n, BENCH_PASSWORD)
+              for n in BENCH_APPROVERS),
+        ):  # fmt: skip
+            try:
+                step()
+            except ConflictError:
+                pass  # there already
+        if agreement is not None:
+            loaded = Agreement.load(agreement)
+            for approver in BENCH_APPROVERS:
+                try:
+                    reg = registry.register(loaded, loaded.raw_bytes, approver=approver, now=now)
+                except ConflictError:
+                    break  # registered already
+                if reg.status == "active":
+                    break
 
 
 def process_command(data: DataSet, request: Path, out: Path, state: Path) -> list[str]:
     cmd = [TINMATCH, "process", str(request), "--cover", str(data.cover), "--db", str(data.db),
            "--out", str(out), "--state-db", f"sqlite:///{state}", "-q"]  # fmt: skip
     agreement = bench_agreement(data.requests)
+    prepare_state(state, agreement)
     if agreement is not None:
         cmd += ["--agreement", str(agreement)]
     return cmd

@@ -67,11 +67,14 @@ def names_a_relationship(field: str) -> bool:
 
 MAX_TERM_MONTHS = 18
 
-#: Upper bounds no agreement may exceed (the defaults sit at or below them). Rows per request:
-#: the bulk limit of the IRS TIN Matching programme; per agency: ten such requests a period.
-MAX_ROWS_PER_REQUEST = 100_000
-MAX_ROWS_PER_AGENCY_PER_PERIOD = 1_000_000
-MAX_ROWS_PER_OFFICIAL_PER_PERIOD = 10_000
+#: Upper bounds no agreement may exceed, so that no cap can be deleted or set to 2^63-1: ten
+#: times the packaged default's request and agency caps (100,000 rows per request, the bulk
+#: limit of the IRS TIN Matching programme; 1,000,000 per agency and period), and per official
+#: as many as one request may hold. Anything above the default needs a second approver when
+#: registered (tinmatch.loosening).
+MAX_ROWS_PER_REQUEST = 1_000_000
+MAX_ROWS_PER_AGENCY_PER_PERIOD = 10_000_000
+MAX_ROWS_PER_OFFICIAL_PER_PERIOD = 1_000_000
 MIN_PERIOD_DAYS, MAX_PERIOD_DAYS = 7, 366
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_FILE_BYTES = 1 << 30

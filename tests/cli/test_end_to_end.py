@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from enroll import enroll_synth
+from enroll import enroll_synth, register_agreement
 from reviewers import REVIEWER_PASSWORD, add_reviewers
 from tinmatch.ops import Store
 
@@ -41,9 +41,20 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["load-master", "--taxpayers", "data/taxpayers.parquet", "--returns",
          "data/returns.parquet", "--db", "master.duckdb", "-q"],
         ["process", "data/request.xlsx", "--cover", "data/cover.toml", "--db", "master.duckdb",
-         "--out", "result", "--state-db", "sqlite:///state.sqlite", "-q"],
+         "--out", "result", "--state-db", "sqlite:///state.sqlite", "-q",
+         "--agreement", "agreement.toml"],
     ]  # fmt: skip
-    enroll_synth(str(root / "state.sqlite"))  # the requester the synthetic cover names
+    # The requester the synthetic cover names, and an agreement whose only change from the
+    # default is room for this request's 2,000 rows from one official (the default allows
+    # 1,000 a month): registered, with the second approver a raised cap needs.
+    enroll_synth(str(root / "state.sqlite"))
+    default = Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml"
+    caseload = "max_rows_per_official_per_period = 1000"
+    assert caseload in default.read_text()
+    (root / "agreement.toml").write_text(
+        default.read_text().replace(caseload, f"max_rows_per_official_per_period = {REQUESTS}")
+    )
+    register_agreement(str(root / "state.sqlite"), root / "agreement.toml")
     for step in steps:
         done = tinmatch(*step, cwd=root)
         assert done.returncode == 0, f"{step[0]} failed: {done.stderr}"
