@@ -294,9 +294,12 @@ BENCH_APPROVERS = ("Bench Approver One", "Bench Approver Two")
 BENCH_PASSWORD = "bench approver passphrase"
 
 
-def prepare_state(state: Path, agreement: Path | None) -> None:
-    """Register the synthetic cover's requester and the bench agreement in the operational
-    database `state`, as an operator would before the first request (issue 14)."""
+def prepare_state(
+    state: Path, agreement: Path | None, agency: str = "", official: str = ""
+) -> None:
+    """Register the requester (default: the one the synthetic cover names) and the bench
+    agreement in the operational database `state`, as an operator would before the first
+    request (issue 14)."""
     from tinmatch.agreement import Agreement
     from tinmatch.errors import ConflictError
     from tinmatch.ops import Store
@@ -304,12 +307,13 @@ def prepare_state(state: Path, agreement: Path | None) -> None:
     from tinmatch.synth import SYNTH_AGENCY, SYNTH_OFFICIAL
     from tinmatch.web.accounts import Accounts
 
+    agency, official = agency or SYNTH_AGENCY, official or SYNTH_OFFICIAL
     now = datetime.now(UTC)
     with Store.open(f"sqlite:///{state}") as store:
         registry = Registry(store)
         for step in (
-            lambda: registry.add_agency(SYNTH_AGENCY, now),
-            lambda: registry.add_official(SYNTH_OFFICIAL, SYNTH_AGENCY, now),
+            lambda: registry.add_agency(agency, now),
+            lambda: registry.add_official(official, agency, now),
             *(lambda n=n: Accounts(store.engine).add_reviewer(n, BENCH_PASSWORD)
               for n in BENCH_APPROVERS),
         ):  # fmt: skip

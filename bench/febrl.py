@@ -41,6 +41,9 @@ from typing import Any
 
 import pandas as pd
 
+FEBRL_AGENCY = "FEBRL4 benchmark (synthetic records)"
+FEBRL_OFFICIAL = "Benchmark runner"
+
 TINMATCH = [sys.executable, "-m", "tinmatch"]  # the tinmatch on sys.path (PYTHONPATH too)
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / ".bench-cache" / "febrl4"
@@ -150,8 +153,8 @@ def convert(out: Path) -> dict[str, int]:
     pd.DataFrame(request).to_csv(out / "request.csv", index=False)
     pd.DataFrame(truth).to_csv(out / "truth.csv", index=False)
     (out / "cover.toml").write_text(
-        'agency = "FEBRL4 benchmark (synthetic records)"\n'
-        'official = "Benchmark runner"\n'
+        f'agency = "{FEBRL_AGENCY}"\n'
+        f'official = "{FEBRL_OFFICIAL}"\n'
         'attestation = "Each person named in this request is the subject of an active criminal '
         'investigation, and the information requested will be used only for that '
         'investigation."\n',
@@ -171,9 +174,16 @@ def run(out: Path) -> dict[str, Any]:
                     "--returns", str(out / "returns.parquet"), "--db", str(db), "-q"],
                    check=True)  # fmt: skip
     loaded = time.perf_counter()
+    # Registered requester and agreement (issue 14): the cover's names, and caps for its rows.
+    from common import bench_agreement, prepare_state
+
+    rows = len(pd.read_csv(out / "request.csv", dtype=str))
+    agreement = bench_agreement(rows)
+    prepare_state(state, agreement, FEBRL_AGENCY, FEBRL_OFFICIAL)
+    extra = ["--agreement", str(agreement)] if agreement is not None else []
     proc = subprocess.run([*TINMATCH, "process", str(out / "request.csv"), "--cover",
                            str(out / "cover.toml"), "--db", str(db), "--out", str(result),
-                           "--state-db", f"sqlite:///{state}"],
+                           "--state-db", f"sqlite:///{state}", *extra],
                           check=True, capture_output=True, text=True)  # fmt: skip
     processed = time.perf_counter()
     found = re.search(r"req-[0-9a-f]+", proc.stdout)
