@@ -121,3 +121,6 @@ def test_the_summary_counts_not_disclosed_alone_when_reasons_are_kept(tmp_path: 
 def test_echoable() -> None:
     assert echoable("Analyst notes") and echoable("Field office")
     assert not echoable("SSN") and not echoable("Spouse Name") and not echoable("t.i.n.")
+    # nothing that could pass for a result or request column (a file planted in the folder)
+    for name in ("street", "Tax Year", "match_probability", "Zip Code", "Full Name", "message"):
+        assert not echoable(name), name

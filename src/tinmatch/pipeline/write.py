@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from tinmatch.agreement import DISCLOSABLE_FIELDS, FORBIDDEN_FIELDS
 from tinmatch.errors import TinmatchError
 from tinmatch.neutralize import neutralize
+from tinmatch.pipeline.headers import canonical
 from tinmatch.pipeline.publish import Staging, crash_point, fsync_file
 from tinmatch.pipeline.workbook import Echo, generated_at, write_workbook
 from tinmatch.reasons import codes as reason_codes
@@ -49,13 +50,20 @@ UNMATCHED_REASONS_KEY = "unmatched_reasons"
 REASONS_NOT_SHOWN = "not shown to the requester: every such row says not_disclosed"
 REASONS_SHOWN = "shown to the requester (the agreement's [disclosure] unmatched_reasons = true)"
 _FORBIDDEN_KEYS = frozenset(re.sub(r"[^a-z0-9]", "", f.lower()) for f in FORBIDDEN_FIELDS)
+# The result tables' own columns: an echoed column never looks like one of them.
+_RESULT_KEYS = frozenset(
+    re.sub(r"[^a-z0-9]", "", c.lower())
+    for c in (*DISCLOSABLE_FIELDS, "match_probability", "reason_code", *REJECTED_COLUMNS)
+)
 
 
 def echoable(column: str) -> bool:
     """Whether a requester's own column may be echoed: not one named like a field that may
-    never be disclosed (``SSN``, ``TIN``, ``Spouse Name``...), so the workbook never shows such a
-    column beside what was disclosed, whoever filled it in."""
-    return re.sub(r"[^a-z0-9]", "", column.lower()) not in _FORBIDDEN_KEYS
+    never be disclosed (``SSN``, ``TIN``, ``Spouse Name``...), a request column or a result
+    column (``street``, ``Tax Year``, ``match_probability``...), so the workbook never shows
+    such a column beside what was disclosed, whoever filled it in."""
+    key = re.sub(r"[^a-z0-9]", "", column.lower())
+    return key not in _FORBIDDEN_KEYS and key not in _RESULT_KEYS and canonical(column) is None
 
 
 class DisclosureGuardError(TinmatchError):
