@@ -246,6 +246,17 @@ def test_name_and_dob_without_an_address_is_calibrated(address: str) -> None:
     assert name_and_dob_probability(9.7) == pytest.approx(2**8.7 / (1 + 2**8.7))
 
 
+def test_name_and_dob_without_a_street_needs_a_surname_weighed_by_frequency() -> None:
+    """One part of a compound surname is not term-frequency weighted: a not-in-master Maria Gaitan
+    Rodriguez against a Maria Rodriguez born the same day in her city (1M tuning set)."""
+    levels = {"address": "city_and_state", "date_of_birth": "exact", "last_name": "compound_part"}
+    out = one([cand("q1", "111111111", 30, **levels)])
+    assert out["reason_code"] == "low_confidence"
+    assert "one part of a compound" in str(out["message"])
+    at_home = {**levels, "address": "street_and_unit"}
+    assert one([cand("q1", "111111111", 30, **at_home)])["outcome"] == "identified"
+
+
 def test_a_street_of_the_candidate_needs_no_such_prior() -> None:
     """At the candidate's own street the agreement's threshold alone decides (p 0.9988)."""
     out = one([cand("q1", "111111111", 9.7, address="street_and_unit", date_of_birth="exact")])

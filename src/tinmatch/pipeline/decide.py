@@ -246,12 +246,22 @@ def _decide_one(
         return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("name_only"))
     if not _address_corroborates(levels):
         p_named = name_and_dob_probability(float(best["match_weight"]))
-        if p_named < max(rule.min_probability, NAME_DOB_MIN_PROBABILITY):
+        # One part of a compound surname is weighed flat, not by how common the part is (a
+        # shared "Rodriguez" of "Gaitan Rodriguez" counted as much as a rare part): on the 1M
+        # tuning set, a not-in-master Maria Gaitan Rodriguez matched a Maria Rodriguez born the
+        # same day in her city this way. Name + DOB alone needs the surname weighed by frequency.
+        compound_only = levels["last_name"] == "compound_part"
+        if compound_only or p_named < max(rule.min_probability, NAME_DOB_MIN_PROBABILITY):
             where = (
                 "nowhere the best candidate ever filed from"
                 if levels["address"] in ADDRESS_ELSEWHERE
                 else "not a street the best candidate filed from"
             )
+            if compound_only:
+                where += (
+                    ", the surname agrees only as one part of a compound one (whose frequency "
+                    "is not weighed)"
+                )
             return unmatched(
                 LOW_CONFIDENCE.code,
                 LOW_CONFIDENCE.message(
