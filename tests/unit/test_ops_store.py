@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from _ops_fixtures import BACKENDS, T0, disclosure, held_request, open_store
 
+from tinmatch.delivery import sha256_of
 from tinmatch.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
     RefusedError,
 )
-from tinmatch.delivery import sha256_of
 from tinmatch.ops import Decision, Limits, Quota, Store
-from tinmatch.ops.records import ResultFile
 from tinmatch.ops.purge import purge
+from tinmatch.ops.records import ResultFile
 
 
 @pytest.fixture(params=BACKENDS)
