@@ -329,6 +329,11 @@ def test_noise_is_recorded_in_meta_and_changes_the_hash() -> None:
     assert "request_noise" in noised.meta
     assert noised.meta["trained_on_people"] == 311
     assert "request_noise" not in raw.meta  # the input is not mutated
+    assert noised.sha256 != raw.sha256
+    # the recorded noise alone changes the hash: same levels, the meta entry dropped
+    stripped = ModelParams.from_json(noised.to_json())
+    del stripped.meta["request_noise"]
+    assert stripped.sha256 != noised.sha256
 
 
 _prob = st.one_of(st.none(), st.floats(min_value=1e-7, max_value=1.0))

@@ -15,7 +15,6 @@ import openpyxl
 import pandas as pd
 
 from tinmatch.agreement import Agreement
-from tinmatch.neutralize import neutralize
 from tinmatch.pipeline.read import duplicate_ids, read_request
 from tinmatch.pipeline.validate import ValidationContext, validate
 
@@ -100,9 +99,25 @@ def run_file(path: Path, agreement: Agreement | None = None, chunk_rows: int = 5
                    pd.concat(rejected, ignore_index=True))
 
 
+# Judged on the literal text, independently of tinmatch.neutralize (a test that asked neutralize
+# whether its own output is safe could not fail when neutralize is broken).
+_LIVE_FIRST = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width: some importers strip them
+_LIVE_DDE = re.compile(r"\w+\s*\|.*!", re.DOTALL)
+
+
 def dangerous(text: str) -> bool:
-    """Would a spreadsheet read ``text`` as something live?"""
-    return neutralize(text) != text
+    """Would a spreadsheet read ``text`` as live? (A leading quote is the known prefix.)"""
+    if text.startswith("'"):
+        return False
+    if text[:1] and text[0] in _LIVE_FIRST:
+        return True
+    rest = text
+    while rest[:1] and (rest[0].isspace() or rest[0] in _INVISIBLE):
+        rest = rest[1:]
+    if rest[:1] and rest[0] in _LIVE_FIRST:
+        return True
+    return bool(_LIVE_DDE.search(text))
 
 
 def assert_inert(out: Path) -> int:
