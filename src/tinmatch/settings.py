@@ -150,6 +150,16 @@ SPARK_DRIVER_MEMORY = Setting(
     "size",
     "the Spark driver's memory (local mode runs everything in the driver)",
 )
+SPARK_SECRET = Setting(
+    "TINMATCH_SPARK_SECRET",
+    None,
+    "secret",
+    "the shared secret Spark's RPC authentication (`spark.authenticate`) uses between the driver, "
+    "the cluster manager and the executors; a standalone cluster's master and workers must be "
+    "started with the same one (on YARN and Kubernetes leave it unset: Spark makes one per "
+    "application)",
+    shown_default="random per session in local mode; required for `spark://`",
+)
 REVIEWER_PASSWORD = Setting(
     "TINMATCH_REVIEWER_PASSWORD",
     None,
@@ -264,6 +274,7 @@ SETTINGS: tuple[Setting, ...] = (
     SPARK_DATA,
     SPARK_PARTITIONS,
     SPARK_DRIVER_MEMORY,
+    SPARK_SECRET,
     REVIEWER_PASSWORD,
     SESSION_SECRET,
     TRUSTED_PROXIES,

@@ -230,3 +230,12 @@ def test_process_writes_the_same_results_under_both_engines(
         other = outputs["spark"][name].sort_values("record_id").reset_index(drop=True)
         frame = frame.sort_values("record_id").reset_index(drop=True)
         pd.testing.assert_frame_equal(frame, other, check_exact=True, obj=name)
+
+
+def test_the_session_authenticates_and_encrypts(spark: SparkSession) -> None:
+    """RPC authentication, RPC encryption and encrypted shuffle/spill files are on."""
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.authenticate") == "true"
+    assert conf.get("spark.network.crypto.enabled") == "true"
+    assert conf.get("spark.io.encryption.enabled") == "true"
+    assert len(conf.get("spark.authenticate.secret") or "") >= 32

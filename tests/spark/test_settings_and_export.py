@@ -19,7 +19,7 @@ import pytest
 import sqlglot
 
 from tinmatch.engines.export import TABLES, export_master, export_meta
-from tinmatch.engines.spark import spark_master_url, spark_settings
+from tinmatch.engines.spark import security_conf, spark_master_url, spark_settings
 from tinmatch.errors import ConfigError, MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS, level_labels
 from tinmatch.master.params import LevelParams, ModelParams, render_settings
@@ -152,3 +152,25 @@ def test_open_engine_duckdb_scores_and_discloses(small_master: Any) -> None:
             open_engine("hadoop", small_master.db, con)
     finally:
         con.close()
+
+
+def test_security_is_on_with_a_fresh_secret_per_local_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TINMATCH_SPARK_SECRET", raising=False)
+    first, second = security_conf("local[2]"), security_conf("local[2]")
+    for conf in (first, second):
+        assert conf["spark.authenticate"] == "true"
+        assert conf["spark.network.crypto.enabled"] == "true"
+        assert conf["spark.io.encryption.enabled"] == "true"
+    assert len(first["spark.authenticate.secret"]) == 64
+    assert first["spark.authenticate.secret"] != second["spark.authenticate.secret"]
+    # A cluster's secret cannot be invented here: it must be the one the cluster shares.
+    assert "spark.authenticate.secret" not in security_conf("spark://head:7077")
+    assert "spark.authenticate.secret" not in security_conf("yarn")
+
+
+def test_the_shared_secret_comes_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TINMATCH_SPARK_SECRET", "s3cr3t-shared-by-the-cluster")
+    for master in ("local[2]", "spark://head:7077"):
+        assert security_conf(master)["spark.authenticate.secret"] == "s3cr3t-shared-by-the-cluster"

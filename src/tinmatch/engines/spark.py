@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +54,7 @@ from tinmatch.settings import (
     SPARK_DRIVER_MEMORY,
     SPARK_MASTER,
     SPARK_PARTITIONS,
+    SPARK_SECRET,
 )
 
 if TYPE_CHECKING:
@@ -73,17 +75,41 @@ def spark_master_url(master: str | None = None) -> str:
     return master or SPARK_MASTER.text() or DEFAULT_MASTER_URL
 
 
+def security_conf(master: str) -> dict[str, str]:
+    """Spark's authentication and encryption settings for a session on `master`.
+
+    RPC between driver and executors is authenticated with a shared secret and encrypted
+    (AES-GCM), and shuffle and spill files are encrypted on the executors' disks. The secret is
+    ``TINMATCH_SPARK_SECRET``; in local mode, without one, a random secret per session (nothing
+    else has to share it). On YARN and Kubernetes, unset, Spark makes one per application; a
+    standalone cluster (``spark://``) must be started with the same secret as the session.
+    """
+    conf = {
+        "spark.authenticate": "true",
+        "spark.network.crypto.enabled": "true",
+        "spark.io.encryption.enabled": "true",
+    }
+    secret = SPARK_SECRET.text()
+    if secret is None and master.startswith("local"):
+        secret = secrets.token_hex(32)
+    if secret is not None:
+        conf["spark.authenticate.secret"] = secret
+    return conf
+
+
 def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
     """A Spark session with Splink's similarity UDF jar (local[2] unless told otherwise).
 
     ``TINMATCH_SPARK_PARTITIONS`` sets ``spark.sql.shuffle.partitions`` (default 8: right for
-    one machine; on a cluster use two to three times the executor cores).
+    one machine; on a cluster use two to three times the executor cores). Authentication and
+    encryption (:func:`security_conf`) are always on: `conf` cannot turn them off.
     """
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
     except ImportError as exc:
         raise EngineError(f"the Spark engine needs pyspark (pip install pyspark): {exc}") from None
+    url = spark_master_url(master)
     partitions = str(SPARK_PARTITIONS.integer() or DEFAULT_SHUFFLE_PARTITIONS)
     settings = {
         "spark.jars": similarity_jar_location(),
@@ -95,14 +121,15 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         # Local mode runs everything in the driver: give it room (default 1g thrashes).
         "spark.driver.memory": SPARK_DRIVER_MEMORY.text() or "4g",
         **(conf or {}),
+        **security_conf(url),
     }
-    builder = SparkSession.builder.master(spark_master_url(master)).appName("tinmatch")
+    builder = SparkSession.builder.master(url).appName("tinmatch")
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: no Java, bad master URL, ...
-        raise EngineError(f"cannot start Spark ({spark_master_url(master)}): {exc}") from None
+        raise EngineError(f"cannot start Spark ({url}): {exc}") from None
     spark.sparkContext.setLogLevel("ERROR")
     if spark.sparkContext.getCheckpointDir() is None:
         spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="tinmatch-spark-"))
