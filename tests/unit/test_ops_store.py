@@ -222,6 +222,11 @@ def test_official_caseload_is_refused_whole(store: Store) -> None:
     _check(store, limits, n=7)
     with pytest.raises(RefusedError, match="already has 5 rows.*cap of 12"):
         _check(store, limits, n=8)
+    # the same official typed in another case and spacing counts against the same caseload,
+    # in the same period (not only after it has rolled)
+    for spelling in ("officer  one", "OFFICER ONE", " Officer\tOne "):
+        with pytest.raises(RefusedError, match="already has 5 rows.*cap of 12"):
+            _check(store, limits, n=8, official=spelling)
     _check(store, limits, n=8, official="Officer Two")
     _check(store, limits, n=8, official="officer  one", minutes=60 * 24 * 31)  # period rolled
     store.deny(store.list_requests()[0].id, reviewer="R", note="", now=T0)
