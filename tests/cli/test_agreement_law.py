@@ -273,4 +273,5 @@ def test_an_unregistered_official_is_refused_whole(world: Path) -> None:
     assert not (world / "out_official" / "held.csv").exists()
     respelled = ["--agency", "ice", "--official", "Doe, J., Special Agent", "--attestation",
                  ATTESTATION]  # fmt: skip
-    assert run(world, "out_official", "official", *respelled).returncode == 0
+    done = run(world, "out_official", "official", *respelled)
+    assert done.returncode == 0, done.stderr

@@ -242,14 +242,14 @@ class Service:
                 if released or k in SHOWN_BEFORE_RELEASE
             }
         released = state == "released" and (record is None or record.purged_at is None)
-        if released and record is not None and self.suspended(record) is not None:
-            released = False  # nothing is served while the agency is suspended
         names = [n for n in RESULT_FILES if n != "recalls.csv"]
         if record is not None and record.recalled_record_ids:
             counts["recalled"] = len(record.recalled_record_ids)
             names.append("recalls.csv")
         # rejected.csv is served as soon as processing ends (nothing was looked up for it)
         at_once = record is not None and record.purged_at is None
+        if record is not None and self.suspended(record) is not None:
+            released = at_once = False  # nothing is served while the agency is suspended
         return {
             "ok": True,
             "id": sub.id,
@@ -281,6 +281,9 @@ class Service:
         matched.csv served, whatever is on disk."""
         sub = self.owned(key, request_id)
         record = self.record(sub)
+        why = self.suspended(record) if record is not None else None
+        if why is not None:
+            raise ApiError(403, f"results of request {request_id} are not served: {why}")
         if name == REJECTED and record is not None and record.status != "released":
             return self._rejected_at_once(record)
         if record is None or record.status != "released":
@@ -288,9 +291,6 @@ class Service:
             raise ApiError(409, f"request {request_id} is {state}: results are not released")
         if record.purged_at is not None:
             raise ApiError(410, f"the result files of request {request_id} were purged")
-        why = self.suspended(record)
-        if why is not None:
-            raise ApiError(403, f"results of request {request_id} are not served: {why}")
         found = self.store.delivery(request_id)
         if name == "recalls.csv" and not found.recalls:
             raise ApiError(404, f"nothing of request {request_id} was recalled")
