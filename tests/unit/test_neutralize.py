@@ -17,7 +17,12 @@ def test_formula_like_text_gets_a_quote(text: str) -> None:
     assert neutralize(text) == "'" + text
 
 
-@pytest.mark.parametrize("text", ["1 Main St", "O'Brien", "12 - 14 Main", "a|b", "", "2024"])
+@pytest.mark.parametrize(
+    "text",
+    # leading spaces or zero-width characters before harmless text are no formula either
+    ["1 Main St", "O'Brien", "12 - 14 Main", "a|b", "", "2024", " 1 Main St", "\u200bApt 4",
+     "\u00a0Reno"],
+)
 def test_plain_text_is_unchanged(text: str) -> None:
     assert neutralize(text) == text
 
