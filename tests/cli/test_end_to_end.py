@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from tinmatch.ops import Store
 
 PEOPLE = 20_000
 REQUESTS = 2_000
+MAX_MISSES = 26  # 23 measured (docs/testing.md) + 3
+MAX_REASONS_DISAGREEING = 4  # measured: 4 of 160 unmatched rows give another reason than truth
 SENSITIVE_COLUMNS = {"tin", "spouse_tin", "employer_name", "date_of_birth", "filing_status"}
 
 
@@ -106,9 +109,7 @@ def test_output_columns_are_the_contract_and_nothing_sensitive(run: Path) -> Non
     for name, columns in expected.items():
         with (result / f"{name}.csv").open(encoding="utf-8") as fh:
             assert next(csv.reader(fh)) == columns
-    taxpayers = pd.read_parquet(run / "data" / "taxpayers.parquet")
     returns = pd.read_parquet(run / "data" / "returns.parquet")
-    tins = set(taxpayers["tin"]) | set(returns["tin"])
     employers = set(returns["employer_name"].dropna()) - {""}
     text = "\n".join((result / f).read_text(encoding="utf-8") for f in
                      ("matched.csv", "rejected.csv", "unmatched.csv"))  # fmt: skip
@@ -117,12 +118,62 @@ def test_output_columns_are_the_contract_and_nothing_sensitive(run: Path) -> Non
         for row in sheet.iter_rows(values_only=True):
             text += "\n" + ",".join("" if v is None else str(v) for v in row)
     tokens = set(text.replace("\n", ",").split(","))
-    assert not (tokens & tins), "a TIN appears in the results"
     assert not (tokens & employers), "an employer name appears in the results"
     header_tokens = {
         c for sheet in book.worksheets for c in next(sheet.iter_rows(values_only=True))
     }
     assert not (header_tokens & SENSITIVE_COLUMNS)
+
+
+def output_texts(result: Path) -> dict[str, str]:
+    """Every file the requester or operator gets from a run, as text: CSVs, the explain and
+    reasons files, status.json, the manifest, and every cell of every sheet of each workbook."""
+    texts: dict[str, str] = {}
+    for path in sorted(p for p in result.rglob("*") if p.is_file()):
+        if path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path, read_only=True)
+            cells = [
+                "" if v is None else str(v)
+                for sheet in book.worksheets
+                for row in sheet.iter_rows(values_only=True)
+                for v in row
+            ]
+            texts[path.name] = "\n".join(cells)
+        else:
+            texts[path.name] = path.read_bytes().decode("utf-8", errors="replace")
+    return texts
+
+
+def tins_in(text: str, tins: set[str]) -> set[str]:
+    """Master TINs anywhere in ``text``: inside a cell or message, not only a whole cell, and
+    also written 123-45-6789 or 123 45 6789."""
+    found: set[str] = set()
+    for run_ in re.findall(r"\d{9,}", text):
+        found |= {run_[i : i + 9] for i in range(len(run_) - 8)} & tins
+    for dashed in re.findall(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)", text):
+        found |= {re.sub(r"\D", "", dashed)} & tins
+    return found
+
+
+def test_tin_scan_finds_a_tin_inside_a_message() -> None:
+    tins = {"123456789", "900701234"}
+    assert tins_in('r7,ambiguous,"two people (TIN 123456789) fit"', tins) == {"123456789"}
+    assert tins_in("see 900-70-1234 and x9007012345", tins) == {"900701234"}
+    assert tins_in("zip 021340000, 2024-01-05", tins) == set()
+
+
+@pytest.mark.slow
+def test_no_master_tin_anywhere_in_any_output(run: Path) -> None:
+    taxpayers = pd.read_parquet(run / "data" / "taxpayers.parquet")
+    returns = pd.read_parquet(run / "data" / "returns.parquet")
+    tins = {str(t) for t in set(taxpayers["tin"]) | set(returns["tin"]) if t}
+    texts = output_texts(run / "result")
+    # what the scan must cover: the requester's files, the reviewers' files, the run's status
+    for name in ("matched.csv", "rejected.csv", "unmatched.csv", "result.xlsx", "status.json"):
+        assert name in texts, sorted(texts)
+    assert any("explain" in n for n in texts) and any("reason" in n for n in texts), sorted(texts)
+    for name, text in texts.items():
+        assert not tins_in(text, tins), f"a master TIN appears in {name}"
 
 
 @pytest.mark.slow
@@ -153,10 +204,22 @@ def test_accuracy_against_truth(run: Path) -> None:
         f"\nend-to-end at {PEOPLE:,} people / {REQUESTS:,} rows: precision "
         f"{figures['precision']:.4f}, recall {figures['recall']:.4f}, wrong-person "
         f"{figures['wrong_person']} ({figures['wrong_person_per_10k_valid']:.2f} per 10k valid), "
-        f"misses {figures['misses_by_reason']}"
+        f"misses {figures['misses_by_reason']}, wrong-period {figures['wrong_period']}, "
+        f"unmatched reasons {figures['unmatched_reason_as_expected']} of "
+        f"{figures['unmatched_as_expected']}, should {figures['should_disclose']}, "
+        f"correct {figures['correct']}"
     )
     assert figures["wrong_person"] == 0, figures["wrong_person_records"]
     assert figures["recall"] >= 0.97  # 0.985 measured (docs/accuracy.md); 0.94 before
+    # Floors that notice small regressions (measured 2026-12-07 on this run: 23 misses
+    # (9 ambiguous, 14 low_confidence), 0 wrong-period, 156 of 160 unmatched reasons as the
+    # truth says): a margin of one bit more, a TIN-less spouse disclosed, a reason renamed...
+    misses = figures["should_disclose"] - figures["correct"]
+    assert misses <= MAX_MISSES, (misses, figures["misses_by_reason"])
+    assert figures["wrong_period"] == 0
+    disagreeing = figures["unmatched_as_expected"] - figures["unmatched_reason_as_expected"]
+    assert figures["unmatched_as_expected"] >= 150
+    assert disagreeing <= MAX_REASONS_DISAGREEING, disagreeing
     assert figures["rejected_as_expected"] == figures["rejected_expected"]
     # every disclosure, by probability bucket, was the person sought (by TIN)
     for bucket in figures["reliability_disclosed"]:
