@@ -13,7 +13,7 @@ DEMO_ENV := TINMATCH_DATABASE_URL=sqlite:///$(DEMO)/state.sqlite TINMATCH_REVIEW
 DEMO_AGENCY := U.S. Immigration and Customs Enforcement (synthetic test request)
 DEMO_OFFICIAL := Jane Q. Example, Special Agent in Charge (synthetic)
 
-.PHONY: install demo test lint typecheck clean
+.PHONY: install demo test lint typecheck clean mutation
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (need Python 3.11)"; exit 1; }
@@ -44,6 +44,13 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+# Mutation testing of the guardrail modules ([tool.mutmut] in pyproject.toml; docs/testing.md).
+# Slow, not in CI. MUTANTS narrows the run, e.g. make mutation MUTANTS='tinmatch.neutralize*'.
+MUTANTS ?=
+mutation: $(STAMP)
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
