@@ -152,3 +152,29 @@ def test_tiles_in_uneven_appends_reproduce_every_root_and_proof() -> None:
 
 def test_split_point() -> None:
     assert [merkle.split_point(n) for n in (2, 3, 4, 5, 8, 9)] == [1, 2, 2, 4, 4, 8]
+
+
+def test_malformed_proofs_are_refused() -> None:
+    """Proofs of the wrong length, for impossible sizes or with roots that disagree never verify
+    (killed mutants of `verify_inclusion` / `verify_consistency`, docs/testing.md)."""
+    leaves = synthetic(12)
+    source = ListSource(leaves)
+    root = mth(leaves)
+    with pytest.raises(ValueError, match="leaf 12 is not in a tree of size 12"):
+        inclusion_path(source, 12, 12)
+    path = inclusion_path(source, 5, 12)
+    assert verify_inclusion(5, 12, leaves[5], path, root)
+    assert not verify_inclusion(5, 12, leaves[5], [*path, path[0]], root)  # one hash too many
+    assert not verify_inclusion(5, 12, leaves[5], path[:-1], root)  # one too few
+    assert not verify_inclusion(-1, 12, leaves[5], path, root)
+    a, b = mth(leaves[:5]), root
+    proof = consistency_path(source, 5, 12)
+    assert verify_consistency(5, 12, a, b, proof)
+    assert not verify_consistency(5, 12, a, b, [*proof, proof[0]])  # one hash too many
+    assert not verify_consistency(5, 12, a, b, [])  # no proof at all
+    assert not verify_consistency(12, 5, b, a, proof)  # the first tree is the larger
+    assert not verify_consistency(-1, 12, a, b, proof)
+    assert not verify_consistency(0, 12, b"", b, proof)  # the empty tree takes an empty path
+    assert verify_consistency(12, 12, b, b, [])
+    assert not verify_consistency(12, 12, b, b, proof)  # same size: nothing to prove
+    assert not verify_consistency(12, 12, a, b, [])  # same size, different roots
