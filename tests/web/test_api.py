@@ -98,6 +98,35 @@ def test_another_agency_sees_nothing(web: Web) -> None:
     assert response.status_code == 200
 
 
+def test_the_same_file_from_another_agency_is_its_own_request(web: Web) -> None:
+    """The request key holds the agency: agency B sending agency A's very file never gets
+    A's request id, status, counts or download links."""
+    body = request_csv(web.settings.master_db.parent, 6)
+    _, a = web.submit(body)
+    rid_a = str(a["id"])
+    approve(web.store, rid_a, reviewer="Rita Reviewer", note="ok", now=datetime.now(UTC))
+    _, a = web.get(f"/v1/requests/{rid_a}")
+    assert a["state"] == "released" and a["downloads"]
+    status, b = web.submit(body, key=web.key_b)
+    assert status == 200, b
+    rid_b = str(b["id"])
+    assert rid_b != rid_a
+    assert b["state"] == "held"
+    downloads = b["downloads"]
+    assert isinstance(downloads, dict) and set(downloads) <= {"rejected.csv"}  # not released
+    assert all(rid_b in str(link) for link in downloads.values())
+    counts = b["counts"]
+    assert isinstance(counts, dict) and set(counts) <= {"received", "rejected"}
+    assert rid_a not in str(b)
+    _, listing = web.get("/v1/requests", key=web.key_b)
+    assert [r["id"] for r in listing["requests"]] == [rid_b]  # type: ignore[union-attr,index]
+    assert_error(*web.get(f"/v1/requests/{rid_a}", key=web.key_b), 404)
+    assert_error(*_download(web, rid_a, "matched.csv", key=web.key_b), 404)
+    # and A's request is untouched by B's
+    _, a_again = web.get(f"/v1/requests/{rid_a}")
+    assert a_again["state"] == "released"
+
+
 def test_released_results_download(web: Web) -> None:
     _, body = web.submit(request_csv(web.settings.master_db.parent, 12))
     rid = str(body["id"])
