@@ -360,6 +360,8 @@ def _asked(rows: pd.DataFrame) -> list[dict[str, str | None]]:
 
 
 def _text(value: Any) -> str | None:
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
     if _missing(value):
         return None
     if isinstance(value, datetime | date):
