@@ -145,12 +145,14 @@ def test_review_release_ledger_and_recall(world: Path) -> None:
     held = pd.read_csv(world / "out_rev" / "held.csv", dtype=str)
     assert "status held" in done.stdout and not (world / "out_rev" / "matched.csv").exists()
 
+    here = f"sqlite:///{world / 'review.sqlite'}"  # the CLI ran in `world`; this test may not
+
     def disclosures() -> list[str]:
-        with Store.open(state, create=False) as store:
+        with Store.open(here, create=False) as store:
             return [e.kind for e in store.ledger_entries(request_id)]
 
     assert disclosures() == []  # nothing in the ledger until a reviewer approves
-    with Store.open(state, create=False) as store:
+    with Store.open(here, create=False) as store:
         add_reviewers(store, "R. Viewer")
     approve = ["review", "approve", request_id, "--reviewer", "R. Viewer", "--note", "ok",
                "--state-db", state]  # fmt: skip
