@@ -22,11 +22,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import tinmatch
+from enroll import register_agreement
 from tinmatch.ops import Store
 from tinmatch.ops.engine import resolve_url
 from tinmatch.ops.schema import metadata
 
 POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
+DEFAULT_AGREEMENT = Path(tinmatch.__file__).parent / "data" / "default_agreement.toml"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(
@@ -93,10 +96,12 @@ class World:
     def run(self, *args: str, password: str | None = PASSWORD) -> subprocess.CompletedProcess[str]:
         return tinmatch(*args, "--state-db", self.db, cwd=self.root, password=password)
 
-    def process(self, out: str, request: str = "request.csv") -> subprocess.CompletedProcess[str]:
+    def process(
+        self, out: str, request: str = "request.csv", *extra: str
+    ) -> subprocess.CompletedProcess[str]:
         return self.run(
             "process", str(self.data / request), "--cover", str(self.data / "cover.toml"),
-            "--db", str(self.data / "master.duckdb"), "--out", out, "-q",
+            "--db", str(self.data / "master.duckdb"), "--out", out, "-q", *extra,
         )  # fmt: skip
 
     def request_id(self, out: str) -> str:
@@ -283,7 +288,17 @@ def test_recall_stops_delivery_everywhere_and_for_good(world: World) -> None:
     (world.data / "again.csv").write_text(
         lines[0] + "\n" + row.replace(victim, "AGAIN-1", 1) + "\n", encoding="utf-8"
     )
-    assert world.process("R2", request="again.csv").returncode == 0
+    # the agency asks again at once: under an agreement without the default's 60 s interval
+    fast = world.root / "no_interval.toml"
+    fast.write_text(
+        DEFAULT_AGREEMENT.read_text(encoding="utf-8").replace(
+            "min_interval_seconds = 60", "min_interval_seconds = 0"
+        ),
+        encoding="utf-8",
+    )
+    register_agreement(world.db, fast)
+    again = world.process("R2", "again.csv", "--agreement", str(fast))
+    assert again.returncode == 0, again.stderr
     unmatched = _rows(world.root / "R2" / "unmatched.csv")
     assert [(r["record_id"], r["reason_code"]) for r in unmatched] == [
         ("AGAIN-1", "not_disclosed")

@@ -61,6 +61,7 @@ def test_the_registry_is_complete_and_documented() -> None:
     assert {s.name for s in SETTINGS if s.secret} == {
         "TINMATCH_REVIEWER_PASSWORD",
         "TINMATCH_SESSION_SECRET",
+        "TINMATCH_SPARK_SECRET",
     }
 
 
