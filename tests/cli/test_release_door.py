@@ -58,19 +58,6 @@ def tinmatch(
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def master(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("door-master")
-    for step in (
-        ["synth", "--people", "1000", "--requests", "40", "--seed", "11", "--out", "D"],
-        ["load-master", "--taxpayers", "D/taxpayers.parquet", "--returns",
-         "D/returns.parquet", "--db", "D/master.duckdb", "-q"],
-    ):  # fmt: skip
-        done = tinmatch(*step, cwd=root)
-        assert done.returncode == 0, done.stderr
-    return root / "D"
-
-
 def backend_url(backend: str, tmp_path: Path) -> str:
     """A fresh operational database: a new SQLite file, or PostgreSQL with its tables dropped."""
     if backend == "sqlite":

@@ -43,19 +43,6 @@ def tinmatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def master(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("desk")
-    for step in (
-        ["synth", "--people", "1000", "--requests", "40", "--seed", "11", "--out", "D"],
-        ["load-master", "--taxpayers", "D/taxpayers.parquet", "--returns",
-         "D/returns.parquet", "--db", "D/master.duckdb", "-q"],
-    ):  # fmt: skip
-        done = tinmatch(*step, cwd=root)
-        assert done.returncode == 0, done.stderr
-    return root / "D"
-
-
 @pytest.fixture
 def desk(master: Path, tmp_path: Path) -> Path:
     """A working folder with the master's files and an operational store of its own (the
