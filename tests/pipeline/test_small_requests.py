@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tinmatch.engines import duckdb as link
+from tinmatch.pipeline.features import request_features
 
 
 def _master_rows(con: duckdb.DuckDBPyConnection, n: int) -> list[dict[str, object]]:
@@ -49,3 +50,43 @@ def test_key_lookup_finds_the_same_candidates_as_the_full_join(
     full = score(rows)
     assert len(small) > 100
     pd.testing.assert_frame_equal(_sorted(small), _sorted(full), check_exact=False, rtol=1e-9)
+
+
+def _features(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Standardized request rows, qid ``q1``.. (as ``process`` hands them to an engine)."""
+    frame = pd.DataFrame(rows).astype(object)
+    frame = frame.where(frame.notna(), None)
+    frame["_row"] = range(1, len(rows) + 1)
+    return request_features(frame)
+
+
+def _every_column(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["qid", "tin"]).reset_index(drop=True)
+
+
+def test_compiled_small_path_gives_every_column_of_the_chunk_path(
+    master_con: duckdb.DuckDBPyConnection,
+    engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The small path runs SQL compiled once per engine; each request after the first reuses
+    it. Every column deciding and explaining read (levels, weights per comparison, the rule
+    that found the pair, how many candidates a row had) is the chunk path's, request after
+    request, with and without `top`."""
+    rows = _master_rows(master_con, 90)
+    batches = [rows[:12], rows[12:24], rows[24:90]]
+    for top in (2, None):
+        for batch in batches:
+            features = _features(batch)
+            small = engine.candidates(features, top)
+            with monkeypatch.context() as patched:
+                patched.setattr(link, "SMALL_REQUEST_ROWS", 0)  # force the chunk path
+                chunk = engine.candidates(features, top)
+            assert len(small) > 0
+            assert list(small.columns) == list(chunk.columns)
+            pd.testing.assert_frame_equal(
+                _every_column(small), _every_column(chunk), check_exact=False, rtol=1e-9
+            )
+    assert len(engine._small) == 2  # compiled once per `top`, reused for every batch
+    tables = {r[0] for r in master_con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert not {t for t in tables if t.startswith(link.SMALL)}  # nothing of a request is kept

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,36 @@ from tinmatch.engines.queries import (
 from tinmatch.master.blocking import key_sql
 from tinmatch.master.database import open_master, read_meta, read_params
 from tinmatch.master.params import ModelParams, render_settings
-from tinmatch.master.splink_adapter import SplinkDataFrame, block_pairs, score_pairs
+from tinmatch.master.splink_adapter import (
+    SplinkDataFrame,
+    block_pairs,
+    block_pairs_sql,
+    score_pairs,
+    score_pairs_sql,
+)
 
 # Request rows per chunk: DuckDB links one chunk while ``process`` finishes the one before.
 CHUNK_ROWS = 100_000
 # Requests up to this many rows fetch their candidate master rows by blocking key first.
 SMALL_REQUEST_ROWS = 2_000
+# A small request's tables in the engine's own in-memory database (one request at a time per
+# engine), so that the SQL reading them is compiled once (``LinkEngine._small_sql``).
+SMALL = "tinmatch_small"
+SMALL_REQUEST, SMALL_ROWS, SMALL_BLOCKED, SMALL_NEEDED = (
+    f"{SMALL}_request", f"{SMALL}_rows", f"{SMALL}_blocked", f"{SMALL}_needed",
+)  # fmt: skip
+# Splink's name for the blocked pairs, which its scoring SQL reads.
+BLOCKED_TEMPLATE = "__splink__blocked_id_pairs"
+
+
+@dataclass(frozen=True)
+class SmallSql:
+    """A small request's queries, compiled once per engine (and per request columns)."""
+
+    block: str
+    """The blocked pairs of SMALL_REQUEST x SMALL_ROWS (Splink's blocking SQL)."""
+    score: str
+    """Each request row's candidates from SMALL_BLOCKED over SMALL_NEEDED (Splink's scoring)."""
 
 
 @dataclass
@@ -59,6 +83,7 @@ class LinkEngine:
     _chunks: int = 0
     _block_keys: bool | None = None
     _disclose_con: duckdb.DuckDBPyConnection | None = None
+    _small: dict[tuple[tuple[str, ...], int | None], SmallSql] = field(default_factory=dict)
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
@@ -130,25 +155,76 @@ class LinkEngine:
         """
         if features.empty:
             return empty_candidates()
+        if len(features) <= SMALL_REQUEST_ROWS and self._has_block_keys():
+            return self._small_candidates(features, top)
         self._chunks += 1
         name = f"tinmatch_request_{self._chunks}"
         table = pa.Table.from_pandas(features, preserve_index=False)
         request = self.db_api.register(table, table_name=name)
-        master = self.master
-        subset = None
-        if len(features) <= SMALL_REQUEST_ROWS and self._has_block_keys():
-            subset = self._candidate_rows(name)
-            master = subset
-        predictions = self._predict_between(request, master)
+        predictions = self._predict_between(request, self.master)
         sql = f"SELECT * FROM {predictions.physical_name}"
         if top is not None:
             sql = top_candidates_sql(predictions.physical_name, top)
         out = self.con.execute(sql).df()
         predictions.drop_table_from_database_and_remove_from_cache()
         request.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
-        if subset is not None:
-            subset.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return out
+
+    def _small_candidates(self, features: pd.DataFrame, top: int | None) -> pd.DataFrame:
+        """:meth:`candidates` of a small request: the same pairs and scores as the chunk path,
+        by SQL compiled once per engine (:meth:`_small_sql`) over tables of fixed names.
+
+        The request's candidate master rows are looked up by blocking key first
+        (:meth:`_candidate_rows`); Splink's blocking rules pair them with the request rows; only
+        the master rows some pair needs are scored, as :meth:`_predict_between` does."""
+        table = pa.Table.from_pandas(features, preserve_index=False)
+        con = self.con
+        con.register(SMALL_REQUEST, table)
+        try:
+            self._candidate_rows(SMALL_REQUEST, SMALL_ROWS)
+            sql = self._small_sql(tuple(table.schema.names), top)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {SMALL_BLOCKED} AS {sql.block}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {SMALL_NEEDED} AS SELECT * FROM {SMALL_ROWS} "
+                f"WHERE unique_id IN (SELECT join_key_r FROM {SMALL_BLOCKED})"
+            )
+            return con.execute(sql.score).df()
+        finally:
+            # Nothing of the request stays in the engine's memory past its answer.
+            for name in (SMALL_NEEDED, SMALL_BLOCKED, SMALL_ROWS):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.unregister(SMALL_REQUEST)
+
+    def _small_sql(self, columns: tuple[str, ...], top: int | None) -> SmallSql:
+        """The small-request SQL for request tables with `columns`: generated by Splink the
+        first time (the tables must exist then: Splink reads their columns), then reused.
+
+        Generating it took longer than running it for a dozen rows (Splink parses and renders
+        every comparison with sqlglot); the text is the same for every request with these
+        columns, since the tables it reads always have the same names."""
+        key = (columns, top)
+        found = self._small.get(key)
+        if found is not None:
+            return found
+        block = block_pairs_sql(self.linker, SMALL_REQUEST, SMALL_ROWS)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {SMALL_BLOCKED} AS {block}")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SMALL_NEEDED} AS SELECT * FROM {SMALL_ROWS} LIMIT 0"
+        )
+        api = self.db_api
+        scored = score_pairs_sql(
+            self.linker,
+            api.table_to_splink_dataframe(BLOCKED_TEMPLATE, SMALL_BLOCKED),
+            api.table_to_splink_dataframe(SMALL_REQUEST, SMALL_REQUEST),
+            api.table_to_splink_dataframe(SMALL_NEEDED, SMALL_NEEDED),
+            threshold_match_weight=MIN_MATCH_WEIGHT,
+            then=("__splink__df_best_rows", lambda scored: best_rows_sql(scored, self.tf)),
+        )
+        score = f"SELECT * FROM ({scored}) AS c"
+        if top is not None:
+            score = top_candidates_sql(f"({scored}) AS c", top)
+        found = self._small[key] = SmallSql(block, score)
+        return found
 
     def _predict_between(
         self, request: SplinkDataFrame, master: SplinkDataFrame
@@ -196,8 +272,9 @@ class LinkEngine:
             self._block_keys = bool(rows and rows[0][0])
         return self._block_keys
 
-    def _candidate_rows(self, request_table: str) -> SplinkDataFrame:
-        """Only the master rows a blocking rule could pair with this (small) request.
+    def _candidate_rows(self, request_table: str, name: str) -> None:
+        """Only the master rows a blocking rule could pair with this (small) request, into the
+        temporary table `name`.
 
         The request's blocking keys are looked up in the master's sorted ``block_keys`` (zone
         maps skip all but a few row groups), so a dozen names against millions of people does
@@ -206,7 +283,6 @@ class LinkEngine:
         request_keys = key_sql(request_table, "request")
         found = self.con.execute(f"SELECT DISTINCT k FROM ({request_keys})").fetchall()
         keys = [r[0] for r in found]
-        name = f"{request_table}_candidates"
         if keys:
             # Explicit type: unsuffixed literals above 2^63 would otherwise mix integer types.
             key_list = ", ".join(f"{int(k)}::UBIGINT" for k in keys)
@@ -224,7 +300,6 @@ class LinkEngine:
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM m.link_rows WHERE {where}"
         )
-        return self.db_api.register(name, table_name=f"{name}_sdf")
 
 
 def disclose(

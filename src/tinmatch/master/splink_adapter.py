@@ -7,10 +7,12 @@ What is used, and why:
   subclasses ``ComparisonLevelCreator`` for levels whose similarity function is named per
   dialect; :mod:`tinmatch.master.blocking` returns ``BlockingRuleCreator`` objects);
 - :func:`block_pairs` and :func:`score_pairs`: Splink 5's ``predict_between`` in two steps, for
-  the DuckDB engine. Splink's own ``predict_between`` selects each side into a CTE that DuckDB
-  materializes (every chunk copied the whole master), and ends by materializing every scored
-  pair with ~55 columns; here the same blocking SQL reads the tables directly, and one more SQL
-  step (the engine's best-row query) runs before anything is materialized.
+  the DuckDB engine (:func:`block_pairs_sql`, :func:`score_pairs_sql`: their SQL, not run, which
+  a warm engine compiles once for small requests). Splink's own ``predict_between`` selects each
+  side into a CTE that DuckDB materializes (every chunk copied the whole master), and ends by
+  materializing every scored pair with ~55 columns; here the same blocking SQL reads the tables
+  directly, and one more SQL step (the engine's best-row query) runs before anything is
+  materialized.
 
 Both follow ``LinkerInference.predict_between`` and ``LinkerInference._score_blocked_pairs`` of
 Splink 5.0 step by step. :data:`PRIVATE_API` names each private callable with the keywords
@@ -48,8 +50,10 @@ __all__ = [
     "SplinkDataFrame",
     "SplinkDialect",
     "block_pairs",
+    "block_pairs_sql",
     "private_api_problems",
     "score_pairs",
+    "score_pairs_sql",
 ]
 
 # Splink's names for the two sides' tables with term frequencies (as predict_between names them).
@@ -90,6 +94,7 @@ PRIVATE_API: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
     "DatabaseAPI.sql_pipeline_to_splink_dataframe": (
         DatabaseAPI.sql_pipeline_to_splink_dataframe, ("self", "pipeline")
     ),
+    "CTEPipeline.generate_cte_pipeline_sql": (CTEPipeline.generate_cte_pipeline_sql, ("self",)),
 }  # fmt: skip
 
 #: Private attributes read: of the linker, and of its settings object.
@@ -115,6 +120,19 @@ def block_pairs(
     ``predict_between`` first selects each side into a CTE, which DuckDB materializes when the
     blocking rules reference it more than once).
     """
+    pipeline = _block_pipeline(linker, left.physical_name, right.physical_name)
+    return db_api.sql_pipeline_to_splink_dataframe(pipeline)
+
+
+def block_pairs_sql(linker: Linker, left: str, right: str) -> str:
+    """The SQL of :func:`block_pairs` between the tables named `left` and `right`, not run.
+
+    An engine answering many small requests compiles it once and runs the same text each time
+    (Splink generating it took longer than DuckDB running it for a dozen rows)."""
+    return _block_pipeline(linker, left, right).generate_cte_pipeline_sql()
+
+
+def _block_pipeline(linker: Linker, left: str, right: str) -> CTEPipeline:
     settings = linker._settings_obj
     columns = settings.column_info_settings
     if columns.source_dataset_input_column is not None:
@@ -122,15 +140,15 @@ def block_pairs(
     pipeline = CTEPipeline()
     pipeline.enqueue_list_of_sqls(
         block_using_rules_sqls(
-            input_tablename_l=left.physical_name,
-            input_tablename_r=right.physical_name,
+            input_tablename_l=left,
+            input_tablename_r=right,
             blocking_rules=settings._blocking_rules_to_generate_predictions,
             link_type="two_dataset_link_only",
             source_dataset_input_column=None,
             unique_id_input_column=columns.unique_id_input_column,
         )
     )
-    return db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    return pipeline
 
 
 def score_pairs(
@@ -150,6 +168,38 @@ def score_pairs(
     ``sql_for(predictions_table)`` is enqueued after scoring, and its result is what is
     materialized, so the database streams pairs from comparison to that step.
     """
+    pipeline = _score_pipeline(
+        linker, blocked, left, right, threshold_match_weight=threshold_match_weight, then=then
+    )
+    return db_api.sql_pipeline_to_splink_dataframe(pipeline=pipeline)
+
+
+def score_pairs_sql(
+    linker: Linker,
+    blocked: SplinkDataFrame,
+    left: SplinkDataFrame,
+    right: SplinkDataFrame,
+    *,
+    threshold_match_weight: float | None,
+    then: tuple[str, Callable[[str], str]] | None = None,
+) -> str:
+    """The SQL of :func:`score_pairs` (a query over the tables `blocked`, `left` and `right`
+    name), not run: compiled once, run as it is for every small request."""
+    pipeline = _score_pipeline(
+        linker, blocked, left, right, threshold_match_weight=threshold_match_weight, then=then
+    )
+    return pipeline.generate_cte_pipeline_sql()
+
+
+def _score_pipeline(
+    linker: Linker,
+    blocked: SplinkDataFrame,
+    left: SplinkDataFrame,
+    right: SplinkDataFrame,
+    *,
+    threshold_match_weight: float | None,
+    then: tuple[str, Callable[[str], str]] | None,
+) -> CTEPipeline:
     inference = linker.inference
     settings = linker._settings_obj
     columns = settings.column_info_settings
@@ -185,7 +235,7 @@ def score_pairs(
     if then is not None:
         name, sql_for = then
         pipeline.enqueue_sql(sql=sql_for(predict[-1]["output_table_name"]), output_table_name=name)
-    return db_api.sql_pipeline_to_splink_dataframe(pipeline=pipeline)
+    return pipeline
 
 
 def private_api_problems(linker: Linker | None = None) -> list[str]:
