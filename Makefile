@@ -47,9 +47,11 @@ test: $(STAMP) lint
 
 # Mutation testing of the guardrail modules ([tool.mutmut] in pyproject.toml; docs/testing.md).
 # Slow, not in CI. MUTANTS narrows the run, e.g. make mutation MUTANTS='tinmatch.neutralize*'.
+# Niced, and MUTATION_JOBS test processes at once (the machine is shared).
 MUTANTS ?=
+MUTATION_JOBS ?= 2
 mutation: $(STAMP)
-	$(BIN)/mutmut run $(MUTANTS)
+	nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
 	$(BIN)/mutmut results
 
 clean:

@@ -188,3 +188,126 @@ def test_floors_whatever_the_file_says(
 ) -> None:
     assert edit[0] in GOOD
     assert message in problems(tmp_path, GOOD.replace(*edit))
+
+
+# --- floors and checks one edit away from being lost (mutation triage, issue 17) -------------
+
+
+@pytest.mark.parametrize(
+    "field", ["Spouse-Street", "filing-status", "Filing Status", "HOUSEHOLD", "joint filer"]
+)
+def test_a_relationship_field_is_refused_in_any_spelling(tmp_path: Path, field: str) -> None:
+    text = GOOD.replace('"city"]', f'"city", "{field}"]')
+    assert f"'{field}' may never be disclosed" in problems(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("effective", "last_allowed", "first_refused"),
+    [
+        ("2026-05-31", "2027-11-30", "2027-12-01"),  # no 31 November: the 30th
+        ("2026-08-31", "2028-02-29", "2028-03-01"),  # leap February: the 29th
+        ("2025-08-31", "2027-02-28", "2027-03-01"),  # other February: the 28th
+        ("2026-12-15", "2028-06-15", "2028-06-16"),  # across two year ends
+    ],
+)
+def test_the_term_is_at_most_eighteen_calendar_months(
+    tmp_path: Path, effective: str, last_allowed: str, first_refused: str
+) -> None:
+    def dated(expires: str) -> str:
+        return GOOD.replace("effective = 2026-01-01", f"effective = {effective}").replace(
+            "expires = 2027-06-30", f"expires = {expires}"
+        )
+
+    loaded = Agreement.load(write(tmp_path, dated(last_allowed)))
+    assert loaded.agreement.expires == date.fromisoformat(last_allowed)
+    message = problems(tmp_path, dated(first_refused))
+    assert f"agreement.expires {first_refused} is more than 18 months" in message
+    assert "expires must be after" in problems(tmp_path, dated(effective))
+
+
+@pytest.mark.parametrize(
+    ("years", "message"),
+    [
+        ("recent = 3\nfirst = 2020\nlast = 2023", "give either recent or first/last, not both"),
+        ("first = 2023\nlast = 2020", "tax_years.last is before tax_years.first"),
+        ("last = 2023", "give both first and last, or neither"),
+        ("", "give recent, or first and last"),
+    ],
+)
+def test_tax_years_are_given_one_way(tmp_path: Path, years: str, message: str) -> None:
+    text = GOOD.replace("first = 2020\nlast = 2023", years)
+    assert message in problems(tmp_path, text)
+
+
+def test_one_tax_year_and_recent_years_are_accepted(tmp_path: Path) -> None:
+    single = GOOD.replace("first = 2020\nlast = 2023", "first = 2021\nlast = 2021")
+    assert Agreement.load(write(tmp_path, single)).allowed_years([2020, 2021, 2022]) == (2021, 2021)
+    recent = GOOD.replace("first = 2020\nlast = 2023", "recent = 2")
+    assert Agreement.load(write(tmp_path, recent)).allowed_years([2024, 2020, 2022]) == (
+        2022,
+        2024,
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('["8 USC 1326"]', '["8 USC 1326", "  "]'),
+         "request.authorized_statutes: an empty citation"),
+        (("[tax_years]", "cover_required = false\n\n[tax_years]"),
+         "request.cover_required cannot be false"),
+        (('"city"]', '"city", "zip"]'), "disclosure.fields: a field is named twice"),
+        (('"case_number",', '"case_number", "shoe_size",'),
+         "request.required_columns: 'shoe_size' is not a request column"),
+        (("ambiguity_margin_bits = 12", "ambiguity_margin_bits = 12\nweights = [1, 2]"),
+         "matching.weights: must be a number, string or boolean"),
+        (("max_rows_per_request = 10", "max_rows_per_request = 0"),
+         "limits.max_rows_per_request: Input should be greater than or equal to 1 (got 0)"),
+    ],
+)  # fmt: skip
+def test_each_floor_names_itself(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    assert edit[0] in GOOD
+    assert message in problems(tmp_path, GOOD.replace(*edit))
+
+
+def test_a_scalar_unknown_matching_key_is_reported_once(tmp_path: Path) -> None:
+    message = problems(tmp_path, GOOD.replace("[matching]", "[matching]\nweights = 3"))
+    assert "unknown key matching.weights" in message
+    assert "must be a number" not in message
+
+
+def test_a_field_that_is_neither_forbidden_nor_disclosable_is_named(tmp_path: Path) -> None:
+    message = problems(tmp_path, GOOD.replace('"city"]', '"city", "county"]'))
+    assert "'county' is not a disclosable field (allowed: street, address_line2" in message
+    assert "may never be disclosed" not in message
+
+
+def test_two_reviewers_above_the_threshold_only() -> None:
+    review = Agreement.load().review
+    assert review.two_reviewers_above_rows == 1000
+    assert review.reviewers_for(1000) == 1
+    assert review.reviewers_for(1001) == 2
+
+
+def test_in_force_on_its_first_and_last_day_only(tmp_path: Path) -> None:
+    agreement = Agreement.load(write(tmp_path, GOOD))
+    assert agreement.in_force(date(2026, 1, 1)) and agreement.in_force(date(2027, 6, 30))
+    assert not agreement.in_force(date(2025, 12, 31))
+
+
+def test_what_was_loaded_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    agreement = Agreement.load(path)
+    assert (agreement.source, agreement.raw_bytes) == (str(path), GOOD.encode())
+    assert not agreement.packaged
+    default = Agreement.load()
+    assert default.packaged and default.source == "default agreement"
+    assert default.raw_bytes == DEFAULT.read_bytes()
+    assert Agreement.from_bytes(GOOD.encode()).source == "agreement"
+    with pytest.raises(ConfigError, match="^agreement is invalid: "):
+        Agreement.from_bytes(GOOD.replace("id = ", "ident = ").encode())
+
+
+def test_a_statute_is_stored_normalized(tmp_path: Path) -> None:
+    text = GOOD.replace('["8 USC 1326"]', '["8 u.s.c. § 1326"]')
+    assert Agreement.load(write(tmp_path, text)).request.authorized_statutes == ("8 U.S.C. 1326",)
