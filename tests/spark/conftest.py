@@ -1,4 +1,5 @@
-"""A small synthetic master (2,000 people, 200 request rows), its Parquet export, one Spark session.
+"""A small synthetic master (2,000 people, 200 request rows), its partitioned Parquet export, one
+Spark session.
 
 The master and its export are built once per test session; so is the Spark session (starting a
 JVM costs tens of seconds), and only for tests marked ``spark``. Those are skipped when pyspark
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 PEOPLE = 2_000
 REQUESTS = 200
 SEED = 11
+# The export every Spark test reads: link rows and appearances in 4 key-range parts each.
+PARTS = 4
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def small_master(tmp_path_factory: pytest.TempPathFactory) -> SmallMaster:
     db = root / "master.duckdb"
     load_master(data / "taxpayers.parquet", data / "returns.parquet", db)
     export = root / "master.parquet"
-    export_master(db, export)
+    export_master(db, export, parts=PARTS)
     return SmallMaster(db, export, data)
 
 

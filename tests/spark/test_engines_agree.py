@@ -239,3 +239,15 @@ def test_the_session_authenticates_and_encrypts(spark: SparkSession) -> None:
     assert conf.get("spark.network.crypto.enabled") == "true"
     assert conf.get("spark.io.encryption.enabled") == "true"
     assert len(conf.get("spark.authenticate.secret") or "") >= 32
+
+
+def test_the_engine_reads_the_partitioned_export_and_sizes_chunks_by_cores(
+    small_master: Any, sparked: SparkLinkEngine
+) -> None:
+    """The master rows Spark scores against are the export's 4 part files, read as one table;
+    on local[2] the chunk is the smallest (2 cores x 50,000 rows < 100,000)."""
+    files = sparked.spark.table(f"tinmatch_master_rows_{sparked.tag}").inputFiles()
+    names = sorted(f.rsplit("/", 1)[1] for f in files)
+    assert names == [f"part-0000{i}.parquet" for i in range(4)]
+    assert all("link_rows.parquet/" in f for f in files)
+    assert sparked.chunk_rows == 100_000

@@ -17,9 +17,30 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
+from typer.testing import CliRunner
 
-from tinmatch.engines.export import TABLES, export_master, export_meta
-from tinmatch.engines.spark import security_conf, spark_master_url, spark_settings
+from tinmatch.cli import app
+from tinmatch.engines.export import (
+    LINK_KEY_SQL,
+    PARTITION_KEYS,
+    TABLES,
+    default_parts,
+    export_master,
+    export_meta,
+    export_parts,
+    parquet_rows,
+    part_range,
+)
+from tinmatch.engines.spark import (
+    MAX_CHUNK_ROWS,
+    MIN_CHUNK_ROWS,
+    ROWS_PER_CORE,
+    chunk_rows_for,
+    cluster_cores,
+    security_conf,
+    spark_master_url,
+    spark_settings,
+)
 from tinmatch.errors import ConfigError, MasterNotLoadedError
 from tinmatch.master.comparisons import COMPARISONS, level_labels
 from tinmatch.master.params import LevelParams, ModelParams, render_settings
@@ -90,7 +111,7 @@ def test_export_holds_every_table_with_the_masters_rows(small_master: Any) -> No
     try:
         for table in TABLES:
             (expected,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (None,)
-            got = pq.ParquetFile(small_master.export / f"{table}.parquet").metadata.num_rows
+            got = parquet_rows(small_master.export / f"{table}.parquet")
             assert got == expected, table
         (params_json,) = con.execute("SELECT params_json FROM model").fetchone() or (None,)
     finally:
@@ -109,8 +130,16 @@ def test_export_twice_does_nothing_and_a_changed_master_replaces_it(
     out = tmp_path / "exp"
     first = export_master(small_master.db, out)
     assert not first.unchanged and first.rows["link_rows"] > 2_000
+    assert first.parts == default_parts(first.rows["link_rows"]) == 8
     again = export_master(small_master.db, out)
     assert again.unchanged and again.rows == first.rows
+    # Asking for another number of parts writes it again; asking for the same does nothing.
+    three = export_master(small_master.db, out, parts=3)
+    assert not three.unchanged and three.parts == export_parts(out) == 3
+    assert three.rows == first.rows
+    assert len(list((out / "link_rows.parquet").glob("*.parquet"))) == 3
+    assert export_master(small_master.db, out, parts=3).unchanged
+    assert export_master(small_master.db, out).unchanged  # any number is current
     # A master loaded again (new load time) makes the export stale: it is rewritten whole.
     db = tmp_path / "copy.duckdb"
     db.write_bytes(small_master.db.read_bytes())
@@ -174,3 +203,89 @@ def test_the_shared_secret_comes_from_the_setting(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TINMATCH_SPARK_SECRET", "s3cr3t-shared-by-the-cluster")
     for master in ("local[2]", "spark://head:7077"):
         assert security_conf(master)["spark.authenticate.secret"] == "s3cr3t-shared-by-the-cluster"
+
+
+def test_export_splits_rows_into_disjoint_block_key_ranges(small_master: Any) -> None:
+    """Each part file holds exactly the rows whose key lies in its range, sorted by key; every
+    master row is in one part, and all the rows of one surname (or TIN) are in the same part."""
+    manifest = pq.read_table(small_master.export / "parts.parquet").to_pylist()
+    con = duckdb.connect(str(small_master.db), read_only=True)
+    try:
+        for table, key in PARTITION_KEYS.items():
+            parts = [p for p in manifest if p["table"] == table]
+            assert [p["part"] for p in parts] == list(range(4))  # 2,000 people fill 4 ranges
+            assert {p["parts"] for p in parts} == {4}
+            for p in parts:
+                path = small_master.export / p["file"]
+                lo, hi = part_range(p["part"], 4)
+                assert (int(p["key_lo"]), int(p["key_hi"])) == (lo, hi)
+                keys = [int(k) for (k,) in con.execute(
+                    f"SELECT {key} FROM read_parquet('{path}')").fetchall()]  # fmt: skip
+                assert len(keys) == p["rows"] > 0
+                assert lo <= min(keys) and max(keys) <= hi, (table, p["part"])
+                assert keys == sorted(keys), "rows sorted by key within a part"
+            ranges = [part_range(i, 4) for i in range(4)]
+            assert ranges[0][0] == 0 and ranges[-1][1] == 2**64 - 1
+            assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+            files = f"read_parquet('{small_master.export}/{table}.parquet/*.parquet')"
+            # The parts together are the master's table, row for row.
+            for a, b in ((f"m.{table}", files), (files, f"m.{table}")):
+                con.execute(f"ATTACH IF NOT EXISTS '{small_master.db}' AS m (READ_ONLY)")
+                (extra,) = con.execute(
+                    f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
+                ).fetchone() or (None,)
+                assert extra == 0, (table, a)
+        (split,) = con.execute(
+            "SELECT count(*) FROM (SELECT last_name_std FROM read_parquet("
+            f"'{small_master.export}/link_rows.parquet/*.parquet', filename=true) "
+            "GROUP BY last_name_std HAVING count(DISTINCT filename) > 1)"
+        ).fetchone() or (None,)
+        assert split == 0, "a surname's rows in two parts"
+    finally:
+        con.close()
+    assert LINK_KEY_SQL == "hash(last_name_std)"
+
+
+def test_load_master_writes_the_partitioned_export_when_asked(
+    small_master: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "for-the-cluster"
+    args = [
+        "load-master", "--taxpayers", str(small_master.data / "taxpayers.parquet"),
+        "--returns", str(small_master.data / "returns.parquet"), "--db", str(small_master.db),
+        "--quiet", "--export", str(out), "--parts", "2",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Parquet export for Spark: {out} (2 parts)" in result.output
+    assert export_parts(out) == 2
+    assert sorted(p.name for p in (out / "link_rows.parquet").iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    assert export_meta(out)["model_sha256"] == export_meta(small_master.export)["model_sha256"]
+    refused = CliRunner().invoke(app, [*args[:-2], "--parts", "0"])
+    assert refused.exit_code != 0
+
+
+def test_cluster_cores_from_the_session_conf() -> None:
+    assert cluster_cores({"spark.master": "local[2]"}, 2) == 2
+    assert cluster_cores({"spark.master": "local[16,3]"}, 2) == 16
+    assert cluster_cores({"spark.master": "local"}, 2) == 1
+    standalone = {"spark.master": "spark://head:7077", "spark.cores.max": "48"}
+    assert cluster_cores(standalone, 2) == 48  # not the executors registered so far
+    yarn = {"spark.master": "yarn", "spark.executor.instances": "50", "spark.executor.cores": "5"}
+    assert cluster_cores(yarn, 2) == 250
+    assert cluster_cores({"spark.master": "k8s://x", "spark.executor.instances": "3"}, 2) == 3
+    assert cluster_cores({"spark.master": "spark://head:7077"}, 12) == 12  # what registered
+
+
+def test_chunk_size_grows_with_the_clusters_cores_within_bounds() -> None:
+    """ROWS_PER_CORE rows per executor core, at least MIN_CHUNK_ROWS, at most MAX_CHUNK_ROWS."""
+    assert ROWS_PER_CORE == 50_000
+    assert chunk_rows_for(1) == chunk_rows_for(2) == MIN_CHUNK_ROWS == 100_000
+    assert chunk_rows_for(4) == 200_000
+    assert chunk_rows_for(16) == 800_000
+    assert chunk_rows_for(40) == chunk_rows_for(800) == MAX_CHUNK_ROWS == 2_000_000
+    sizes = [chunk_rows_for(c) for c in range(1, 100)]
+    assert sizes == sorted(sizes)

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
+import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,9 +67,47 @@ if TYPE_CHECKING:
 
 DEFAULT_MASTER_URL = "local[2]"
 DEFAULT_SHUFFLE_PARTITIONS = 8
-# Request rows per chunk: every chunk re-reads the master, so fewer, larger chunks.
-CHUNK_ROWS = 1_000_000
+# Request rows per chunk (:func:`chunk_rows_for`): ROWS_PER_CORE for each core of the cluster,
+# within MIN_CHUNK_ROWS and MAX_CHUNK_ROWS.
+ROWS_PER_CORE = 50_000
+MIN_CHUNK_ROWS = 100_000
+MAX_CHUNK_ROWS = 2_000_000
 _ARRAY_COLUMNS = ("last_name_tokens", "first_name_variants")
+
+
+def cluster_cores(conf: Mapping[str, str], default_parallelism: int) -> int:
+    """The cores the application's executors have, from the session's `conf`.
+
+    ``local[N]``: N (``local[*]``: this machine's cores; ``local``: 1); else
+    ``spark.cores.max`` (a standalone cluster's cap); else ``spark.executor.instances`` x
+    ``spark.executor.cores`` (YARN, Kubernetes); else Spark's default parallelism (the cores of
+    the executors registered so far, at least 2).
+    """
+    master = conf.get("spark.master", "")
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if local:
+        n = local.group(1)
+        return (os.cpu_count() or 1) if n == "*" else int(n or 1)
+    if conf.get("spark.cores.max"):
+        return max(1, int(conf["spark.cores.max"]))
+    if conf.get("spark.executor.instances"):
+        per = int(conf.get("spark.executor.cores") or 1)
+        return max(1, int(conf["spark.executor.instances"]) * per)
+    return max(1, default_parallelism)
+
+
+def chunk_rows_for(cores: int) -> int:
+    """Request rows per chunk on `cores` executor cores: ``ROWS_PER_CORE`` x cores, at least
+    ``MIN_CHUNK_ROWS``, at most ``MAX_CHUNK_ROWS``.
+
+    Every chunk re-reads and re-shuffles the master side once per blocking rule, a cost spread
+    over the cores like the scoring, so a chunk should give each core enough rows to score
+    (50,000 rows x ~10-70 pairs each) that this fixed cost stays a small share; more cores take
+    proportionally larger chunks. The cap is the driver's memory: it holds a chunk's rows and
+    features and collects every candidate of every row into pandas
+    (``TINMATCH_SPARK_DRIVER_MEMORY``).
+    """
+    return min(MAX_CHUNK_ROWS, max(MIN_CHUNK_ROWS, cores * ROWS_PER_CORE))
 
 
 def spark_master_url(master: str | None = None) -> str:
@@ -110,6 +150,11 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     except ImportError as exc:
         raise EngineError(f"the Spark engine needs pyspark (pip install pyspark): {exc}") from None
     url = spark_master_url(master)
+    if url.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # Local Python workers run tinmatch's own functions (load-master --engine spark): they
+        # need this interpreter, not whatever `python3` is first on PATH. On a cluster the
+        # executors' Python is the operator's to set (PYSPARK_PYTHON).
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     partitions = str(SPARK_PARTITIONS.integer() or DEFAULT_SHUFFLE_PARTITIONS)
     settings = {
         "spark.jars": similarity_jar_location(),
@@ -165,13 +210,19 @@ class SparkLinkEngine:
     tag: str = ""
     tf: frozenset[str] = frozenset()  # comparisons with term-frequency levels
     db_meta: dict[str, Any] | None = None  # the DuckDB master's, when opened for one
+    rows_per_chunk: int = MIN_CHUNK_ROWS  # chunk_rows_for(the session's cores)
     _chunks: int = 0
 
     @classmethod
     def open(
         cls, source: str | os.PathLike[str], spark: SparkSession | None = None
     ) -> SparkLinkEngine:
-        """Open the Parquet export at `source` (a local directory or any Hadoop URL)."""
+        """Open the Parquet export at `source` (a local directory or any Hadoop URL).
+
+        A table of the export is a file or, partitioned, a directory of part files
+        (:mod:`tinmatch.engines.export`): Spark reads either as one table, a directory one task
+        or more per file, spread over the executors.
+        """
         from splink import Linker, SparkAPI
 
         logging.getLogger("splink").setLevel(logging.ERROR)
@@ -206,7 +257,12 @@ class SparkLinkEngine:
         for col in ("first_name_std", "last_name_std"):
             lookup = db_api.register(tables[f"tf_{col}"], table_name=f"tinmatch_tf_{col}_{tag}")
             linker.table_management.register_term_frequency_lookup(lookup, col)
-        return cls(spark, params, linker, db_api, master, root, meta, tag, tf_comparisons(settings))
+        context = spark.sparkContext
+        cores = cluster_cores(dict(context.getConf().getAll()), context.defaultParallelism)
+        return cls(
+            spark, params, linker, db_api, master, root, meta, tag, tf_comparisons(settings),
+            rows_per_chunk=chunk_rows_for(cores),
+        )  # fmt: skip
 
     @property
     def model_sha256(self) -> str:
@@ -214,7 +270,8 @@ class SparkLinkEngine:
 
     @property
     def chunk_rows(self) -> int:
-        return CHUNK_ROWS
+        """Request rows per chunk, from the cluster's cores (:func:`chunk_rows_for`)."""
+        return self.rows_per_chunk
 
     def master_meta(self) -> dict[str, Any]:
         """The DuckDB master's meta (as ``open_spark_engine`` read it), else the export's."""

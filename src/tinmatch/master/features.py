@@ -138,7 +138,7 @@ def worker_pool(workers: int | None = None) -> Iterator[Executor | None]:
 def map_values(
     pool: Executor | None, kind: str, values: list[str], progress: Progress | None = None
 ) -> list[Row]:
-    if pool is None or len(values) < PARALLEL_MIN:
+    if pool is None or len(values) < getattr(pool, "min_values", PARALLEL_MIN):
         rows = _apply((kind, values))
         if progress:
             progress(len(values))

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,8 +67,15 @@ class LoadSummary:
 
 
 def load_master(
-    taxpayers: Path, returns: Path, db: Path, reporter: Reporter | None = None
+    taxpayers: Path,
+    returns: Path,
+    db: Path,
+    reporter: Reporter | None = None,
+    standardizer: Executor | None = None,
 ) -> LoadSummary:
+    """Load the master into `db` (see the module). The names and addresses are standardized in
+    worker processes on this machine, or by `standardizer` when given (``load-master --engine
+    spark`` passes one that runs on Spark: :mod:`tinmatch.engines.spark_load`)."""
     reporter = reporter or Reporter()
     started = time.monotonic()
     for path in (taxpayers, returns):
@@ -86,7 +93,8 @@ def load_master(
     tmp = db.with_name(db.name + ".building")
     _remove_building(tmp)  # left by a load that was killed (kill -9 runs no cleanup)
     try:
-        with worker_pool() as pool:  # before DuckDB starts its threads
+        pools = worker_pool() if standardizer is None else nullcontext(standardizer)
+        with pools as pool:  # before DuckDB starts its threads
             con = duckdb.connect(str(tmp))
             try:
                 database.configure(con)
