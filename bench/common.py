@@ -342,6 +342,33 @@ def process_command(data: DataSet, request: Path, out: Path, state: Path) -> lis
     return cmd
 
 
+def release(out: Path, state: Path) -> Any:
+    """Approve the held request in `out` as the bench approvers (two), so that ``matched.csv``
+    exists to be scored, and return its private decision log (record_id, outcome, tin,
+    probability) for scoring the person disclosed by TIN. Not part of any timed figure."""
+    import pandas as pd
+
+    from tinmatch.ops import Store
+
+    request_id = json.loads((out / "status.json").read_text())["request_id"]
+    env = {**os.environ, "TINMATCH_REVIEWER_PASSWORD": BENCH_PASSWORD}
+    for approver in BENCH_APPROVERS:
+        done = subprocess.run(
+            [TINMATCH, "review", "approve", request_id, "--reviewer", approver,
+             "--note", "benchmark", "--state-db", f"sqlite:///{state}"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"approving {request_id} failed:\n{done.stdout}{done.stderr}")
+        if done.stdout.startswith("released"):
+            break
+    with Store.open(f"sqlite:///{state}") as store:
+        return pd.DataFrame(
+            [(d.record_id, d.outcome, d.tin, d.probability) for d in store.decisions(request_id)],
+            columns=["record_id", "outcome", "tin", "probability"],
+        )
+
+
 def machine() -> dict[str, Any]:
     """nproc, memory, CPU model and library versions of this machine."""
     cpu = "unknown"

@@ -42,6 +42,7 @@ from common import (
     measure,
     process_command,
     record,
+    release,
     size_arg,
     valid_rows,
 )
@@ -258,15 +259,17 @@ def run_engine(engine: str, data: DataSet, size: str, requests: int, round_: int
                ) -> dict[str, Any]:  # fmt: skip
     out = data.dir / f"compare_{engine}"
     shutil.rmtree(out, ignore_errors=True)
+    state = data.dir / "compare_state.sqlite"
     if engine == "tinmatch":
-        state = data.dir / "compare_state.sqlite"
         state.unlink(missing_ok=True)
         cmd = process_command(data, data.request, out, state)
     else:
         cmd = [sys.executable, __file__, size, "--child", engine, "--out", str(out)]
     print(f"running {engine} on {data.label} (round {round_ + 1}) ...", flush=True)
     m = measure(cmd)
-    q = evaluate(data.truth, out)
+    # tinmatch holds its answer for review: released (untimed) before it is scored, by TIN too.
+    decisions = release(out, state) if engine == "tinmatch" else None
+    q = evaluate(data.truth, out, decisions)
     phases = {}
     if (out / "phases.json").exists():
         phases = json.loads((out / "phases.json").read_text())

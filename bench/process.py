@@ -22,6 +22,7 @@ from common import (
     process_command,
     profiled,
     record,
+    release,
     size_arg,
 )
 
@@ -52,7 +53,7 @@ def main() -> None:
         print(f"process {data.label} ({request.name}): {m.line()}")
         print(f"  {rate:,.0f} request rows/s wall ({requests / m.cpu_s:,.0f} per CPU-second); "
               f"1M rows extrapolated {1_000_000 / rate:.0f}s (target <= {TARGET_1M_S:.0f}s)")
-        quality = evaluate(data.truth, out).as_dict()
+        quality = evaluate(data.truth, out, release(out, state)).as_dict()
         print(f"  precision {quality['precision']:.4f}  recall {quality['recall']:.4f}  "
               f"wrong-person {quality['wrong_person']}")
         record("process", data, m, input=request.name, rows_per_s=round(rate),
