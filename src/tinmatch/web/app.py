@@ -125,6 +125,22 @@ class AccessLog:
             )
 
 
+async def _warm(service: Service) -> None:
+    """Warm every worker before the service answers anything: no requester waits for the
+    master to be opened or the SQL to be compiled. A failure is logged, not fatal (the master
+    may be loaded later; ``/healthz`` says whether it is there)."""
+    started = time.perf_counter()
+    try:
+        each = await run_in_threadpool(service.warm)
+    except Exception as exc:  # noqa: BLE001 - any failure: requests will report it themselves
+        log.warning("workers not warmed", extra={"error": " ".join(str(exc).split())})
+        return
+    log.info(
+        "workers warmed",
+        extra={"workers": len(each), "seconds": round(time.perf_counter() - started, 3)},
+    )
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The tinmatch web service. Opens (and migrates) the operational database unless a
     `store` is given; the master and the agreement are checked now, not at the first request."""
@@ -138,6 +154,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         interrupted = service.submissions.fail_interrupted()
         if interrupted:
             log.warning("submissions interrupted by a restart", extra={"count": interrupted})
+        if settings.warm_workers:
+            await _warm(service)
         log.info(
             "tinmatch web service started",
             extra={"master": str(settings.master_db), "workers": settings.workers},

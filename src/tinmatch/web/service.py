@@ -29,6 +29,7 @@ from tinmatch.ops import RequestRecord, Store, request_id_for
 from tinmatch.ops.registry import Registry
 from tinmatch.pipeline.process import request_key
 from tinmatch.pipeline.read import RequestReader
+from tinmatch.pipeline.warm import warm_up
 from tinmatch.progress import Reporter
 from tinmatch.report import requester_counts
 from tinmatch.web.accounts import Accounts, ApiKey
@@ -169,6 +170,14 @@ class Service:
             return None
 
     # -- processing --------------------------------------------------------------------------
+
+    def warm(self) -> list[float]:
+        """Warm every worker thread before the first request (``pipeline.warm``): its engine
+        open over the master, the small-request SQL compiled, the pipeline's code run once.
+        Nobody is looked up; the seconds each worker took."""
+        return self.workers.on_each_thread(
+            lambda: warm_up(self.settings.master_db, self.agreement)
+        )
 
     def run(self, sub: Submission, reporter: Reporter) -> None:
         """Process one submission (in a worker thread); the outcome lands in the Store."""

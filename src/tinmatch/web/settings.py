@@ -41,6 +41,8 @@ class Settings:
     """`?wait=true` is honoured for requests of at most this many rows."""
     wait_seconds: float = 30.0
     """How long `?wait=true` waits before answering 202 anyway."""
+    warm_workers: bool = True
+    """Warm every worker at start (engine open, SQL compiled) before answering anything."""
     session_hours: float = 8.0
     """A reviewer's login lasts this long."""
     secure_cookies: bool = False

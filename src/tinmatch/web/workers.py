@@ -7,8 +7,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tinmatch.progress import Advance, Reporter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,7 +54,8 @@ class Workers:
 
     def __init__(self, workers: int, max_queue: int) -> None:
         self.max_queue = max(1, max_queue)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tinmatch")
+        self.workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tinmatch")
         self._lock = threading.RLock()  # a finished future calls back at once
         self._progress: dict[str, Progress] = {}
         self._futures: dict[str, Future[None]] = {}
@@ -93,6 +97,23 @@ class Workers:
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"pending": self.pending(), "max_queue": self.max_queue}
+
+    def on_each_thread(self, job: Callable[[], T], timeout: float = 600.0) -> list[T]:
+        """Run `job` once on every worker thread (starting them), and wait for all of them.
+
+        Each run waits at a barrier until every worker thread has taken one, so no thread takes
+        two and each of them runs it. What `job` raises is raised here."""
+        barrier = threading.Barrier(self.workers)
+
+        def once() -> T:
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                pass  # a thread did not start in time: run it here all the same
+            return job()
+
+        futures = [self._pool.submit(once) for _ in range(self.workers)]
+        return [f.result() for f in futures]
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -1,0 +1,63 @@
+"""Warm a worker before its first request: the engine opened, its SQL compiled, the pipeline run.
+
+A service answering a dozen names must not make its first requester wait for what every
+request after it reuses: the master attached and the Splink linker built (per thread,
+``engines.duckdb.warm_engine``), the small-request SQL generated (``LinkEngine._small_sql``), the
+first run of the reader, validator, writer and workbook code. :func:`warm_up` does all of it on
+the calling thread and looks **nobody** up: the engine is handed a row with no values (no
+blocking key can be made of it, so no master row is read), and ``process`` a one-row request
+rejected by validation (nothing is linked or disclosed), written into a temporary folder that
+is removed at once. Nothing is recorded in the operational store.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from tinmatch.agreement import REQUEST_COLUMNS, Agreement
+from tinmatch.cover import Cover
+from tinmatch.engines import open_engine
+from tinmatch.master.params import LINK_COLUMNS
+from tinmatch.pipeline.process import process
+
+#: The one row ``process`` is given: a record id and nothing else, rejected as missing fields.
+WARM_RECORD_ID = "WARM-UP"
+#: What ``decide`` and explaining read of each row (``process`` asks an engine for the best two).
+TOP = 2
+
+
+def warm_up(db: Path, agreement: Agreement, engine_kind: str = "duckdb") -> float:
+    """Warm this thread's engine over `db` and the pipeline under `agreement`; the seconds it
+    took. Looks nobody up, writes nothing that stays, records nothing."""
+    started = time.perf_counter()
+    engine = open_engine(engine_kind, db)
+    try:
+        empty = pd.DataFrame([dict.fromkeys(LINK_COLUMNS)], columns=LINK_COLUMNS).astype(object)
+        empty["unique_id"] = "q0"
+        engine.candidates(empty, top=TOP)
+    finally:
+        engine.release()
+    scratch = Path(tempfile.mkdtemp(prefix="tinmatch-warm-"))
+    try:
+        request = scratch / "warm.csv"
+        with request.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REQUEST_COLUMNS)
+            writer.writerow([WARM_RECORD_ID, *([""] * (len(REQUEST_COLUMNS) - 1))])
+        process(
+            request,
+            scratch / "out",
+            db=db,
+            agreement=agreement,
+            cover=Cover("(warm-up)", "(warm-up)", "(warm-up)"),
+            engine_kind=engine_kind,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return time.perf_counter() - started
