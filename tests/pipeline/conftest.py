@@ -95,6 +95,14 @@ def _write(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the session's master are marked `master` (mutation runs leave them out: each
+    mutant would build and train it again)."""
+    for item in items:
+        if "master_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.master)
+
+
 @pytest.fixture(scope="session")
 def master_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of the session's master database (built once)."""
