@@ -148,13 +148,13 @@ def multipart(file_bytes: bytes, official: str) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = []
     for name, value in (("official", official), ("attestation", ATTESTATION)):
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-            .encode()
-        )
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="request.csv"'
-        f"\r\nContent-Type: text/csv\r\n\r\n".encode() + file_bytes + b"\r\n"
+        f"\r\nContent-Type: text/csv\r\n\r\n".encode()
+        + file_bytes
+        + b"\r\n"
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
@@ -280,16 +280,24 @@ def run_phase(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("size", nargs="?", default="medium",
-                        help="small/medium/large or PEOPLE/REQUESTS (ignored with --data)")
+    parser.add_argument(
+        "size",
+        nargs="?",
+        default="medium",
+        help="small/medium/large or PEOPLE/REQUESTS (ignored with --data)",
+    )
     parser.add_argument("--data", type=Path, help="a data set folder (master.duckdb, request.csv)")
     parser.add_argument("--rows", type=int, default=12, help="rows per request")
     parser.add_argument("--single", type=int, default=20, help="requests sent one at a time")
     parser.add_argument("--clients", default="4,8", help="concurrent clients, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each load phase")
     parser.add_argument("--workers", type=int, default=2, help="serve --workers")
-    parser.add_argument("--serve-arg", action="append", default=[],
-                        help="one more argument for `tinmatch serve` (repeatable)")
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="one more argument for `tinmatch serve` (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()  # fmt: skip
 

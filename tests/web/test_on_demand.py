@@ -30,6 +30,10 @@ def _count(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, calls: list[s
     monkeypatch.setattr(owner, name, counted)
 
 
+def _unused(*args: Any) -> str:
+    raise AssertionError("the batch path reads the master's own returns")
+
+
 def test_workers_are_warm_before_the_first_request(
     master: Path, tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,7 +48,7 @@ def test_workers_are_warm_before_the_first_request(
         for i in range(4):
             status, body = web.submit(request_csv(master, 12, tag=f"W{i}"))
             assert status == 200 and body["state"] == "held", body
-        after = calls[len(at_start):]
+        after = calls[len(at_start) :]
     assert sorted(at_start) == sorted(["open", "block_pairs_sql", "score_pairs_sql"] * 2)
     assert after == []
 
@@ -91,9 +95,12 @@ def test_the_service_decides_as_the_batch_path(
 ) -> None:
     """The same rows through the API (the small path: SQL compiled once per warm worker) and
     through ``answer_request`` forced onto the chunk path (Splink's SQL generated per chunk,
-    over the whole master) give the same decisions row by row -- outcome, reason, TIN and
+    over the whole master; disclosed from the master's own returns, not the copy sorted by
+    TIN) give the same decisions row by row -- outcome, reason, TIN and
     probability -- and byte-identical held, unmatched and rejected files."""
     body = request_csv(master, 60, tag="SAME")
+    sorted_copy: list[str] = []
+    _count(monkeypatch, link.by_tin, "returns_of", sorted_copy)
     (tmp_path / "served").mkdir()
     with open_web(master, tmp_path / "served", store) as web:
         # two requests first, so the compared one runs on SQL compiled earlier
@@ -103,6 +110,8 @@ def test_the_service_decides_as_the_batch_path(
         assert status == 200 and answer["state"] == "held", answer
         served_dir = web.settings.results / str(answer["id"])
         agreement_path = web.settings.agreement_path
+    assert sorted_copy  # the service disclosed from the returns sorted by TIN
+    monkeypatch.setattr(link.by_tin, "returns_of", _unused)
     assert agreement_path is not None
     served = store.decisions(str(answer["id"]))
 

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
+from tinmatch.engines import by_tin
 from tinmatch.engines.chunks import C, linked_in_order
 from tinmatch.engines.queries import (
     MIN_MATCH_WEIGHT,
@@ -87,6 +88,7 @@ class LinkEngine:
     _block_keys: bool | None = None
     _disclose_con: duckdb.DuckDBPyConnection | None = None
     _small: dict[tuple[tuple[str, ...], int | None], SmallSql] = field(default_factory=dict)
+    by_tin: bool = False  # the master's returns sorted by TIN attached (``engines.by_tin``)
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
@@ -133,7 +135,18 @@ class LinkEngine:
         # next is being linked on ``con``, and one DuckDB connection runs one query at a time.
         if self._disclose_con is None:
             self._disclose_con = self.con.cursor()
-        return disclose(self._disclose_con, identified, fields)
+        appearances = "m.appearances"
+        if self.by_tin and len(identified) <= SMALL_REQUEST_ROWS:
+            # The same returns, sorted by TIN: a dozen people's read a row group or two each.
+            appearances = by_tin.returns_of(identified["tin"].tolist())
+        return disclose(self._disclose_con, identified, fields, appearances)
+
+    def use_returns_by_tin(self, path: Path, db: Path) -> None:
+        """Disclose to small requests from the sorted copy at `path` of `db`'s returns
+        (``engines.by_tin``; refused when it was built from another master)."""
+        if not self.by_tin:
+            by_tin.attach(self.con, path, db)
+            self.by_tin = True
 
     def release(self) -> None:
         if not self.warm:
@@ -315,16 +328,19 @@ def disclose(
     con: duckdb.DuckDBPyConnection,
     identified: pd.DataFrame,
     fields: Sequence[str],
+    appearances: str = "m.appearances",
 ) -> pd.DataFrame:
     """For rows (qid, tin, tax_years), the disclosed fields of the most recent return.
 
     Returns one row per qid that has a return in its years: qid, tin, and `fields` (and
     tax_year). Rows without such a return are absent (the caller reports them as
     ``no_return_in_period``). A field the agreement's list does not hold is refused.
+    `appearances` is the relation the returns are read from: the master's table, or a
+    parenthesized query of the same rows (``by_tin.returns_of``).
     """
     if identified.empty:
         return empty_disclosure(fields)
-    sql = disclose_sql("_wanted", "m.appearances", fields)
+    sql = disclose_sql("_wanted", appearances, fields)
     wanted = pa.table(
         {
             "qid": pa.array(identified["qid"].tolist(), pa.string()),

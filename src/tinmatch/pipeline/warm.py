@@ -3,11 +3,12 @@
 A service answering a dozen names must not make its first requester wait for what every
 request after it reuses: the master attached and the Splink linker built (per thread,
 ``engines.duckdb.warm_engine``), the small-request SQL generated (``LinkEngine._small_sql``), the
-first run of the reader, validator, writer and workbook code. :func:`warm_up` does all of it on
-the calling thread and looks **nobody** up: the engine is handed a row with no values (no
-blocking key can be made of it, so no master row is read), and ``process`` a one-row request
-rejected by validation (nothing is linked or disclosed), written into a temporary folder that
-is removed at once. Nothing is recorded in the operational store.
+first run of the reader, validator, writer and workbook code, and (``tinmatch serve``) the
+master's returns sorted by TIN attached for disclosing (``engines.by_tin``). :func:`warm_up`
+does all of it on the calling thread and looks **nobody** up: the engine is handed a row with
+no values (no blocking key can be made of it, so no master row is read), and ``process`` a
+one-row request rejected by validation (nothing is linked or disclosed), written into a
+temporary folder that is removed at once. Nothing is recorded in the operational store.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 from tinmatch.agreement import REQUEST_COLUMNS, Agreement
 from tinmatch.cover import Cover
 from tinmatch.engines import open_engine
+from tinmatch.engines.duckdb import LinkEngine
 from tinmatch.master.params import LINK_COLUMNS
 from tinmatch.pipeline.process import process
 
@@ -32,12 +34,19 @@ WARM_RECORD_ID = "WARM-UP"
 TOP = 2
 
 
-def warm_up(db: Path, agreement: Agreement, engine_kind: str = "duckdb") -> float:
+def warm_up(
+    db: Path, agreement: Agreement, engine_kind: str = "duckdb", returns_by_tin: Path | None = None
+) -> float:
     """Warm this thread's engine over `db` and the pipeline under `agreement`; the seconds it
-    took. Looks nobody up, writes nothing that stays, records nothing."""
+    took. Looks nobody up, writes nothing that stays, records nothing.
+
+    With `returns_by_tin` (``engines.by_tin.build``), the engine discloses to small requests
+    from that sorted copy of the master's returns."""
     started = time.perf_counter()
     engine = open_engine(engine_kind, db)
     try:
+        if returns_by_tin is not None and isinstance(engine, LinkEngine):
+            engine.use_returns_by_tin(returns_by_tin, db)
         empty = pd.DataFrame([dict.fromkeys(LINK_COLUMNS)], columns=LINK_COLUMNS).astype(object)
         empty["unique_id"] = "q0"
         engine.candidates(empty, top=TOP)

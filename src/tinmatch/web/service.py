@@ -18,6 +18,7 @@ from tinmatch.agreement import Agreement
 from tinmatch.answer import answer_request
 from tinmatch.cover import Cover
 from tinmatch.delivery import write_delivery
+from tinmatch.engines import by_tin
 from tinmatch.errors import (
     ConfigError,
     InputFileError,
@@ -173,10 +174,14 @@ class Service:
 
     def warm(self) -> list[float]:
         """Warm every worker thread before the first request (``pipeline.warm``): its engine
-        open over the master, the small-request SQL compiled, the pipeline's code run once.
-        Nobody is looked up; the seconds each worker took."""
+        open over the master, the small-request SQL compiled, the pipeline's code run once,
+        the master's returns sorted by TIN attached (built first, once per master, under
+        ``WORK_DIR/serving``; ``engines.by_tin``). Nobody is looked up; the seconds each
+        worker took."""
+        db = self.settings.master_db
+        returns = by_tin.build(db, self.settings.serving)
         return self.workers.on_each_thread(
-            lambda: warm_up(self.settings.master_db, self.agreement)
+            lambda: warm_up(db, self.agreement, returns_by_tin=returns)
         )
 
     def run(self, sub: Submission, reporter: Reporter) -> None:

@@ -79,3 +79,8 @@ class Settings:
     @property
     def results(self) -> Path:
         return self.work_dir / "results"
+
+    @property
+    def serving(self) -> Path:
+        """What the service derives from the master to answer faster (``engines.by_tin``)."""
+        return self.work_dir / "serving"
