@@ -15,6 +15,8 @@ from tinmatch.engines.queries import (
     best_rows_sql,
     disclose_sql,
     for_dialect,
+    guard_edit_distance,
+    guard_settings,
     tf_comparisons,
     top_candidates_sql,
 )
@@ -103,3 +105,74 @@ def test_a_translation_that_keeps_a_double_quoted_name_is_refused(
     monkeypatch.setattr(queries.sqlglot, "transpile", lambda sql, **_: ['SELECT "x" = "y"'])
     with pytest.raises(EngineError, match="cannot be translated for spark"):
         for_dialect("SELECT 1", "spark")
+
+
+# Names whose lengths differ by 0 to 5 characters, accented letters (one character, two bytes),
+# transpositions, empty and missing values: every pair of them is compared.
+_WORDS = [
+    None, "", "a", "é", "ab", "ba", "abc", "abcd", "abdc", "jose", "josé", "jsoe", "josee",
+    "jse", "maria", "mraia", "marìa", "mariaa", "mari", "zzzzzzzz",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def word_pairs() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE w(v VARCHAR)")
+    con.executemany("INSERT INTO w VALUES (?)", [[v] for v in _WORDS])
+    con.execute(
+        "CREATE TABLE pairs AS SELECT a.v AS a, b.v AS b, [b.v, 'x', a.v || 'q'] AS variants "
+        "FROM w a, w b"
+    )
+    return con
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "damerau_levenshtein(a, b) <= 1",
+        "damerau_levenshtein(a, b) <= 2",
+        "damerau_levenshtein(a, split_part(b, ' ', 1)) <= 1",
+        "length(a) >= 2 AND (jaro_winkler_similarity(a, b) >= 0.92 "
+        "OR damerau_levenshtein(a, b) <= 1)",
+        "NOT (damerau_levenshtein(a, b) <= 1)",
+        "array_length(list_filter(variants, lambda x: damerau_levenshtein(x, a) <= 1)) > 0",
+    ],
+)
+def test_a_guarded_edit_distance_is_the_same_condition(
+    word_pairs: duckdb.DuckDBPyConnection, condition: str
+) -> None:
+    guarded = guard_edit_distance(condition)
+    assert guarded != condition and "abs(length(" in guarded
+    differing = word_pairs.execute(
+        f"SELECT a, b, ({condition}), ({guarded}) FROM pairs "
+        f"WHERE ({condition}) IS DISTINCT FROM ({guarded})"
+    ).fetchall()
+    assert differing == []  # NULL where it was NULL, false where it was false
+    assert word_pairs.execute(f"SELECT count(*) FROM pairs WHERE {guarded}").fetchone()[0] > 0
+
+
+def test_every_edit_distance_of_the_model_is_guarded_and_nothing_else_changes() -> None:
+    plain = render_settings(_params(), "duckdb")
+    guarded = guard_settings(render_settings(_params(), "duckdb"))
+    changed = 0
+    for before, after in zip(plain["comparisons"], guarded["comparisons"], strict=True):
+        for lvl_before, lvl_after in zip(
+            before["comparison_levels"], after["comparison_levels"], strict=True
+        ):
+            sql = lvl_before["sql_condition"]
+            calls = sql.count("damerau_levenshtein(")
+            assert lvl_after["sql_condition"].count("abs(length(") == calls
+            assert (lvl_after["sql_condition"] != sql) == (calls > 0)
+            assert {k: v for k, v in lvl_after.items() if k != "sql_condition"} == {
+                k: v for k, v in lvl_before.items() if k != "sql_condition"
+            }
+            changed += calls > 0
+    assert changed >= 5  # the one-edit, typo and two-edit levels
+
+
+def test_an_edit_distance_that_cannot_be_read_is_refused() -> None:
+    with pytest.raises(ValueError, match="not guarded"):
+        guard_edit_distance("damerau_levenshtein(f(g(h(a))), b) <= 1")
+    with pytest.raises(ValueError, match="not guarded"):
+        guard_edit_distance("damerau_levenshtein(a, b) < 2")

@@ -32,6 +32,7 @@ from tinmatch.engines.queries import (
     disclose_sql,
     empty_candidates,
     empty_disclosure,
+    guard_settings,
     tf_comparisons,
     top_candidates_sql,
 )
@@ -97,7 +98,7 @@ class LinkEngine:
         con.execute("CREATE OR REPLACE TEMP VIEW master_rows AS SELECT * FROM m.link_rows")
         db_api = DuckDBAPI(con)
         master = db_api.register("master_rows", table_name="tinmatch_master_rows")
-        settings = render_settings(params, "duckdb")
+        settings = guard_settings(render_settings(params, "duckdb"))
         settings["retain_intermediate_calculation_columns"] = True
         linker = Linker(master, settings, log_level=logging.ERROR)
         for col in ("first_name_std", "last_name_std"):

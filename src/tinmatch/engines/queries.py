@@ -46,6 +46,43 @@ MIN_MATCH_WEIGHT = -20.0
 DOUBLE_QUOTED = re.compile(r'"[A-Za-z_][A-Za-z0-9_]*"')
 
 
+# An argument of a function call: a name, a literal, or a call nested up to two levels deep.
+_ARG = r"(?:[^(),]|\((?:[^()]|\([^()]*\))*\))+"
+_EDIT_DISTANCE = re.compile(rf"damerau_levenshtein\(({_ARG}), ({_ARG})\) <= (\d+)")
+
+
+def guard_edit_distance(sql: str) -> str:
+    """`sql` (a comparison level's condition, DuckDB) with each ``damerau_levenshtein(a, b) <=
+    n`` computed only when the lengths of `a` and `b` differ by at most `n`.
+
+    The distance is at least the difference in length (both count characters), so a longer
+    difference is ``false`` without computing it, and a missing side stays NULL: the condition
+    is the same in three-valued logic. DuckDB fills the whole edit matrix for every call (about
+    a microsecond for two short names; the fuzzy first-name levels call it several times per
+    pair, once per nickname in a lambda), and ``CASE`` evaluates its branch only where the
+    guard lets it (``AND`` inside a lambda does not). Refuses (``ValueError``) a call it cannot
+    read, rather than leave it unguarded unnoticed.
+    """
+    guarded = _EDIT_DISTANCE.sub(
+        lambda m: (
+            f"CASE WHEN abs(length({m[1]}) - length({m[2]})) > {m[3]} THEN false "
+            f"ELSE damerau_levenshtein({m[1]}, {m[2]}) <= {m[3]} END"
+        ),
+        sql,
+    )
+    if len(_EDIT_DISTANCE.findall(sql)) != sql.count("damerau_levenshtein("):
+        raise ValueError(f"an edit distance in this condition was not guarded: {sql}")
+    return guarded
+
+
+def guard_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Rendered DuckDB Splink `settings` with every level's edit distance guarded (in place)."""
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = guard_edit_distance(level["sql_condition"])
+    return settings
+
+
 def tf_comparisons(settings: dict[str, Any]) -> frozenset[str]:
     """Comparisons with a term-frequency level in rendered Splink `settings`.
 
