@@ -318,13 +318,14 @@ def test_a_typo_first_name_needs_an_address(first: str) -> None:
 @pytest.mark.parametrize(
     "levels",
     [
-        {"first_name": "else", "address": "street_and_unit", "date_of_birth": "exact"},
+        # with an exact DOB too it is the unrelated-first-name rule's (tests below)
+        {"first_name": "else", "address": "street_and_unit",
+         "date_of_birth": "day_month_transposed"},
         {"first_name": "phonetic", "address": "street_and_unit"},
         # "Leon William" for Donald Leon: the request's first name is only his surname
         {"first_name": "swapped_with_surname", "last_name": "else", "address": "street_and_unit"},
-        # twins Damini Charvi / Vansha Chavvi: "Chavvi" is only a typo of Damini's middle name
-        {"first_name": "middle_as_first_typo", "address": "street_and_unit",
-         "date_of_birth": "exact"},
+        # "Chavvi" is only a typo of Damini Charvi's middle name (the twins: test below)
+        {"first_name": "middle_as_first_typo", "address": "street_and_unit"},
     ],
 )
 def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str]) -> None:
@@ -332,6 +333,147 @@ def test_low_confidence_when_the_first_name_does_not_agree(levels: dict[str, str
     out = one([cand("q1", "111111111", 30, **levels)])
     assert out["reason_code"] == "low_confidence"
     assert "first name does not agree" in str(out["message"])
+
+
+def _unrelated(levels: dict[str, str] | None = None, weight: float = 30.0) -> dict[str, Any]:
+    """A candidate whose first name agrees in no form, with surname, exact DOB and street."""
+    chosen = {"first_name": "else", "date_of_birth": "exact", "address": "street_and_unit"}
+    return cand("q1", "111111111", weight, **{**chosen, **(levels or {})})
+
+
+@pytest.mark.parametrize("first", ["else", "null", "phonetic", "middle_as_first_typo"])
+def test_an_unrelated_first_name_with_surname_dob_and_street_is_identified(first: str) -> None:
+    """FEBRL4 gives 385 of 4,123 rows an unrelated given name (Jack for Roy Paterson, same DOB,
+    same street); the field model hypocorisms no table knows (Liam for William)."""
+    out = one([_unrelated({"first_name": first})])
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+
+
+def test_an_unrelated_first_name_beside_a_housemate_of_another_dob_is_identified() -> None:
+    """The spouse at the same street was born another year: the request cannot mean her."""
+    spouse = cand("q1", "222222222", 5, first_name="else", date_of_birth="else")
+    assert one([_unrelated(), spouse])["outcome"] == "identified"
+
+
+@pytest.mark.parametrize(
+    "housemate",
+    [
+        {"date_of_birth": "null"},  # the master lacks the housemate's DOB: could be meant
+        {"date_of_birth": "exact"},  # a twin
+        {"date_of_birth": "year"},  # same year: no conflict
+        {"date_of_birth": "null", "address": "street_other_unit"},
+        {"date_of_birth": "null", "address": "house_number_and_zip"},
+    ],
+)
+def test_an_unrelated_first_name_is_refused_when_a_housemate_could_be_meant(
+    housemate: dict[str, str],
+) -> None:
+    other = cand("q1", "222222222", 5, **{"first_name": "else", **housemate})
+    out = one([_unrelated(), other])
+    assert out["reason_code"] == "low_confidence"
+    assert "first name does not agree" in str(out["message"])
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        {"date_of_birth": "null"},
+        {"date_of_birth": "day_month_transposed"},
+        {"address": "zip"},
+        {"address": "city_and_state"},
+        {"last_name": "compound_part"},
+        {"last_name": "phonetic"},
+        {"last_name": "else"},
+    ],
+)
+def test_an_unrelated_first_name_needs_surname_exact_dob_and_street(
+    levels: dict[str, str],
+) -> None:
+    out = one([_unrelated(levels)])
+    assert out["outcome"] == "unmatched"
+
+
+def test_twins_one_without_a_dob_and_a_typo_of_the_other_s_middle_name() -> None:
+    """Twins Damini Charvi and Vansha Chavvi, the master without Vansha's DOB; a request for
+    "Chavvi" with the twins' DOB (a wrong-person disclosure at 1M once): Vansha could be meant."""
+    damini = _unrelated({"first_name": "middle_as_first_typo"})
+    vansha = cand("q1", "222222222", 12, first_name="else")
+    out = one([damini, vansha])
+    assert out["reason_code"] == "low_confidence"
+    assert "first name does not agree" in str(out["message"])
+
+
+def test_an_unrelated_first_name_needs_the_odds_after_the_not_in_master_prior() -> None:
+    """p = 0.998 after halving the odds needs about 10 bits (9.96)."""
+    assert one([_unrelated(weight=9.9)])["outcome"] == "unmatched"
+    assert one([_unrelated(weight=10.0)])["outcome"] == "identified"
+
+
+def _jr_sr(son_suffix: str = "exact") -> list[dict[str, Any]]:
+    """Request "Justin Wright Jr", no DOB, at the street where father and son both filed."""
+    son = _with_weights(cand("q1", "111111111", 18.0, suffix=son_suffix), suffix=1.6)
+    father = _with_weights(cand("q1", "222222222", 10.3, suffix="else"), suffix=-6.1)
+    return [son, father]
+
+
+def test_a_runner_up_whose_suffix_conflicts_is_passed_over() -> None:
+    """7.7 bits apart, all of it the suffix: Jr agrees with the son's, conflicts with Sr."""
+    out = one(_jr_sr())
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+    assert out["runner_up_tin"] == "222222222"  # still shown, as the one passed over
+
+
+def test_a_suffix_rules_out_only_when_the_best_s_agrees() -> None:
+    """The son's record without a suffix: Jr is evidence against the father only."""
+    assert one(_jr_sr(son_suffix="null"))["reason_code"] == "ambiguous"
+
+
+def test_the_candidate_after_a_passed_over_runner_up_still_counts() -> None:
+    namesake = cand("q1", "333333333", 9.0, address="zip")
+    out = one([*_jr_sr(), namesake])
+    assert out["reason_code"] == "ambiguous"
+    assert out["runner_up_tin"] == "333333333"
+
+
+def _twins(best_first: str = "exact") -> list[dict[str, Any]]:
+    """Request "Tracy Hunt" with the twins' DOB: Tracy's record has no DOB, her twin's has."""
+    tracy = _with_weights(
+        cand("q1", "111111111", 28.8, first_name=best_first), first_name=8.6, last_name=10.0
+    )
+    twin = _with_weights(
+        cand("q1", "222222222", 27.1, first_name="else", date_of_birth="exact"),
+        first_name=-7.0, last_name=10.0, date_of_birth=13.9,
+    )  # fmt: skip
+    return [tracy, twin]
+
+
+def test_a_runner_up_the_first_name_rules_out_is_passed_over() -> None:
+    """The twin comes within 1.7 bits only through a DOB Tracy's record lacks; on the fields
+    both hold Tracy leads by 15.6 bits, and the twin's first name agrees in no form."""
+    out = one(_twins())
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+
+
+def test_the_first_name_decides_when_the_best_leads_only_on_a_field_the_next_lacks() -> None:
+    """The same twins ranked the other way round (the DOB put the twin first)."""
+    tracy, twin = _twins()
+    twin["match_weight"], tracy["match_weight"] = 30.0, 28.8
+    twin["match_probability"] = tracy["match_probability"]
+    out = one([twin, tracy])
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+
+
+@pytest.mark.parametrize("best_first", ["two_edits", "nickname_typo"])
+def test_a_typo_first_name_rules_out_no_one(best_first: str) -> None:
+    assert one(_twins(best_first))["reason_code"] == "ambiguous"
+
+
+def test_a_first_name_rules_out_no_one_on_fields_both_hold() -> None:
+    """The twin's DOB is on both records here (Tracy's conflicts less than a margin): no."""
+    tracy, twin = _twins()
+    tracy["gamma_date_of_birth"] = gamma("date_of_birth", "year")
+    tracy["mw_date_of_birth"] = 6.0
+    assert one([tracy, twin])["reason_code"] == "ambiguous"
 
 
 @pytest.mark.parametrize(

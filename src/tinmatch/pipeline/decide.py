@@ -12,13 +12,17 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    when the runner-up's names fit better and the best leads by the margin only thanks to a field
    the runner-up's record lacks (a twin whose DOB the master does not hold); and when the
    runner-up lives at the request's address, fits the request, and the best leads only through
-   how our records write the two (surname form, a DOB one record lacks);
+   how our records write the two (surname form, a DOB one record lacks). A runner-up the
+   request rules out (a generational suffix conflicting where the best's agrees;
+   a first name agreeing in no form where the best's does, within the margin only on a field the
+   best's record lacks) is passed over for the runner-up after it;
 3. ``low_confidence`` when the best is below the agreement's minimum match probability, or its
    middle name, generational suffix or date of birth (another year) conflicts with the request,
    or its first name does not agree in any recognised form (``FIRST_NAME_AGREES``: exact,
    nickname, typo, one or two edits, a nickname with a typo, the middle name used as first --
    exactly, not with a typo -- or swapped with the surname: a spouse sharing surname and
-   address is not the person sought),
+   address is not the person sought) -- unless surname, exact DOB and a street of its own agree
+   and nobody else at that street could be meant (``_unrelated_first_name_disclosable``) --,
    or only its name agrees (neither an address of its return history nor the date of birth
    corroborates it), or no street of its history agrees and name and DOB are not rare enough
    once the person may not be in the master at all (``name_and_dob_probability``), or its first
@@ -42,6 +46,7 @@ from tinmatch.master.comparisons import (
     FIRST_NAME_AGREES,
     WEAK_FIRST_NAME,
     gamma_label,
+    level_labels,
 )
 from tinmatch.reasons import AMBIGUOUS, LOW_CONFIDENCE, NO_CANDIDATE
 
@@ -56,6 +61,19 @@ NOT_IN_MASTER_PRIOR = 0.5
 NAME_DOB_MIN_PROBABILITY = 0.998
 # The household rule of issue 16 (docs/matching.md, section 5); False only to measure its cost.
 HOUSEHOLD_RULE = True
+# A first name agreeing in no recognised form (FEBRL4's unrelated given names, hypocorisms no table
+# knows) is disclosable only when surname, exact DOB and a street of the person's agree, nobody
+# else at that street could be meant, and the odds after the not-in-master prior reach
+# UNRELATED_FIRST_MIN_PROBABILITY (docs/matching.md, section 5). False only to measure its effect.
+UNRELATED_FIRST_RULE = True
+UNRELATED_FIRST_MIN_PROBABILITY = 0.998
+UNRELATED_FIRST_SURNAMES: frozenset[str] = frozenset({"exact", "jaro_winkler_0.92", "one_edit"})
+# A runner-up the request itself rules out is passed over for the margin: its generational suffix
+# conflicts with the request's while the best's agrees (Jr against Sr); or the request's first
+# name agrees with the best's and in no form with its own, and it comes within the margin only
+# on a field the best's record lacks. False only to measure their effect.
+SUFFIX_RULES_OUT = True
+FIRST_NAME_RULES_OUT = True
 PLAUSIBLE = 0.5
 DEFAULT_MARGIN_BITS = 10.0  # the best must be at least 1,024 times likelier than the runner-up
 
@@ -179,16 +197,100 @@ def decide(qids: list[str], candidates: pd.DataFrame, rule: DecisionRule) -> pd.
     counts: dict[str, int] = {
         k: int(v) for k, v in ranked["qid"].value_counts(sort=False).items()
     }
-    # Only the best two of each row are read: no dict for every other candidate.
-    first_two = ranked.groupby("qid", sort=False).cumcount().to_numpy() < 2
-    for cand in ranked[first_two].to_dict("records"):
+    # Only the best three of each row are read: no dict for every other candidate.
+    first_three = ranked.groupby("qid", sort=False).cumcount().to_numpy() < 3
+    for cand in ranked[first_three].to_dict("records"):
         top.setdefault(cand["qid"], []).append(cand)
-    rows = [_decide_one(qid, top.get(qid, []), counts.get(qid, 0), rule) for qid in qids]
+    at_street = _could_be_meant_at_street(ranked)
+    rows = [
+        _decide_one(qid, top.get(qid, []), counts.get(qid, 0), rule, at_street.get(qid, 0))
+        for qid in qids
+    ]
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
 
+def _gammas(name: str, labels: frozenset[str]) -> list[int]:
+    """The comparison vector values of the named levels."""
+    return [g for g in range(-1, len(level_labels(name)) - 1) if gamma_label(name, g) in labels]
+
+
+def _could_be_meant_at_street(ranked: pd.DataFrame) -> dict[str, int]:
+    """Per row: candidates at a street of the request whose date of birth does not conflict
+    with the request's (a household member the row could mean)."""
+    street = ranked["gamma_address"].isin(_gammas("address", CORROBORATING_LEVELS["address"]))
+    no_conflict = ~ranked["gamma_date_of_birth"].isin(
+        _gammas("date_of_birth", CONFLICT_LEVELS["date_of_birth"])
+    )
+    flagged = ranked.loc[street & no_conflict, "qid"]
+    return {str(k): int(v) for k, v in flagged.value_counts(sort=False).items()}
+
+
+def _unrelated_first_name_disclosable(
+    best: dict[str, Any], levels: dict[str, str], at_street: int
+) -> bool:
+    """A first name agreeing in no recognised form, yet the rest names the person: the surname
+    agrees, the date of birth is exact, a street of the person's agrees, nobody else at that
+    street could be meant, and the odds hold once the person may not be in the master."""
+    if levels["last_name"] not in UNRELATED_FIRST_SURNAMES:
+        return False
+    if levels["date_of_birth"] != "exact" or not _address_corroborates(levels):
+        return False
+    if at_street > 1:
+        return False
+    p = name_and_dob_probability(float(best["match_weight"]))
+    return p >= UNRELATED_FIRST_MIN_PROBABILITY
+
+
+def _suffix_rules_out(best: dict[str, Any], other: dict[str, Any]) -> bool:
+    """The request's generational suffix agrees exactly with the best's and conflicts with the
+    other's (Jr against Sr): the other is not the person the row names."""
+    return (
+        SUFFIX_RULES_OUT
+        and gamma_label("suffix", int(best["gamma_suffix"])) == "exact"
+        and gamma_label("suffix", int(other["gamma_suffix"])) in CONFLICT_LEVELS["suffix"]
+    )
+
+
+def _first_name_rules_out(best: dict[str, Any], other: dict[str, Any], margin_bits: float) -> bool:
+    """The request's first name agrees with the best's (not only through a typo) and in no
+    recognised form with the other's, and on the fields both records hold the best leads by the
+    margin: the other's lead comes only from a field the best's record lacks (its DOB)."""
+    if not FIRST_NAME_RULES_OUT:
+        return False
+    lb, lo = levels_of(best), levels_of(other)
+    if not _first_name_agrees(lb) or lb["first_name"] in WEAK_FIRST_NAME:
+        return False
+    if _first_name_agrees(lo):
+        return False
+    gap = 0.0
+    for comp in COMPARISONS:
+        if int(best[f"gamma_{comp}"]) != -1 and int(other[f"gamma_{comp}"]) != -1:
+            gap += float(best[f"mw_{comp}"]) - float(other[f"mw_{comp}"])
+    return gap >= margin_bits
+
+
+def _ruled_out(best: dict[str, Any], other: dict[str, Any], margin_bits: float) -> bool:
+    return _suffix_rules_out(best, other) or _first_name_rules_out(best, other, margin_bits)
+
+
+def _runner_up(
+    best: dict[str, Any], rest: list[dict[str, Any]], margin_bits: float
+) -> dict[str, Any] | None:
+    """The next candidate the row could mean: one ruled out by its suffix or first name is
+    passed over (once)."""
+    if not rest:
+        return None
+    if _ruled_out(best, rest[0], margin_bits):
+        return rest[1] if len(rest) > 1 else None
+    return rest[0]
+
+
 def _decide_one(
-    qid: str, top: list[dict[str, Any]], n_candidates: int, rule: DecisionRule
+    qid: str,
+    top: list[dict[str, Any]],
+    n_candidates: int,
+    rule: DecisionRule,
+    at_street: int = 0,
 ) -> dict[str, object]:
     out: dict[str, object] = {c: None for c in DECISION_COLUMNS}
     out["qid"] = qid
@@ -200,20 +302,25 @@ def _decide_one(
 
     if not top:
         return unmatched(NO_CANDIDATE.code, NO_CANDIDATE.message())
+    if len(top) > 1 and _first_name_rules_out(top[1], top[0], rule.margin_bits):
+        # The best scores higher only on a field the next one's record lacks, and the request's
+        # first name names the next one: decide on the next one.
+        top = [top[1], top[0], *top[2:]]
     best = top[0]
     p_best = float(best["match_probability"])
     if p_best < rule.candidate_floor:
         return unmatched(NO_CANDIDATE.code, NO_CANDIDATE.message())
     out.update(tin=best["tin"], match_probability=p_best, match_weight=float(best["match_weight"]))
-    second = top[1] if len(top) > 1 else None
-    p_second = 0.0
-    if second is not None:
-        p_second = float(second["match_probability"])
+    second = _runner_up(best, top[1:], rule.margin_bits)
+    # Reported: the runner-up the margin is measured against, else the one passed over.
+    shown = second if second is not None else (top[1] if len(top) > 1 else None)
+    if shown is not None:
         out.update(
-            runner_up_tin=second["tin"],
-            runner_up_probability=p_second,
-            runner_up_weight=float(second["match_weight"]),
+            runner_up_tin=shown["tin"],
+            runner_up_probability=float(shown["match_probability"]),
+            runner_up_weight=float(shown["match_weight"]),
         )
+    p_second = 0.0 if second is None else float(second["match_probability"])
     runner_up_plausible = p_second >= rule.plausible
     if second is not None and (runner_up_plausible or p_best >= rule.min_probability):
         gap = float(best["match_weight"]) - float(second["match_weight"])
@@ -240,7 +347,9 @@ def _decide_one(
     if conflicts:
         what = " and ".join(c.replace("_", " ") for c in conflicts)
         return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("conflict", what=what))
-    if not _first_name_agrees(levels):
+    if not _first_name_agrees(levels) and not (
+        UNRELATED_FIRST_RULE and _unrelated_first_name_disclosable(best, levels, at_street)
+    ):
         return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("first_name"))
     if not _corroborated(levels):
         return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("name_only"))
