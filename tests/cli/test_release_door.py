@@ -23,24 +23,11 @@ import pytest
 from sqlalchemy import text
 
 import tinmatch
+from backends import BACKENDS, backend_url
 from enroll import register_agreement
 from tinmatch.ops import Store
-from tinmatch.ops.engine import resolve_url
-from tinmatch.ops.schema import metadata
 
-POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
 DEFAULT_AGREEMENT = Path(tinmatch.__file__).parent / "data" / "default_agreement.toml"
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} unset"),
-        ],
-    ),
-]
 PASSWORD = "correct horse battery staple"
 AGENCY = "U.S. Immigration and Customs Enforcement (synthetic test request)"
 OFFICIAL = "Jane Q. Example, Special Agent in Charge (synthetic)"
@@ -56,22 +43,6 @@ def tinmatch(
         [sys.executable, "-m", "tinmatch", *args],
         cwd=cwd, capture_output=True, text=True, timeout=600, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-
-
-def backend_url(backend: str, tmp_path: Path) -> str:
-    """A fresh operational database: a new SQLite file, or PostgreSQL with its tables dropped."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    from sqlalchemy import create_engine
-
-    url = resolve_url(os.environ[POSTGRES_ENV])
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    return url
 
 
 @dataclass

@@ -6,45 +6,20 @@ dropped before each test, so point it at a throw-away database).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
-
+from backends import BACKENDS, POSTGRES_ENV, backend_url
 from reviewers import add_reviewers
 from tinmatch.ops import PendingDisclosure, Store
-from tinmatch.ops.engine import resolve_url
-from tinmatch.ops.schema import metadata
 
-POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} unset"),
-        ],
-    ),
-]
+# BACKENDS and backend_url live in tests/backends.py (shared with the CLI and web tests).
+__all__ = [
+    "BACKENDS", "POSTGRES_ENV", "T0", "backend_url", "disclosure", "held_request", "open_store",
+]  # fmt: skip
+
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def backend_url(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    url = resolve_url(os.environ[POSTGRES_ENV])
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in [*reversed(metadata.sorted_tables)]:
-            conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    return url
 
 
 def open_store(backend: str, tmp_path: Path) -> Iterator[Store]:

@@ -6,7 +6,6 @@ TINMATCH_TEST_POSTGRES_URL is set (its tinmatch tables are dropped first).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,17 +15,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from enroll import enroll, register_agreement
 from tinmatch.ops import Store
-from tinmatch.ops.engine import resolve_url
-from tinmatch.ops.schema import metadata
 from tinmatch.web.accounts import Accounts
 from tinmatch.web.app import create_app
 from tinmatch.web.settings import Settings
 
-POSTGRES_ENV = "TINMATCH_TEST_POSTGRES_URL"
 DEFAULT_AGREEMENT = Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml"
 TEST_AGREEMENT_EDITS = {
     "min_interval_seconds = 60": "min_interval_seconds = 0",
@@ -60,30 +55,6 @@ def request_csv(master: Path, rows: int, tag: str = "") -> bytes:
     if tag:
         lines = [lines[0]] + [line.replace("ICE-2026-", f"ICE-{tag}-") for line in lines[1:]]
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def postgres_url() -> str:
-    url = resolve_url(os.environ[POSTGRES_ENV])
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table.name} CASCADE"))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    return url
-
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} unset"),
-        ],
-    ),
-]
 
 
 @pytest.fixture

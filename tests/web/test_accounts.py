@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, postgres_url
+from backends import BACKENDS, backend_url
 from enroll import enroll
 from tinmatch.errors import ConfigError, ConflictError, NotFoundError
 from tinmatch.ops import Store
@@ -30,7 +30,7 @@ NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    url = f"sqlite:///{tmp_path / 'ops.sqlite'}" if request.param == "sqlite" else postgres_url()
+    url = backend_url(request.param, tmp_path)
     store = Store.open(url)
     request.addfinalizer(store.close)
     return store

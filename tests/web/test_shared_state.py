@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import BACKENDS, PASSWORD, Web, open_web, postgres_url, request_csv
+from backends import BACKENDS, backend_url
+from conftest import PASSWORD, Web, open_web, request_csv
 from tinmatch.ops import Store
 from tinmatch.ops.registry import Registry
 from tinmatch.web.app import create_app
@@ -29,7 +30,7 @@ def login(client: TestClient, password: str = PASSWORD) -> int:
 
 
 def url_for(backend: str, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shared.sqlite'}" if backend == "sqlite" else postgres_url()
+    return backend_url(backend, tmp_path, "shared.sqlite")
 
 
 @contextmanager
