@@ -32,6 +32,7 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -101,8 +102,14 @@ DECISION_COLUMNS = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def _label(name: str, gamma: int) -> str:
+    """gamma_label, remembered: decide reads a few levels of every row's best candidates."""
+    return gamma_label(name, gamma)
+
+
 def levels_of(row: pd.Series | dict[str, Any]) -> dict[str, str]:
-    return {name: gamma_label(name, int(row[f"gamma_{name}"])) for name in COMPARISONS}
+    return {name: _label(name, int(row[f"gamma_{name}"])) for name in COMPARISONS}
 
 
 def _corroborated(levels: dict[str, str]) -> bool:
@@ -246,8 +253,8 @@ def _suffix_rules_out(best: dict[str, Any], other: dict[str, Any]) -> bool:
     other's (Jr against Sr): the other is not the person the row names."""
     return (
         SUFFIX_RULES_OUT
-        and gamma_label("suffix", int(best["gamma_suffix"])) == "exact"
-        and gamma_label("suffix", int(other["gamma_suffix"])) in CONFLICT_LEVELS["suffix"]
+        and _label("suffix", int(best["gamma_suffix"])) == "exact"
+        and _label("suffix", int(other["gamma_suffix"])) in CONFLICT_LEVELS["suffix"]
     )
 
 
@@ -255,7 +262,9 @@ def _first_name_rules_out(best: dict[str, Any], other: dict[str, Any], margin_bi
     """The request's first name agrees with the best's (not only through a typo) and in no
     recognised form with the other's, and on the fields both records hold the best leads by the
     margin: the other's lead comes only from a field the best's record lacks (its DOB)."""
-    if not FIRST_NAME_RULES_OUT:
+    if not FIRST_NAME_RULES_OUT or _label("first_name", int(other["gamma_first_name"])) in (
+        FIRST_NAME_AGREES["first_name"]
+    ):
         return False
     lb, lo = levels_of(best), levels_of(other)
     if not _first_name_agrees(lb) or lb["first_name"] in WEAK_FIRST_NAME:
