@@ -76,7 +76,8 @@ def test_allowed_years_are_the_six_most_recent_in_the_master() -> None:
     master_years = [2015, 2024, 2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023]
     assert agreement.allowed_years(master_years) == (2019, 2024)
     assert agreement.allowed_years([2023, 2024]) == (2023, 2024)
-    with pytest.raises(MasterNotLoadedError):
+    with pytest.raises(MasterNotLoadedError, match=r"^the master holds no tax years; load it "
+                       r"with `tinmatch load-master`$"):  # fmt: skip
         agreement.allowed_years([])
 
 

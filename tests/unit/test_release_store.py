@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,3 +155,62 @@ def test_open_without_create_never_makes_an_empty_database(backend: str, tmp_pat
     url = backend_url(backend, tmp_path)  # tables dropped: no tinmatch schema there
     with pytest.raises(NotFoundError, match="holds no tinmatch operational database"):
         Store.open(url, create=False)
+
+
+def test_repeats_are_each_earlier_disclosure_once_and_nothing_else(store: Store) -> None:
+    """Exactly the earlier disclosures of the same taxpayers to the same agency, each listed
+    once: not a recall of one of them, not another taxpayer disclosed to the agency, not the
+    request itself once released; and exactly 90 days back still counts."""
+    earlier = held_request(store, "e", n=2)
+    store.approve(earlier, reviewer="R", note="", now=T0)
+    store.recall(earlier, "e-r1", "checked again", T0, by="Sup")  # a ledger entry with the TIN
+    stranger = held_request(store, "s", n=1)  # another taxpayer, same agency
+    store.record_outcome(
+        stranger,
+        counts={"received": 1, "matched": 1},
+        disclosures=[disclosure("s-r0", tin="999999999")],
+        decisions=None,
+        now=T0,
+    )
+    store.approve(stranger, reviewer="R", note="", now=T0)
+    later = T0 + timedelta(days=90)
+    now = held_request(store, "n", n=2, now=later)
+    assert store.repeats(now, later) == {"n-r0": [(earlier, T0)], "n-r1": [(earlier, T0)]}
+    store.approve(now, reviewer="R", note="", now=later)
+    assert store.repeats(now, later) == {"n-r0": [(earlier, T0)], "n-r1": [(earlier, T0)]}
+
+
+def test_repeats_beyond_one_batch_of_500(store: Store) -> None:
+    """Taxpayers are looked up 500 at a time: the 501st and 502nd are found too, once."""
+    tins = [f"8{i:08d}" for i in range(502)]
+
+    def request(key: str, now: datetime) -> str:
+        rid = held_request(store, key, n=1, now=now)
+        store.record_outcome(
+            rid,
+            counts={"received": 502, "matched": 502},
+            disclosures=[disclosure(f"{key}-{i}", tin=tin) for i, tin in enumerate(tins)],
+            decisions=None,
+            now=now,
+        )
+        return rid
+
+    earlier = request("e", T0)
+    store.approve(earlier, reviewer="R", note="", now=T0)
+    later = T0 + timedelta(days=1)
+    flagged = store.repeats(request("n", later), later)
+    assert len(flagged) == 502
+    assert all(found == [(earlier, T0)] for found in flagged.values())
+
+
+def test_a_recall_stays_with_its_request(store: Store) -> None:
+    one = held_request(store, "one", n=2)
+    two = held_request(store, "two", n=2)
+    store.approve(one, reviewer="R", note="", now=T0)
+    store.approve(two, reviewer="R", note="", now=T0)
+    store.recall(one, "one-r1", "wrong person", T0 + timedelta(days=1), by="Sup")
+    store.recall(one, "one-r0", "also wrong", T0 + timedelta(days=2), by="Sup")
+    assert [r.record_id for r in store.delivery(one).recalls] == ["one-r1", "one-r0"]
+    other = store.delivery(two)
+    assert other.recalls == [] and [m.record_id for m in other.matched] == ["two-r0", "two-r1"]
+    assert [m.match_probability for m in other.matched] == [0.9973, 0.9973]  # in matched.csv
