@@ -312,3 +312,36 @@ def test_what_was_loaded_is_kept(tmp_path: Path) -> None:
 def test_a_statute_is_stored_normalized(tmp_path: Path) -> None:
     text = GOOD.replace('["8 USC 1326"]', '["8 u.s.c. § 1326"]')
     assert Agreement.load(write(tmp_path, text)).request.authorized_statutes == ("8 U.S.C. 1326",)
+
+
+def problem_list(tmp_path: Path, text: str) -> list[str]:
+    """The problems one by one, as the message lists them."""
+    message = problems(tmp_path, text)
+    head = f"{tmp_path / 'agreement.toml'} is invalid: "
+    assert message.startswith(head)
+    return message[len(head) :].split("; ")
+
+
+def test_each_problem_is_worded_in_full(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace('"city"]', '"city", "zip"]')
+        .replace('"record_id", "first_name"', '"first_name"')
+        .replace('"criminal_statute", "case_number",', '"criminal_statute",')
+        .replace("[tax_years]", "cover_required = false\n\n[tax_years]")
+        .replace("ambiguity_margin_bits", "ambiguity_margn_bits")
+    )
+    listed = problem_list(tmp_path, text)
+    for wanted in (
+        "disclosure.fields: a field is named twice",
+        "request.required_columns must include record_id, case_number (always required, "
+        "whatever the agreement says)",
+        "request.cover_required cannot be false: every request needs a cover",
+        "unknown key matching.ambiguity_margn_bits (did you mean ambiguity_margin_bits?)",
+    ):
+        assert wanted in listed
+    assert listed.count("unknown key matching.ambiguity_margn_bits") == 1  # from pydantic
+
+
+def test_a_matching_key_far_from_any_gets_no_guess(tmp_path: Path) -> None:
+    listed = problem_list(tmp_path, GOOD.replace("[matching]", "[matching]\nzzz = 1"))
+    assert listed == ["unknown key matching.zzz"]

@@ -214,3 +214,13 @@ def test_a_recall_stays_with_its_request(store: Store) -> None:
     other = store.delivery(two)
     assert other.recalls == [] and [m.record_id for m in other.matched] == ["two-r0", "two-r1"]
     assert [m.match_probability for m in other.matched] == [0.9973, 0.9973]  # in matched.csv
+
+
+def test_withholding_a_row_not_to_be_disclosed_says_which(store: Store) -> None:
+    rid = held_request(store, n=1)
+    with pytest.raises(RefusedError) as refused:
+        store.approve(rid, reviewer="R", note="", now=T0, withhold={"k1-r9": "a shelter"})
+    assert str(refused.value) == (
+        f"record 'k1-r9' is not a row request {rid} would disclose: only those can be withheld; "
+        "nothing decided"
+    )
