@@ -228,6 +228,11 @@ def test_official_caseload_is_refused_whole(store: Store) -> None:
         with pytest.raises(RefusedError, match="already has 5 rows.*cap of 12"):
             _check(store, limits, n=8, official=spelling)
     _check(store, limits, n=8, official="Officer Two")
+    # the period is rolling and open at its start: a request exactly 30 days old no longer counts,
+    # one a minute younger still does
+    with pytest.raises(RefusedError, match="already has 5 rows"):
+        _check(store, limits, n=8, minutes=60 * 24 * 30 - 1)
+    _check(store, limits, n=8, minutes=60 * 24 * 30)
     _check(store, limits, n=8, official="officer  one", minutes=60 * 24 * 31)  # period rolled
     store.deny(store.list_requests()[0].id, reviewer="R", note="", now=T0)
     _check(store, limits, n=12)  # denied requests do not count
