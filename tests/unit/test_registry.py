@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _ops_fixtures import BACKENDS, T0, backend_url, open_store
+from _ops_fixtures import BACKENDS, T0, backend_url, held_request, open_store
 
 from enroll import enroll, register_agreement
 from tinmatch.agreement import Agreement
@@ -236,6 +236,54 @@ def test_caseload_and_interval_count_per_registered_identity(store: Store) -> No
         registry.admit(submission("k2", 1, agency=" ice ", official="Doe J"), limits, T0)
     record = registry.admit(submission("k3", 10, agency="ice", official="Doe, J."), limits, later)
     assert (record.record.agency, record.record.official) == ("ICE", "J. Doe")
+
+
+def test_a_suspended_agreement_scope_stops_its_requests(store: Store) -> None:
+    """An agreement registered for another agency (its scope) is suspended: a request made under
+    it is refused, though the requesting agency itself is not suspended."""
+    enroll(store, "Agency A", "J. Doe")
+    registry = Registry(store)
+    registry.suspend("Task Force 9", "scope audit 26-4", "Oversight", T0)
+    with pytest.raises(RefusedError, match="scope audit 26-4"):
+        registry.admit(submission("a", 5, scope="Task Force 9"), LIMITS, T0)
+    assert registry.admit(submission("a", 5, scope="Task Force 8"), LIMITS, T0).reserved == 5
+
+
+def test_readmitting_a_request_reuses_it_and_it_never_counts_against_itself(store: Store) -> None:
+    enroll(store, "Agency A", "J. Doe")
+    registry = Registry(store)
+    limits = replace(LIMITS, max_rows_per_agency_per_period=30, max_rows_per_request=25)
+    first = registry.admit(submission("k1", 20), limits, T0)
+    assert (first.record.status, first.reserved, first.record.n_rows) == ("received", 20, 20)
+    again = registry.admit(
+        replace(submission("k1", 30), request_id="req-new", out_dir="/elsewhere",
+                agreement_sha256="b" * 64),
+        limits, T0 + timedelta(hours=1),
+    )  # fmt: skip
+    # the same row, updated; its own 20 rows do not count: the request cap (25) is the limit
+    assert again.record.id == first.record.id == "req-k1"
+    assert (again.reserved, again.record.n_rows, again.record.out_dir) == (25, 25, "/elsewhere")
+    assert again.record.agreement_sha256 == "b" * 64
+    assert again.quota.remaining_rows_for_agency_in_period == 30
+    # another request sees the 25 rows reserved
+    assert registry.admit(submission("k2", 10), limits, T0).reserved == 5
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+def test_readmitting_a_decided_request_reserves_nothing(store: Store, decision: str) -> None:
+    enroll(store, "Agency A", "Officer One")
+    rid = held_request(store, "done", n=3)
+    getattr(store, decision)(rid, reviewer="Reviewer R", note="checked", now=T0)
+    status = store.get_request(rid).status
+    assert status == {"approve": "released", "deny": "denied"}[decision]
+    again = Registry(store).admit(
+        replace(submission("done", 5, official="Officer One"), out_dir="/elsewhere"),
+        LIMITS, T0 + timedelta(days=1),
+    )  # fmt: skip
+    assert again.record.id == rid and again.record.status == status
+    assert (again.reserved, again.quota.remaining_rows_for_agency_in_period) == (0, 0)
+    assert again.quota.max_rows_per_request == 100
+    assert store.get_request(rid).out_dir == "/nonexistent/done"  # left as it was
 
 
 # -- caps under concurrency ---------------------------------------------------------------------
