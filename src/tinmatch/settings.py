@@ -293,3 +293,22 @@ SETTINGS: tuple[Setting, ...] = (
 """Every setting, in the order the docs list them."""
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+# -- the environment of other programs ------------------------------------------------------
+# Spark's launcher and executors read variables of their own (PYSPARK_PYTHON, SPARK_*). They are
+# not tinmatch settings; these two functions are the only places that hand them on, so that every
+# read of the environment stays in this module.
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with `overrides`, for a program tinmatch starts (a Spark
+    master or worker)."""
+    return {**os.environ, **overrides}
+
+
+def default_for_libraries(name: str, value: str) -> None:
+    """Set the variable `name` for libraries in this process (and the programs they start)
+    unless the operator has set it: e.g. PYSPARK_PYTHON for local Spark workers."""
+    if not os.environ.get(name):
+        os.environ[name] = value

@@ -57,6 +57,7 @@ from tinmatch.settings import (
     SPARK_MASTER,
     SPARK_PARTITIONS,
     SPARK_SECRET,
+    default_for_libraries,
 )
 
 if TYPE_CHECKING:
@@ -150,11 +151,11 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     except ImportError as exc:
         raise EngineError(f"the Spark engine needs pyspark (pip install pyspark): {exc}") from None
     url = spark_master_url(master)
-    if url.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+    if url.startswith("local"):
         # Local Python workers run tinmatch's own functions (load-master --engine spark): they
         # need this interpreter, not whatever `python3` is first on PATH. On a cluster the
         # executors' Python is the operator's to set (PYSPARK_PYTHON).
-        os.environ["PYSPARK_PYTHON"] = sys.executable
+        default_for_libraries("PYSPARK_PYTHON", sys.executable)
     partitions = str(SPARK_PARTITIONS.integer() or DEFAULT_SHUFFLE_PARTITIONS)
     settings = {
         "spark.jars": similarity_jar_location(),

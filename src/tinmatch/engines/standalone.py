@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tinmatch.errors import EngineError
+from tinmatch.settings import child_environment
 
 START_TIMEOUT = 90.0
 
@@ -92,14 +93,13 @@ class StandaloneCluster:
             "spark.master.rest.enabled false\n"  # no fixed port 6066
         )
         (self.root / "conf").mkdir(exist_ok=True)
-        env = {
-            **os.environ,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "SPARK_CONF_DIR": str(self.root / "conf"),  # no site spark-defaults.conf
-            "SPARK_LOG_DIR": str(self.root),
-            "SPARK_DAEMON_MEMORY": self.daemon_memory,
-            "PYSPARK_PYTHON": sys.executable,
-        }
+        env = child_environment(
+            SPARK_LOCAL_IP="127.0.0.1",
+            SPARK_CONF_DIR=str(self.root / "conf"),  # no site spark-defaults.conf
+            SPARK_LOG_DIR=str(self.root),
+            SPARK_DAEMON_MEMORY=self.daemon_memory,
+            PYSPARK_PYTHON=sys.executable,
+        )
         self.port = self.port or free_port()
         deadline = time.monotonic() + START_TIMEOUT
         try:
