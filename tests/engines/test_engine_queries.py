@@ -176,3 +176,45 @@ def test_an_edit_distance_that_cannot_be_read_is_refused() -> None:
         guard_edit_distance("damerau_levenshtein(f(g(h(a))), b) <= 1")
     with pytest.raises(ValueError, match="not guarded"):
         guard_edit_distance("damerau_levenshtein(a, b) < 2")
+
+
+def test_the_best_row_query_runs_and_keeps_each_taxpayers_best_row() -> None:
+    """Run on DuckDB: per (request row, taxpayer) the best master row, with its comparison
+    weights (plus the term-frequency adjustment where there is one), named as engines hand
+    them on."""
+    con = duckdb.connect()
+    per_comp = ", ".join(
+        f"{i} AS gamma_{c}, {i}.25 AS mw_{c}" + (f", 0.5 AS mw_tf_adj_{c}" if c in TF else "")
+        for i, c in enumerate(COMPARISONS)
+    )
+    con.execute(
+        f"""CREATE TABLE preds AS SELECT v.*, 7 AS match_key, {per_comp} FROM (VALUES
+            ('q1', 'T1', 'm1', 3.0, 0.8), ('q1', 'T1', 'm2', 5.0, 0.9),
+            ('q1', 'T2', 'm3', 4.0, 0.85)) v(unique_id_l, tin_r, unique_id_r, match_weight,
+            match_probability)"""
+    )
+    result = con.execute(best_rows_sql("preds", TF) + " ORDER BY qid, tin")
+    assert [d[0] for d in result.description] == CANDIDATE_COLUMNS
+    rows = [dict(zip(CANDIDATE_COLUMNS, r, strict=True)) for r in result.fetchall()]
+    assert [(r["qid"], r["tin"], r["match_weight"]) for r in rows] == [
+        ("q1", "T1", 5.0), ("q1", "T2", 4.0),
+    ]  # fmt: skip
+    for i, comp in enumerate(COMPARISONS):
+        assert rows[0][f"gamma_{comp}"] == i
+        assert rows[0][f"mw_{comp}"] == i + 0.25 + (0.5 if comp in TF else 0), comp
+    assert rows[0]["match_key"] == "7"
+
+
+def test_the_edit_distance_guard_compares_the_two_lengths() -> None:
+    assert guard_edit_distance("damerau_levenshtein(l.a, upper(r.b)) <= 2") == (
+        "CASE WHEN abs(length(l.a) - length(upper(r.b))) > 2 THEN false "
+        "ELSE damerau_levenshtein(l.a, upper(r.b)) <= 2 END"
+    )
+
+
+def test_empty_frames_have_the_columns_engines_hand_on() -> None:
+    candidates = queries.empty_candidates()
+    assert list(candidates.columns) == CANDIDATE_COLUMNS and len(candidates) == 0
+    disclosure = queries.empty_disclosure(["street", "zip"])
+    assert list(disclosure.columns) == ["qid", "tin", "street", "zip", "tax_year"]
+    assert len(disclosure) == 0 and all(dtype.kind == "O" for dtype in disclosure.dtypes)
