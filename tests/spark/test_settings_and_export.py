@@ -205,6 +205,61 @@ def test_the_shared_secret_comes_from_the_setting(monkeypatch: pytest.MonkeyPatc
         assert security_conf(master)["spark.authenticate.secret"] == "s3cr3t-shared-by-the-cluster"
 
 
+class _RecordingBuilder:
+    """Stands in for ``SparkSession.builder``: records the settings a session is built with."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, str] = {}
+
+    def master(self, url: str) -> _RecordingBuilder:
+        self.settings["master"] = url
+        return self
+
+    def appName(self, name: str) -> _RecordingBuilder:  # noqa: N802 - pyspark's name
+        return self
+
+    def config(self, key: str, value: str) -> _RecordingBuilder:
+        self.settings[key] = value
+        return self
+
+    def getOrCreate(self) -> Any:  # noqa: N802 - pyspark's name
+        context = type(
+            "Context", (), {"setLogLevel": lambda self, level: None,
+                            "getCheckpointDir": lambda self: "/nowhere"},
+        )()  # fmt: skip
+        return type("Session", (), {"sparkContext": context})()
+
+
+def test_a_callers_settings_cannot_turn_security_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An insider asks for a session with authentication and encryption off (and a secret of
+    their own): the session is still built with all three on and the operator's secret."""
+    import pyspark.sql
+
+    from tinmatch.engines.spark import spark_session
+
+    builder = _RecordingBuilder()
+    fake = type("SparkSession", (), {"builder": builder})
+    monkeypatch.setattr(pyspark.sql, "SparkSession", fake)
+    monkeypatch.setenv("TINMATCH_SPARK_SECRET", "the-operators-secret")
+    spark_session(
+        "spark://head:7077",
+        conf={
+            "spark.authenticate": "false",
+            "spark.network.crypto.enabled": "false",
+            "spark.io.encryption.enabled": "false",
+            "spark.authenticate.secret": "one-the-insider-knows",
+            "spark.executor.memory": "2g",
+        },
+    )
+    settings = builder.settings
+    assert settings["master"] == "spark://head:7077"
+    assert settings["spark.authenticate"] == "true"
+    assert settings["spark.network.crypto.enabled"] == "true"
+    assert settings["spark.io.encryption.enabled"] == "true"
+    assert settings["spark.authenticate.secret"] == "the-operators-secret"
+    assert settings["spark.executor.memory"] == "2g"  # the caller's other settings are kept
+
+
 def test_export_splits_rows_into_disjoint_block_key_ranges(small_master: Any) -> None:
     """Each part file holds exactly the rows whose key lies in its range, sorted by key; every
     master row is in one part, and all the rows of one surname (or TIN) are in the same part."""
