@@ -127,3 +127,26 @@ def test_term_frequency_columns_are_those_splink_writes(engine: Any, public: pd.
     """The engines read which comparisons carry ``mw_tf_adj_*`` from the settings."""
     written = {c.removeprefix("mw_tf_adj_") for c in public if c.startswith("mw_tf_adj_")}
     assert written and engine.tf == written
+
+
+def test_blocking_through_the_block_keys_gives_splinks_pairs_and_match_keys(
+    engine: Any, features: pd.DataFrame
+) -> None:
+    """The DuckDB engine finds a chunk's pairs by the master's block keys, then keeps the first
+    rule whose condition holds: the same pairs, each with the same match_key, as Splink's
+    blocking SQL (the phonetic rule's different-surname filter and the swapped names' state
+    condition included)."""
+    request = _register(engine, features, "adapter_keys")
+    splink = block_pairs(engine.linker, engine.db_api, request, engine.master)
+    rows = f"{request.physical_name}_rows"
+    keyed = engine._block_by_keys(request.physical_name, rows)
+    cols = ["match_key", "join_key_l", "join_key_r"]
+    a = splink.as_pandas_dataframe()[cols].astype(str).sort_values(cols).reset_index(drop=True)
+    b = keyed.as_pandas_dataframe()[cols].astype(str).sort_values(cols).reset_index(drop=True)
+    assert len(a) > 50 and a["match_key"].nunique() >= 3, a["match_key"].value_counts()
+    pd.testing.assert_frame_equal(a, b)
+    # Every master row a pair needs is in the rows handed to scoring.
+    needed = set(b["join_key_r"])
+    fetched = {r[0] for r in engine.con.execute(f"SELECT unique_id FROM {rows}").fetchall()}
+    assert needed <= fetched
+    engine.con.execute(f"DROP TABLE {rows}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -347,6 +348,7 @@ def level_labels(name: str) -> list[str]:
     return [lvl.label for lvl in COMPARISONS[name][1]]
 
 
+@cache  # deciding and explaining ask it for every level of every candidate
 def gamma_label(name: str, gamma: int) -> str:
     """Map a comparison vector value to its level label (-1 is the null level)."""
     labels = level_labels(name)

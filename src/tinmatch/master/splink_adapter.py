@@ -50,6 +50,7 @@ __all__ = [
     "SplinkDataFrame",
     "SplinkDialect",
     "block_pairs",
+    "blocking_conditions",
     "block_pairs_sql",
     "private_api_problems",
     "score_pairs",
@@ -106,6 +107,8 @@ SETTINGS_ATTRIBUTES = (
     "_columns_to_select_for_comparison_vector_values",
     "_link_type",
 )
+#: Private attributes read from each of the settings' blocking rules.
+BLOCKING_RULE_ATTRIBUTES = ("blocking_rule_sql", "match_key")
 #: What a subclass of ``ComparisonLevelCreator`` must implement, and the dialect names it reads.
 LEVEL_CREATOR_ABSTRACT = frozenset({"create_sql", "create_label_for_charts"})
 DIALECT_ATTRIBUTES = ("jaro_winkler_function_name", "damerau_levenshtein_function_name")
@@ -149,6 +152,15 @@ def _block_pipeline(linker: Linker, left: str, right: str) -> CTEPipeline:
         )
     )
     return pipeline
+
+
+def blocking_conditions(linker: Linker) -> list[tuple[str, str]]:
+    """(match_key, condition over ``l`` and ``r``) of each of the linker's blocking rules, in
+    Splink's order: the conditions its blocking SQL joins on. A pair is blocked by the first
+    rule whose condition is true (Splink excludes from each rule the pairs of the rules before
+    it), and that rule's match_key is the pair's."""
+    rules = linker._settings_obj._blocking_rules_to_generate_predictions
+    return [(str(rule.match_key), rule.blocking_rule_sql) for rule in rules]
 
 
 def score_pairs(
@@ -284,4 +296,9 @@ def private_api_problems(linker: Linker | None = None) -> list[str]:
                 f"Settings.{attr} is gone" for attr in SETTINGS_ATTRIBUTES
                 if not hasattr(settings, attr)
             ]  # fmt: skip
+            for rule in getattr(settings, "_blocking_rules_to_generate_predictions", []):
+                problems += [
+                    f"BlockingRule.{attr} is gone" for attr in BLOCKING_RULE_ATTRIBUTES
+                    if not hasattr(rule, attr)
+                ]  # fmt: skip
     return problems
