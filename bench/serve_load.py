@@ -299,6 +299,12 @@ def main() -> None:
         help="one more argument for `tinmatch serve` (repeatable)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--serving",
+        type=Path,
+        help="keep the service's derived files (the returns sorted by TIN) in "
+        "this folder between runs instead of building them at each start",
+    )
     args = parser.parse_args()  # fmt: skip
 
     if args.data is not None:
@@ -320,6 +326,10 @@ def main() -> None:
 
     print(f"data {data.dir}  work {work}  load {os.getloadavg()[0]:.1f}", flush=True)
     state, agreement, key = setup(data, work, budget)
+    if args.serving is not None:
+        args.serving.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (work / "web").mkdir()
+        (work / "web" / "serving").symlink_to(args.serving.resolve())
     port = free_port()
     proc, start_s = start_server(data, state, agreement, work, port, args.workers,
                                  args.serve_arg)  # fmt: skip
