@@ -103,10 +103,46 @@ def test_rewritten_history_needs_an_anchor() -> None:
     assert audit_log(forged, _stored(forged), recorded_size=5).problems == []
     problems = audit_log(forged, _stored(forged), recorded_size=5, anchors=[anchor]).problems
     assert [(p.seq, p.kind) for p in problems] == [(5, "rewritten")]
-    assert "the checkpoint of 1 Sept" in str(problems[0])
+    assert str(problems[0]) == (
+        "seq 5: rewritten: the first 5 entries no longer hash to the root of the checkpoint of "
+        "1 Sept: the log is not an append-only extension of it (history rewritten and re-hashed)"
+    )
 
 
 def test_entries_added_behind_the_logs_back() -> None:
     entries = _log(3)
     problems = audit_log(entries, _stored(entries[:2]), recorded_size=2).problems
-    assert [(p.seq, p.kind) for p in problems] == [(3, "appended")]
+    assert [str(p) for p in problems] == [
+        "seq 3: appended: it is in no stored leaf (written outside tinmatch)"
+    ]
+
+
+def test_a_missing_first_entry_is_deleted() -> None:
+    entries = _log(5)
+    problems = audit_log(entries[1:], _stored(entries), recorded_size=5).problems
+    assert [str(p) for p in problems] == [
+        "seq 1: deleted: entry 1 missing (next entry present is 2)"
+    ]
+
+
+def test_an_entry_moved_into_a_deleted_seat_is_reordered() -> None:
+    """Entry 3 is deleted and its contents put in seat 4 (entry 4 gone): the stored leaf of the
+    deleted seat tells a move from an edit."""
+    entries = _log(6)
+    moved = [*entries[:2], replace(entries[2], seq=4), *entries[4:]]
+    audit = audit_log(moved, _stored(entries), recorded_size=6)
+    assert [str(p) for p in audit.problems] == [
+        "seq 3: deleted: entry 3 missing (next entry present is 4)",
+        "seq 4: reordered: it holds the entry written as seq 3",
+    ]
+    # the size and root are those of the whole prefix before the first gap
+    assert (audit.size, audit.root) == (2, root_of([e.leaf_hash for e in entries[:2]]))
+
+
+def test_a_copy_of_an_entry_still_in_place_is_an_edit_not_a_move() -> None:
+    """Only a seat left broken or empty can be where an entry came from: entry 1 is intact, so a
+    copy of it written over seat 5 (behind a deleted entry 4) is an edit."""
+    entries = _log(6)
+    copied = [*entries[:3], replace(entries[0], seq=5), entries[5]]
+    problems = audit_log(copied, _stored(entries), recorded_size=6).problems
+    assert [(p.seq, p.kind) for p in problems] == [(4, "deleted"), (5, "edited")]
