@@ -11,6 +11,7 @@ from _ledger_fixtures import T0, disclosure
 
 from tinmatch.ledger import KINDS, Anchor, LedgerEntry, audit_log, leaf_bytes
 from tinmatch.ledger.merkle import leaf_hash, root_of
+from tinmatch.ledger.verify import MAX_PAIRWISE
 
 
 def _log(n: int) -> list[LedgerEntry]:
@@ -117,6 +118,14 @@ def test_entries_added_behind_the_logs_back() -> None:
     ]
 
 
+def test_an_empty_log_and_a_log_with_no_stored_tree() -> None:
+    empty = audit_log([], [], recorded_size=0)
+    assert (empty.problems, empty.size, empty.root) == ([], 0, root_of([]))
+    entries = _log(2)
+    problems = audit_log(entries, [], recorded_size=0).problems
+    assert [(p.seq, p.kind) for p in problems] == [(1, "appended"), (2, "appended")]
+
+
 def test_a_missing_first_entry_is_deleted() -> None:
     entries = _log(5)
     problems = audit_log(entries[1:], _stored(entries), recorded_size=5).problems
@@ -137,6 +146,19 @@ def test_an_entry_moved_into_a_deleted_seat_is_reordered() -> None:
     ]
     # the size and root are those of the whole prefix before the first gap
     assert (audit.size, audit.root) == (2, root_of([e.leaf_hash for e in entries[:2]]))
+
+
+def test_a_move_is_still_told_across_the_longest_gap_compared() -> None:
+    """MAX_PAIRWISE (2000) seats deleted, and the first one's entry put in the seat after them:
+    the stored leaf of that first seat is still remembered, so it is a move."""
+    entries = _log(MAX_PAIRWISE + 3)
+    seat = MAX_PAIRWISE + 2
+    moved = [entries[0], replace(entries[1], seq=seat), entries[seat]]
+    problems = audit_log(moved, _stored(entries), recorded_size=seat + 1).problems
+    assert [str(p) for p in problems] == [
+        f"seq 2: deleted: entries 2..{seat - 1} missing (next entry present is {seat})",
+        f"seq {seat}: reordered: it holds the entry written as seq 2",
+    ]
 
 
 def test_a_copy_of_an_entry_still_in_place_is_an_edit_not_a_move() -> None:
