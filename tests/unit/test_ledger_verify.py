@@ -126,6 +126,40 @@ def test_an_empty_log_and_a_log_with_no_stored_tree() -> None:
     assert [(p.seq, p.kind) for p in problems] == [(1, "appended"), (2, "appended")]
 
 
+def test_a_tail_cut_below_the_stored_tree_is_truncated() -> None:
+    """The head row was set back with the entries, but the stored tree still holds 8 leaves."""
+    entries = _log(8)
+    problems = audit_log(entries[:5], _stored(entries), recorded_size=5).problems
+    assert [str(p) for p in problems] == [
+        "seq 6: truncated: the log holds 5 entries but had reached 8 "
+        "(entries 6..8 were cut off the tail)"
+    ]
+
+
+def test_every_anchor_is_checked() -> None:
+    entries = _log(6)
+    leaves = [e.leaf_hash for e in entries]
+    good = [Anchor(n, root_of(leaves[:n]), f"cp{n}") for n in (2, 4, 6)]
+    assert audit_log(entries, _stored(entries), recorded_size=6, anchors=good).problems == []
+    for bad in range(3):  # each anchor on its own stops a rewritten history
+        anchors = [replace(a, root=b"x" * 32) if i == bad else a for i, a in enumerate(good)]
+        problems = audit_log(entries, _stored(entries), recorded_size=6, anchors=anchors).problems
+        assert [(p.seq, p.kind) for p in problems] == [(good[bad].size, "rewritten")]
+
+
+def test_a_long_log_keeps_the_leaves_it_needs() -> None:
+    """Over 4 x MAX_PAIRWISE stored leaves (the window of remembered leaves is trimmed), an edit
+    and a swap near the end are still told apart."""
+    entries = _log(4 * MAX_PAIRWISE + 10)
+    n = len(entries)
+    swapped = [replace(entries[n - 2], seq=n - 2), replace(entries[n - 3], seq=n - 1)]
+    changed = [*entries[: n - 3], *swapped, replace(entries[n - 1], tin="999999999")]
+    problems = audit_log(changed, _stored(entries), recorded_size=n).problems
+    assert [(p.seq, p.kind) for p in problems] == [
+        (n - 2, "reordered"), (n - 1, "reordered"), (n, "edited"),
+    ]  # fmt: skip
+
+
 def test_a_missing_first_entry_is_deleted() -> None:
     entries = _log(5)
     problems = audit_log(entries[1:], _stored(entries), recorded_size=5).problems
