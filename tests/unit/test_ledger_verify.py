@@ -9,7 +9,7 @@ from datetime import timedelta, timezone
 import pytest
 from _ledger_fixtures import T0, disclosure
 
-from tinmatch.ledger import KINDS, Anchor, LedgerEntry, audit_log, leaf_bytes
+from tinmatch.ledger import KINDS, Anchor, LedgerEntry, audit_log, leaf_bytes, verify
 from tinmatch.ledger.merkle import leaf_hash, root_of
 from tinmatch.ledger.verify import MAX_PAIRWISE
 
@@ -158,6 +158,31 @@ def test_a_long_log_keeps_the_leaves_it_needs() -> None:
     assert [(p.seq, p.kind) for p in problems] == [
         (n - 2, "reordered"), (n - 1, "reordered"), (n, "edited"),
     ]  # fmt: skip
+
+
+def test_two_edits_are_two_edits() -> None:
+    entries = _log(6)
+    edited = [replace(e, tin="999999999") if e.seq in (3, 5) else e for e in entries]
+    problems = audit_log(edited, _stored(entries), recorded_size=6).problems
+    assert [(p.seq, p.kind) for p in problems] == [(3, "edited"), (5, "edited")]
+
+
+def test_moves_are_told_apart_up_to_max_pairwise_broken_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Telling a move from an edit compares every broken entry with every broken seat; above
+    MAX_PAIRWISE broken entries (made 3 here) it is not tried and every one is an edit."""
+    monkeypatch.setattr(verify, "MAX_PAIRWISE", 3)
+    entries = _log(6)
+    swapped = [entries[0], replace(entries[2], seq=2), replace(entries[1], seq=3), *entries[3:]]
+    three = [replace(e, tin="999999999") if e.seq == 5 else e for e in swapped]
+    problems = audit_log(three, _stored(entries), recorded_size=6).problems
+    assert [(p.seq, p.kind) for p in problems] == [
+        (2, "reordered"), (3, "reordered"), (5, "edited"),
+    ]  # fmt: skip
+    four = [replace(e, tin="999999999") if e.seq in (5, 6) else e for e in swapped]
+    problems = audit_log(four, _stored(entries), recorded_size=6).problems
+    assert [(p.seq, p.kind) for p in problems] == [(s, "edited") for s in (2, 3, 5, 6)]
 
 
 def test_a_missing_first_entry_is_deleted() -> None:
