@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_decide import RULE, cand, one
+from test_decide import RULE, _unrelated, cand, one
 
+from tinmatch.pipeline import decide as decide_module
 from tinmatch.pipeline.decide import (
     DECISION_COLUMNS,
     DecisionRule,
@@ -224,3 +225,47 @@ def test_name_and_dob_exactly_rare_enough_is_identified() -> None:
     rule = DecisionRule(min_probability=name_and_dob_probability(12.0))
     out = one([cand("q1", "111111111", 12.0, address="zip", date_of_birth="exact")], rule)
     assert (out["outcome"], out["reason_code"]) == ("identified", None)
+
+
+# --- the first-name rule: a runner-up passed over only on the fields both records hold --------
+
+
+def _tracy_and_twin(shared: float, **twin_levels: str) -> list[dict[str, Any]]:
+    """Tracy (no DOB on record) and her twin (DOB agrees) 1.7 bits apart overall; the twin's first
+    name agrees in no form, and on the fields both hold Tracy leads by `shared` bits (first name;
+    surname and address weigh the same for both)."""
+    tracy = _weights(
+        cand("q1", "111111111", 28.8), first_name=shared - 7.0, last_name=10.0, address=3.0
+    )
+    twin = _weights(
+        cand("q1", "222222222", 27.1, first_name="else", date_of_birth="exact", **twin_levels),
+        first_name=-7.0, last_name=10.0, date_of_birth=13.9,
+        address=0.0 if "address" in twin_levels else 3.0,
+    )  # fmt: skip
+    return [tracy, twin]
+
+
+def test_the_first_name_rule_at_the_margin() -> None:
+    assert one(_tracy_and_twin(10.0))["outcome"] == "identified"  # exactly the margin
+    assert one(_tracy_and_twin(9.5))["reason_code"] == "ambiguous"
+
+
+def test_the_first_name_rule_leaves_out_a_field_the_runner_up_lacks() -> None:
+    """Tracy's address agrees (3 bits) and the twin's record has none: that is no lead on a field
+    both hold, so 9.5 bits stay within the margin."""
+    assert one(_tracy_and_twin(9.5, address="null"))["reason_code"] == "ambiguous"
+
+
+def test_a_runner_up_whose_names_are_swapped_is_not_passed_over() -> None:
+    """The twin's record has the request's first name as its surname: that agrees (a swap), so
+    the twin may be meant, however far Tracy leads on the first name."""
+    assert one(_tracy_and_twin(15.6, last_name="swapped_with_first"))["reason_code"] == "ambiguous"
+
+
+def test_an_unrelated_first_name_exactly_at_its_floor_is_identified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(decide_module, "UNRELATED_FIRST_MIN_PROBABILITY",
+                        name_and_dob_probability(12.0))  # fmt: skip
+    assert one([_unrelated(weight=12.0)])["outcome"] == "identified"
+    assert one([_unrelated(weight=11.9)])["outcome"] == "unmatched"
