@@ -461,6 +461,18 @@ def test_the_first_name_decides_when_the_best_leads_only_on_a_field_the_next_lac
     twin["match_probability"] = tracy["match_probability"]
     out = one([twin, tracy])
     assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+    assert (out["reason_code"], out["message"]) == (None, "identified")
+
+
+def test_after_the_first_name_decides_the_third_candidate_still_counts() -> None:
+    """The twin ranked first and passed over for Tracy; a namesake 8.8 bits below Tracy is then
+    the runner-up the margin is measured against."""
+    tracy, twin = _twins()
+    twin["match_weight"], tracy["match_weight"] = 30.0, 28.8
+    namesake = cand("q1", "333333333", 20.0, address="zip")
+    out = one([twin, tracy, namesake])
+    assert (out["tin"], out["reason_code"]) == ("111111111", "ambiguous")
+    assert out["runner_up_tin"] == "333333333"
 
 
 @pytest.mark.parametrize("best_first", ["two_edits", "nickname_typo"])
