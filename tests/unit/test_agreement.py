@@ -345,3 +345,6 @@ def test_each_problem_is_worded_in_full(tmp_path: Path) -> None:
 def test_a_matching_key_far_from_any_gets_no_guess(tmp_path: Path) -> None:
     listed = problem_list(tmp_path, GOOD.replace("[matching]", "[matching]\nzzz = 1"))
     assert listed == ["unknown key matching.zzz"]
+    # near a known key, but not near enough for a guess (difflib ratio 0.6875 < 0.8)
+    listed = problem_list(tmp_path, GOOD.replace("ambiguity_margin_bits", "margin_bits"))
+    assert listed == ["unknown key matching.margin_bits"]
