@@ -348,3 +348,35 @@ def test_a_matching_key_far_from_any_gets_no_guess(tmp_path: Path) -> None:
     # near a known key, but not near enough for a guess (difflib ratio 0.6875 < 0.8)
     listed = problem_list(tmp_path, GOOD.replace("ambiguity_margin_bits", "margin_bits"))
     assert listed == ["unknown key matching.margin_bits"]
+
+
+@pytest.mark.parametrize(
+    ("edits", "wanted"),
+    [
+        ({"expires = 2027-06-30": "expires = 2025-06-30"},
+         "agreement.expires must be after agreement.effective"),
+        ({"last = 2023": ""}, "tax_years: give both first and last, or neither"),
+        ({"last = 2023": "last = 2023\nrecent = 2"},
+         "tax_years: give either recent or first/last, not both"),
+        ({"last = 2023": "last = 2019"}, "tax_years.last is before tax_years.first"),
+        ({"first = 2020\nlast = 2023": ""}, "tax_years: give recent, or first and last"),
+        ({'["8 USC 1326"]': '["8 USC 1326", " "]'},
+         "request.authorized_statutes: an empty citation"),
+        ({"[limits]": "[review]\nrequired = false\n\n[limits]"},
+         "review.required cannot be false: review before release is required"),
+    ],
+)  # fmt: skip
+def test_cross_field_problems_are_worded_in_full(
+    tmp_path: Path, edits: dict[str, str], wanted: str
+) -> None:
+    text = GOOD
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    assert wanted in problem_list(tmp_path, text)
+
+
+def test_a_missing_expiry_is_reported_not_compared(tmp_path: Path) -> None:
+    """No `expires`: the term rules are not tried on it; the missing key is reported."""
+    listed = problem_list(tmp_path, GOOD.replace("expires = 2027-06-30", ""))
+    assert listed == ["missing key agreement.expires"]
