@@ -380,3 +380,12 @@ def test_a_missing_expiry_is_reported_not_compared(tmp_path: Path) -> None:
     """No `expires`: the term rules are not tried on it; the missing key is reported."""
     listed = problem_list(tmp_path, GOOD.replace("expires = 2027-06-30", ""))
     assert listed == ["missing key agreement.expires"]
+
+
+def test_auto_release_may_only_be_zero(tmp_path: Path) -> None:
+    zero = GOOD.replace("[limits]", "[review]\nauto_release_max_rows = 0\n\n[limits]")
+    assert Agreement.load(write(tmp_path, zero)).review.auto_release_max_rows == 0
+    one = GOOD.replace("[limits]", "[review]\nauto_release_max_rows = 1\n\n[limits]")
+    assert problem_list(tmp_path, one) == [
+        "review.auto_release_max_rows must be 0: no request is released without review"
+    ]
