@@ -175,7 +175,7 @@ def run(out: Path) -> dict[str, Any]:
                    check=True)  # fmt: skip
     loaded = time.perf_counter()
     # Registered requester and agreement (issue 14): the cover's names, and caps for its rows.
-    from common import bench_agreement, prepare_state
+    from common import bench_agreement, prepare_state, release
 
     rows = len(pd.read_csv(out / "request.csv", dtype=str))
     agreement = bench_agreement(rows)
@@ -189,6 +189,7 @@ def run(out: Path) -> dict[str, Any]:
     found = re.search(r"req-[0-9a-f]+", proc.stdout)
     if found is None:
         raise RuntimeError(f"no request id in: {proc.stdout}")
+    release(result, state)  # the answer is held for review: approved (untimed) to be scored
     evaluation = subprocess.run([*TINMATCH, "evaluate", "--truth", str(out / "truth.csv"),
                                  "--results", str(result), "--state-db", f"sqlite:///{state}",
                                  "--request-id", found.group(0), "--json"],
