@@ -178,3 +178,6 @@ def test_malformed_proofs_are_refused() -> None:
     assert verify_consistency(12, 12, b, b, [])
     assert not verify_consistency(12, 12, b, b, proof)  # same size: nothing to prove
     assert not verify_consistency(12, 12, a, b, [])  # same size, different roots
+    # a "proof" that a tree of 3 is extended by one of 2, forged to pass the hashing itself
+    x, y = leaves[0], leaves[1]
+    assert not verify_consistency(3, 2, x, node_hash(x, y), [x, y])
