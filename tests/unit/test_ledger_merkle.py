@@ -181,3 +181,12 @@ def test_malformed_proofs_are_refused() -> None:
     # a "proof" that a tree of 3 is extended by one of 2, forged to pass the hashing itself
     x, y = leaves[0], leaves[1]
     assert not verify_consistency(3, 2, x, node_hash(x, y), [x, y])
+
+
+def test_impossible_sizes_are_refused_in_words_and_an_empty_range_is_the_empty_root() -> None:
+    source = ListSource(synthetic(4))
+    with pytest.raises(ValueError, match="no split point for a tree of 1 leaves"):
+        merkle.split_point(1)
+    with pytest.raises(ValueError, match="no consistency proof from size 4 to size 3"):
+        consistency_path(source, 4, 3)
+    assert merkle.subtree_hash(source, 3, 3) == EMPTY_ROOT
