@@ -345,6 +345,13 @@ def _cross_problems(raw: dict[str, Any]) -> list[str]:
     problems = []
     info = _section(raw, "agreement")
     effective, expires = info.get("effective"), info.get("expires")
+    for key, value in (("effective", effective), ("expires", expires)):
+        # A quoted date would be read as a date further on but escape the term checks below.
+        if value is not None and not isinstance(value, date):
+            problems.append(
+                f"agreement.{key} must be a TOML date written without quotes "
+                f"(e.g. {key} = 2026-01-01), not {value!r}"
+            )
     if isinstance(effective, date) and isinstance(expires, date):
         if expires <= effective:
             problems.append("agreement.expires must be after agreement.effective")

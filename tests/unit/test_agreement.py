@@ -389,3 +389,25 @@ def test_auto_release_may_only_be_zero(tmp_path: Path) -> None:
     assert problem_list(tmp_path, one) == [
         "review.auto_release_max_rows must be 0: no request is released without review"
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('expires = "2031-01-01"', "expires"),  # five years: past the 18-month term
+        ('expires = "2025-06-30"', "expires"),  # before it takes effect
+    ],
+)
+def test_a_quoted_date_does_not_escape_the_term_checks(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    """The insider who quotes the expiry date: pydantic would read the string as a date, but the
+    term checks (at most 18 months, after `effective`) only saw TOML dates, so both of these
+    loaded. A quoted date is now refused by name."""
+    message = problems(tmp_path, GOOD.replace("expires = 2027-06-30", line))
+    assert f"agreement.{key} must be a TOML date written without quotes" in message
+
+
+def test_a_quoted_effective_date_is_refused(tmp_path: Path) -> None:
+    message = problems(tmp_path, GOOD.replace("effective = 2026-01-01", 'effective = "2020-01-01"'))
+    assert "agreement.effective must be a TOML date written without quotes" in message
