@@ -15,6 +15,7 @@ from tinmatch.ledger.merkle import (
     inclusion_path,
     leaf_hash,
     node_hash,
+    perfect_root,
     root_of,
     verify_consistency,
     verify_inclusion,
@@ -190,3 +191,17 @@ def test_impossible_sizes_are_refused_in_words_and_an_empty_range_is_the_empty_r
     with pytest.raises(ValueError, match="no consistency proof from size 4 to size 3"):
         consistency_path(source, 4, 3)
     assert merkle.subtree_hash(source, 3, 3) == EMPTY_ROOT
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 7, 12])
+def test_perfect_root_refuses_a_count_that_is_not_a_power_of_two(n: int) -> None:
+    """A subtree of 2^k leaves only: with 6 hashes the pairwise fold would give a root of a tree
+    that does not exist (and with 3 or 5 drop a hash silently)."""
+    with pytest.raises(ValueError) as refused:
+        perfect_root([bytes([i]) * 32 for i in range(n)])
+    assert str(refused.value) == f"not a complete subtree: {n} hashes"
+
+
+def test_perfect_root_refuses_nothing() -> None:
+    with pytest.raises(ValueError, match="not a complete subtree: 0 hashes"):
+        perfect_root([])
