@@ -167,6 +167,9 @@ REASONS: tuple[Reason, ...] = (
             "household": "another taxpayer at this address fits the row as well; the best "
             "candidate leads only on how our records write them (surname form, a date of birth "
             "one record lacks); nothing is disclosed",
+            "first_name_typo": "another taxpayer at this address fits the row as well; the best "
+            "candidate leads only on a first name two letters away from the request's; nothing "
+            "is disclosed",
         },
     ),
     Reason(

@@ -685,3 +685,49 @@ def test_nickname_at_an_old_address_is_identified(decided: dict[str, pd.Series])
     row = decided["nickname_old_address"]
     assert row["outcome"] == "identified"
     assert row["tin"] == WILLIAM
+
+
+def _chso_tsai(
+    best_first: str = "two_edits", runner_up_address: str = "street_and_unit"
+) -> list[dict[str, Any]]:
+    """R091001 of the standard 1M set: *Chso Tsai*, no DOB, at the couple's address. The husband
+    (first name *Chia*, two edits away) leads the wife (*Ya-Ting Chao*: her mistyped middle
+    name as first, not recognised) by 10.1 bits, all of it on the first name."""
+    best = cand("q1", "111111111", 12.7, first_name=best_first)
+    best["mw_first_name"] = 3.1
+    wife = cand("q1", "222222222", 2.6, first_name="else", address=runner_up_address)
+    wife["mw_first_name"] = -7.0
+    return [best, wife]
+
+
+def test_a_two_edit_first_name_does_not_outweigh_a_housemate() -> None:
+    out = one(_chso_tsai())
+    assert (out["outcome"], out["reason_code"]) == ("unmatched", "ambiguous")
+    assert out["message"] == (
+        "another taxpayer at this address fits the row as well; the best candidate leads only on "
+        "a first name two letters away from the request's; nothing is disclosed"
+    )
+    assert out["runner_up_tin"] == "222222222"
+
+
+@pytest.mark.parametrize(
+    ("best_first", "runner_up_address"),
+    [
+        ("one_edit", "street_and_unit"),  # one typo is evidence enough
+        ("exact", "street_and_unit"),
+        ("two_edits", "city_and_state"),  # the runner-up does not live at the request's address
+    ],
+)
+def test_the_typo_rule_needs_a_two_edit_lead_over_a_housemate(
+    best_first: str, runner_up_address: str
+) -> None:
+    out = one(_chso_tsai(best_first, runner_up_address))
+    assert out["outcome"] == "identified"
+
+
+def test_a_two_edit_lead_with_the_margin_elsewhere_is_identified() -> None:
+    """The rule discounts the first name only: 10 bits of lead on the rest still decide."""
+    rows = _chso_tsai()
+    rows[0]["match_weight"] = 23.0  # 20.4 ahead, 10.3 of them on other fields
+    out = one(rows)
+    assert out["outcome"] == "identified"

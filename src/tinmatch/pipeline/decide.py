@@ -75,6 +75,10 @@ UNRELATED_FIRST_SURNAMES: frozenset[str] = frozenset({"exact", "jaro_winkler_0.9
 # on a field the best's record lacks. False only to measure their effect.
 SUFFIX_RULES_OUT = True
 FIRST_NAME_RULES_OUT = True
+#: A first-name lead that is only a two-edit typo does not count against a housemate (the
+#: request's address is both candidates'): ``_leads_by_a_typo_over_a_housemate``.
+TYPO_LEAD_RULE = True
+TYPO_LEAD_LEVELS: frozenset[str] = frozenset({"two_edits"})
 PLAUSIBLE = 0.5
 DEFAULT_MARGIN_BITS = 10.0  # the best must be at least 1,024 times likelier than the runner-up
 
@@ -186,6 +190,27 @@ def _apart_only_by_representation(
     gap = float(best["match_weight"]) - float(second["match_weight"])
     for comp in representation:
         gap -= float(best[f"mw_{comp}"]) - float(second[f"mw_{comp}"])
+    return gap < margin_bits
+
+
+def _leads_by_a_typo_over_a_housemate(
+    best: dict[str, Any], second: dict[str, Any], margin_bits: float
+) -> bool:
+    """Both live at the request's address, the best's first name agrees only two edits away,
+    and without the first name the best would not lead by the margin.
+
+    Two typos in a first name are weak evidence against a housemate: *Ya-Ting Chao Tsai*, sought
+    as *Chso Tsai* (her middle name as first, mistyped, no DOB), was disclosed as her husband
+    *Chia-Hao Tsai*, whose *Chia* is two edits from *Chso*, by 10.1 bits.
+    """
+    lb, ls = levels_of(best), levels_of(second)
+    street = CORROBORATING_LEVELS["address"]
+    if lb["address"] not in street or ls["address"] not in street:
+        return False
+    if lb["first_name"] not in TYPO_LEAD_LEVELS:
+        return False
+    gap = float(best["match_weight"]) - float(second["match_weight"])
+    gap -= float(best["mw_first_name"]) - float(second["mw_first_name"])
     return gap < margin_bits
 
 
@@ -344,6 +369,8 @@ def _decide_one(
             return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("runner_up_names"))
         if HOUSEHOLD_RULE and _apart_only_by_representation(best, second, rule.margin_bits):
             return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("household"))
+        if TYPO_LEAD_RULE and _leads_by_a_typo_over_a_housemate(best, second, rule.margin_bits):
+            return unmatched(AMBIGUOUS.code, AMBIGUOUS.message("first_name_typo"))
     if p_best < rule.min_probability:
         return unmatched(
             LOW_CONFIDENCE.code,
