@@ -224,3 +224,36 @@ def test_withholding_a_row_not_to_be_disclosed_says_which(store: Store) -> None:
         f"record 'k1-r9' is not a row request {rid} would disclose: only those can be withheld; "
         "nothing decided"
     )
+
+
+def test_denying_one_request_leaves_anothers_decisions(store: Store) -> None:
+    """Withheld rows are found by request and record id: two requests may use the same record
+    ids (each agency numbers its own rows), and denying one must not touch the other's log."""
+    rids = []
+    for key in ("k1", "k2"):
+        rid = held_request(store, key, n=2)
+        store.record_outcome(
+            rid,
+            counts={"received": 2, "matched": 2},
+            disclosures=[disclosure("a"), disclosure("b", tin="900000009")],
+            decisions=[Decision("a", "matched", None, "123456789", 0.99),
+                       Decision("b", "matched", None, "900000009", 0.99)],  # fmt: skip
+            now=T0,
+        )
+        rids.append(rid)
+    store.deny(rids[0], reviewer="R", note="no", now=T0)
+    store.approve(rids[1], reviewer="R", note="ok", now=T0)
+    other = store.delivery(rids[1])
+    assert [m.record_id for m in other.matched] == ["a", "b"]
+    assert {(d.record_id, d.outcome, d.reason) for d in other.decisions} == {
+        ("a", "matched", None),
+        ("b", "matched", None),
+    }
+
+
+def test_denying_more_than_a_thousand_rows_withholds_every_one(store: Store) -> None:
+    """The rows leave the store in batches of 500: every batch, the last one included."""
+    rid = held_request(store, n=1001)
+    assert len(store.pending(rid)) == 1001
+    store.deny(rid, reviewer="R", note="no", now=T0)
+    assert store.pending(rid) == []
