@@ -79,8 +79,9 @@ def test_withheld_rows_are_recorded_and_never_delivered(store: Store) -> None:
     assert store.pending(rid)[0].record_id == "k1-r0"  # the withheld address left the store
 
 
-def test_denial_withholds_every_held_row(store: Store) -> None:
-    rid = held_request(store, n=2)
+def matched_a_and_b(store: Store, key: str = "k1") -> str:
+    """A held request whose decision log names rows "a" and "b" as matched; returns its id."""
+    rid = held_request(store, key, n=2)
     store.record_outcome(
         rid,
         counts={"received": 2, "matched": 2},
@@ -89,6 +90,11 @@ def test_denial_withholds_every_held_row(store: Store) -> None:
                    Decision("b", "matched", None, "900000009", 0.99)],  # fmt: skip
         now=T0,
     )
+    return rid
+
+
+def test_denial_withholds_every_held_row(store: Store) -> None:
+    rid = matched_a_and_b(store)
     store.deny(rid, reviewer="R", note="no", now=T0)
     delivered = store.delivery(rid)
     assert delivered.matched == []
@@ -229,18 +235,7 @@ def test_withholding_a_row_not_to_be_disclosed_says_which(store: Store) -> None:
 def test_denying_one_request_leaves_anothers_decisions(store: Store) -> None:
     """Withheld rows are found by request and record id: two requests may use the same record
     ids (each agency numbers its own rows), and denying one must not touch the other's log."""
-    rids = []
-    for key in ("k1", "k2"):
-        rid = held_request(store, key, n=2)
-        store.record_outcome(
-            rid,
-            counts={"received": 2, "matched": 2},
-            disclosures=[disclosure("a"), disclosure("b", tin="900000009")],
-            decisions=[Decision("a", "matched", None, "123456789", 0.99),
-                       Decision("b", "matched", None, "900000009", 0.99)],  # fmt: skip
-            now=T0,
-        )
-        rids.append(rid)
+    rids = [matched_a_and_b(store, key) for key in ("k1", "k2")]
     store.deny(rids[0], reviewer="R", note="no", now=T0)
     store.approve(rids[1], reviewer="R", note="ok", now=T0)
     other = store.delivery(rids[1])

@@ -177,8 +177,7 @@ def _apart_only_by_representation(
     led by the DOB the request shares with both.
     """
     lb, ls = levels_of(best), levels_of(second)
-    street = CORROBORATING_LEVELS["address"]
-    if lb["address"] not in street or ls["address"] not in street:
+    if not _both_at_the_street(lb, ls):
         return False
     if _conflicts(ls) or not _first_name_agrees(ls):
         return False
@@ -187,10 +186,21 @@ def _apart_only_by_representation(
         representation.append("last_name")
     if -1 in (int(best["gamma_date_of_birth"]), int(second["gamma_date_of_birth"])):
         representation.append("date_of_birth")
+    return _gap_without(best, second, representation) < margin_bits
+
+
+def _both_at_the_street(lb: dict[str, str], ls: dict[str, str]) -> bool:
+    """Both candidates' address levels say they filed from the request's street."""
+    street = CORROBORATING_LEVELS["address"]
+    return lb["address"] in street and ls["address"] in street
+
+
+def _gap_without(best: dict[str, Any], second: dict[str, Any], comparisons: list[str]) -> float:
+    """The best's lead in bits, leaving out what `comparisons` contribute to it."""
     gap = float(best["match_weight"]) - float(second["match_weight"])
-    for comp in representation:
+    for comp in comparisons:
         gap -= float(best[f"mw_{comp}"]) - float(second[f"mw_{comp}"])
-    return gap < margin_bits
+    return gap
 
 
 def _leads_by_a_typo_over_a_housemate(
@@ -204,14 +214,9 @@ def _leads_by_a_typo_over_a_housemate(
     *Chia-Hao Tsai*, whose *Chia* is two edits from *Chso*, by 10.1 bits.
     """
     lb, ls = levels_of(best), levels_of(second)
-    street = CORROBORATING_LEVELS["address"]
-    if lb["address"] not in street or ls["address"] not in street:
+    if not _both_at_the_street(lb, ls) or lb["first_name"] not in TYPO_LEAD_LEVELS:
         return False
-    if lb["first_name"] not in TYPO_LEAD_LEVELS:
-        return False
-    gap = float(best["match_weight"]) - float(second["match_weight"])
-    gap -= float(best["mw_first_name"]) - float(second["mw_first_name"])
-    return gap < margin_bits
+    return _gap_without(best, second, ["first_name"]) < margin_bits
 
 
 def _first_name_agrees(levels: dict[str, str]) -> bool:
