@@ -393,6 +393,20 @@ def test_an_unrelated_first_name_needs_surname_exact_dob_and_street(
     assert out["outcome"] == "unmatched"
 
 
+def test_a_surname_written_in_the_first_name_column_counts_for_the_unrelated_first_name() -> None:
+    """FEBRL4 swaps the names and corrupts the given name: "Tennent, Alannah" for Chloe Tennent,
+    same DOB, same street. The request's first-name column holds her surname: the surname
+    agrees (swapped), the given name in no form; the same rule then applies, housemate check
+    and all."""
+    swapped = {"first_name": "swapped_with_surname", "last_name": "else"}
+    out = one([_unrelated(swapped)])
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+    housemate = cand("q1", "222222222", 5, first_name="else", date_of_birth="null")
+    assert one([_unrelated(swapped), housemate])["reason_code"] == "low_confidence"
+    for missing in ({"date_of_birth": "null"}, {"address": "zip"}):
+        assert one([_unrelated({**swapped, **missing})])["outcome"] == "unmatched"
+
+
 def test_twins_one_without_a_dob_and_a_typo_of_the_other_s_middle_name() -> None:
     """Twins Damini Charvi and Vansha Chavvi, the master without Vansha's DOB; a request for
     "Chavvi" with the twins' DOB (a wrong-person disclosure at 1M once): Vansha could be meant."""

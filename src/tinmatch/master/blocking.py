@@ -47,6 +47,7 @@ BLOCKING_RULES: list[tuple[str, list[str]]] = [
     ("first_name_zip", ["first_name_std", "zip5", "substr(last_name_std, 1, 1)"]),
     ("dob_first_name", ["dob", "first_name_std"]),
     ("dob_surname", ["dob", "last_name_std"]),
+    ("dob_zip", ["dob", "zip5"]),
     ("phonetic_names_state", ["first_name_mp", "last_name_mp", "state_std"]),
     ("street_zip", ["street_key", "zip5"]),
     ("street_city_state", ["street_key", "city_std", "state_std"]),

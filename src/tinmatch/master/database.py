@@ -31,7 +31,7 @@ from tinmatch.master.params import ModelParams
 from tinmatch.settings import DUCKDB_MEMORY, MASTER_DB, SPILL_DIR
 
 DEFAULT_DB = str(MASTER_DB.default)
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"  # 6: the dob_zip blocking rule (block key numbers moved)
 
 
 def default_db_path() -> Path:

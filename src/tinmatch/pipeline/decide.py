@@ -21,8 +21,9 @@ weight. The rule, in order (see docs/matching.md for the reasoning):
    or its first name does not agree in any recognised form (``FIRST_NAME_AGREES``: exact,
    nickname, typo, one or two edits, a nickname with a typo, the middle name used as first --
    exactly, not with a typo -- or swapped with the surname: a spouse sharing surname and
-   address is not the person sought) -- unless surname, exact DOB and a street of its own agree
-   and nobody else at that street could be meant (``_unrelated_first_name_disclosable``) --,
+   address is not the person sought) -- unless surname (in either name column), exact DOB and a
+   street of its own agree and nobody else at that street could be meant
+   (``_unrelated_first_name_disclosable``) --,
    or only its name agrees (neither an address of its return history nor the date of birth
    corroborates it), or no street of its history agrees and name and DOB are not rare enough
    once the person may not be in the master at all (``name_and_dob_probability``), or its first
@@ -266,9 +267,11 @@ def _unrelated_first_name_disclosable(
     best: dict[str, Any], levels: dict[str, str], at_street: int
 ) -> bool:
     """A first name agreeing in no recognised form, yet the rest names the person: the surname
-    agrees, the date of birth is exact, a street of the person's agrees, nobody else at that
+    agrees (in its column, or written in the first-name column: FEBRL4's swapped and corrupted
+    names), the date of birth is exact, a street of the person's agrees, nobody else at that
     street could be meant, and the odds hold once the person may not be in the master."""
-    if levels["last_name"] not in UNRELATED_FIRST_SURNAMES:
+    surname_agrees = levels["last_name"] in UNRELATED_FIRST_SURNAMES
+    if not (surname_agrees or levels["first_name"] == "swapped_with_surname"):
         return False
     if levels["date_of_birth"] != "exact" or not _address_corroborates(levels):
         return False
