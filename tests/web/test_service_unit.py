@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import tinmatch.web.service as service_module
 from enroll import enroll
 from reviewers import add_reviewers
 from tinmatch.agreement import REQUEST_COLUMNS, Agreement
+from tinmatch.errors import RefusedError
 from tinmatch.ops import PendingDisclosure, Store
+from tinmatch.ops.purge import purge
+from tinmatch.ops.records import ResultFile
 from tinmatch.ops.registry import Registry
 from tinmatch.web.accounts import Accounts, ApiKey
+from tinmatch.web.audit import Audit
 from tinmatch.web.errors import ApiError
 from tinmatch.web.service import SMALL_CSV_BYTES, Service, Upload, safe_name
 from tinmatch.web.settings import Settings
@@ -78,6 +84,8 @@ def _refused(call: Any, status: int) -> ApiError:
         ("x" * 120 + ".csv", "x" * 90 + ".csv"),
         ("y" * 120, "y" * 100),
         ("data.verylongsuffix", "data.verylong"),
+        ("X-ray list.csv", "X-ray_list.csv"),  # only dots and underscores are trimmed
+        ("x" * 95 + ".tar.csv", "x" * 90 + ".csv"),  # the suffix is what follows the last dot
     ],
 )
 def test_safe_name(given: str, kept: str) -> None:
@@ -108,6 +116,55 @@ def test_an_empty_or_foreign_upload_is_refused_and_leaves_nothing(service: Servi
     assert not uploads.exists() or list(uploads.iterdir()) == []
 
 
+def test_the_refusals_of_an_upload_say_why(service: Service) -> None:
+    foreign = _refused(lambda: service.keep_upload("list.txt", io.BytesIO(b"x")), 415)
+    assert foreign.detail == "the request file must be .csv or .xlsx"
+    empty = _refused(lambda: service.keep_upload("a.csv", io.BytesIO(b"")), 422)
+    assert empty.detail == "the request file is empty"
+
+
+class _Trickle(io.RawIOBase):
+    """An upload that arrives a few bytes at a time, however much is asked for."""
+
+    def __init__(self, body: bytes, step: int) -> None:
+        self.body, self.step, self.at = body, step, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = self.body[self.at : self.at + self.step]
+        self.at += len(block)
+        return block
+
+
+class _Endless(io.RawIOBase):
+    """An upload with no end: what was read is counted; asking for all of it is a failure."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            raise AssertionError("the whole upload was asked for at once")
+        self.served += size
+        return b"x" * size
+
+
+def test_an_upload_arriving_in_pieces_is_counted_whole(service: Service) -> None:
+    kept = service.keep_upload("a.csv", _Trickle(b"y" * 60, 10))
+    assert kept.size == 60 and kept.path.read_bytes() == b"y" * 60
+    assert kept.sha256 == hashlib.sha256(b"y" * 60).hexdigest()
+    error = _refused(lambda: service.keep_upload("b.csv", _Trickle(b"z" * 70, 10)), 413)
+    assert error.detail == "the request file exceeds 64 bytes"
+    assert [p.parent for p in service.settings.uploads.glob("*/*")] == [kept.path.parent]
+
+
+def test_an_endless_upload_is_cut_off_after_one_block(service: Service) -> None:
+    endless = _Endless()
+    _refused(lambda: service.keep_upload("a.csv", endless), 413)
+    assert 64 < endless.served <= 1 << 20  # never more than a block of it held in memory
+    uploads = service.settings.uploads
+    assert list(uploads.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("body", "rows"),
     [
@@ -125,6 +182,31 @@ def test_a_small_csv_is_counted_by_its_line_breaks(
     path = tmp_path / "r.csv"
     path.write_bytes(body)
     assert service.count_rows(path) == rows
+
+
+def test_a_csv_of_exactly_the_small_size_is_still_counted_by_its_line_breaks(
+    service: Service, tmp_path: Path
+) -> None:
+    path = tmp_path / "edge.csv"
+    body = b"not,the,columns\n" + b"x,y,z\n" * 3
+    path.write_bytes(body + b"#" * (SMALL_CSV_BYTES - len(body)))
+    assert path.stat().st_size == SMALL_CSV_BYTES
+    assert service.count_rows(path) == 4  # by line breaks; the reader would refuse it (None)
+
+
+def test_a_large_csv_over_the_agreements_size_limit_is_not_counted(
+    service: Service, tmp_path: Path
+) -> None:
+    header = ",".join(REQUEST_COLUMNS)
+    row = ",".join(["R{}", "Ann", "", "Lee", "", "", "1 Main St", "", "Springfield", "IL",
+                    "62701", "2026-01-01", "8 USC 1326", "C1", "2024"])  # fmt: skip
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join([header] + [row.format(i) for i in range(4000)]) + "\n")
+    size = path.stat().st_size
+    assert service.count_rows(path) == 4000
+    limits = service.agreement.limits.model_copy(update={"max_file_bytes": size - 1})
+    service.agreement = service.agreement.model_copy(update={"limits": limits})
+    assert service.count_rows(path) is None  # the worker will refuse it, saying why
 
 
 def test_a_large_csv_is_counted_by_reading_it(service: Service, tmp_path: Path) -> None:
@@ -190,6 +272,43 @@ def test_an_unregistered_official_is_refused_and_the_upload_removed(
         service.submit(a, _upload(service), "Jane Agent", "")
     assert queued == []
     assert all(not any(p.iterdir()) for p in service.settings.uploads.iterdir())
+
+
+def test_a_refused_official_or_cover_says_why(
+    service: Service, store: Store, queued: list[str]
+) -> None:
+    a = _key(store, "Agency A")
+    error = _refused(
+        lambda: service.submit(a, _upload(service), "  Mal \n lory ", ATTESTATION), 403
+    )
+    assert error.detail == (
+        "official 'Mal lory' is not a registered official of 'Agency A'; "
+        "the request is refused whole"
+    )
+    with pytest.raises(RefusedError) as info:
+        service.submit(a, _upload(service), "Jane Agent", "")
+    assert str(info.value) == "form: the cover letter lacks attestation"
+    assert queued == []
+
+
+def test_another_file_is_another_request_and_its_upload_is_the_one_run(
+    service: Service, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enroll(store, "Agency A", "Jane Agent")
+    jobs: dict[str, Any] = {}
+    monkeypatch.setattr(service.workers, "submit", lambda job_id, job: jobs.update({job_id: job}))
+    ran: list[tuple[Submission, object]] = []
+    monkeypatch.setattr(service, "run", lambda sub, reporter: ran.append((sub, reporter)))
+    a = _key(store, "Agency A")
+    one, two = _upload(service, b"record_id\nA1\n"), _upload(service, b"record_id\nA2\n")
+    first = service.submit(a, one, "Jane Agent", ATTESTATION)
+    second = service.submit(a, two, "Jane Agent", ATTESTATION)
+    assert first.id != second.id
+    assert (first.upload_path, second.upload_path) == (str(one.path), str(two.path))
+    assert first.input_name == "request.csv" and first.api_key_id == a.id
+    reporter = object()
+    jobs[second.id](reporter)  # what the worker thread runs
+    assert ran == [(second, reporter)]
 
 
 def test_a_busy_service_says_when_to_retry(
@@ -316,3 +435,157 @@ def test_nothing_is_served_while_the_agency_is_suspended(service: Service, store
         assert error.detail.startswith(f"results of request {sub.id} are not served: ")
     Registry(store).resume("Agency A", "done", "Sup", NOW)
     assert "matched.csv" in service.status(sub)["downloads"]
+
+
+def test_a_status_names_the_file_its_times_its_progress_and_its_error(
+    service: Service, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enroll(store, "Agency A", "Officer One")
+    sub = _held(service, store)
+    monkeypatch.setattr(service.workers, "progress", lambda job_id: {"of": job_id})
+    record = store.get_request(sub.id)
+    assert record.updated_at != sub.updated_at
+    assert service.status(sub) == {
+        "ok": True,
+        "id": sub.id,
+        "state": "held",
+        "input_name": "request.csv",
+        "received_at": sub.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),  # the store's, once processed
+        "rows": 4,
+        "counts": {"received": 4, "rejected": 1},
+        "progress": {"of": sub.id},
+        "error": None,
+        "downloads": {"rejected.csv": f"/v1/requests/{sub.id}/rejected.csv"},
+    }
+    service.submissions.set_state(sub.id, "failed", "the service is busy (x)")
+    failed = service.submissions.get(sub.id)
+    assert failed is not None
+    status = service.status(failed)
+    assert (status["state"], status["error"]) == ("failed", "the service is busy (x)")
+    assert status["updated_at"] == failed.updated_at.isoformat()
+
+
+def _written(service: Service, store: Store, sub: Submission, body: bytes) -> Path:
+    """rejected.csv as `process` leaves it: in the request's folder, in the manifest."""
+    folder = Path(sub.out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "rejected.csv"
+    path.write_bytes(body)
+    digest = hashlib.sha256(body).hexdigest()
+    store.record_files(sub.id, [ResultFile(str(path.resolve()), digest, len(body), NOW)])
+    return path
+
+
+REJECTED_ROWS = b"record_id,reason\r\nr9,missing last_name\r\n"
+
+
+def test_rejected_csv_is_served_before_release_only_as_written(
+    service: Service, store: Store
+) -> None:
+    enroll(store, "Agency A", "Officer One")
+    enroll(store, "Agency B", "Officer One")
+    a, b = _key(store, "Agency A"), _key(store, "Agency B")
+    sub = _held(service, store)
+    path = _written(service, store, sub, REJECTED_ROWS)
+    assert service.result_file(a, sub.id, "rejected.csv") == REJECTED_ROWS
+    _refused(lambda: service.result_file(b, sub.id, "rejected.csv"), 404)  # not B's
+    gone = f"rejected.csv of request {sub.id} is no longer kept"
+
+    path.write_bytes(REJECTED_ROWS.replace(b"r9", b"r8"))  # changed since it was written
+    assert _refused(lambda: service.result_file(a, sub.id, "rejected.csv"), 410).detail == gone
+    path.unlink()  # removed
+    assert _refused(lambda: service.result_file(a, sub.id, "rejected.csv"), 410).detail == gone
+    path.write_bytes(REJECTED_ROWS)
+    assert service.result_file(a, sub.id, "rejected.csv") == REJECTED_ROWS
+    store.forget_files(sub.id, [str(path.resolve())])  # a file the manifest does not know
+    assert _refused(lambda: service.result_file(a, sub.id, "rejected.csv"), 410).detail == gone
+
+
+def test_a_denied_request_once_purged_serves_nothing(service: Service, store: Store) -> None:
+    enroll(store, "Agency A", "Officer One")
+    add_reviewers(store, "R")
+    a = _key(store, "Agency A")
+    sub = _held(service, store)
+    _written(service, store, sub, REJECTED_ROWS)
+    store.deny(sub.id, reviewer="R", note="no", now=NOW)
+    assert service.result_file(a, sub.id, "rejected.csv") == REJECTED_ROWS
+    assert service.status(sub)["downloads"] == {
+        "rejected.csv": f"/v1/requests/{sub.id}/rejected.csv"
+    }
+    (done,) = purge(store, "1d", NOW + timedelta(days=2))
+    assert done.files_removed == 1
+    error = _refused(lambda: service.result_file(a, sub.id, "rejected.csv"), 410)
+    assert error.detail == f"the result files of request {sub.id} were purged"
+    assert service.status(sub)["downloads"] == {}
+
+
+def test_a_released_request_once_purged_serves_nothing(service: Service, store: Store) -> None:
+    enroll(store, "Agency A", "Officer One")
+    add_reviewers(store, "R")
+    a = _key(store, "Agency A")
+    sub = _held(service, store)
+    store.approve(sub.id, reviewer="R", note="", now=NOW)
+    purge(store, "1d", NOW + timedelta(days=2))
+    status = service.status(sub)
+    assert status["state"] == "released" and status["downloads"] == {}
+    for name in ("matched.csv", "rejected.csv"):
+        error = _refused(lambda name=name: service.result_file(a, sub.id, name), 410)
+        assert error.detail == f"the result files of request {sub.id} were purged"
+
+
+def test_after_release_rejected_csv_is_rendered_from_the_store_in_a_private_scratch(
+    service: Service, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enroll(store, "Agency A", "Officer One")
+    add_reviewers(store, "R")
+    a = _key(store, "Agency A")
+    sub = _held(service, store)
+    _written(service, store, sub, b"whatever is on disk\n").unlink()
+    store.approve(sub.id, reviewer="R", note="", now=NOW)
+    folders: list[Path] = []
+    render = service_module.write_delivery
+
+    def spy(found: Any, folder: Path) -> Any:
+        folders.append(folder)
+        return render(found, folder)
+
+    monkeypatch.setattr(service_module, "write_delivery", spy)
+    rejected = service.result_file(a, sub.id, "rejected.csv")
+    assert rejected == b"record_id,reason_codes,fields,message\r\n"  # no row was rejected
+    scratch = service.settings.work_dir / "rendering"
+    (folder,) = folders
+    assert folder.parent == scratch and folder.name.startswith(f"{sub.id}-")
+    assert stat.S_IMODE(scratch.stat().st_mode) == 0o700
+    assert not folder.exists()
+    error = _refused(lambda: service.result_file(a, sub.id, "recalls.csv"), 404)
+    assert error.detail == f"nothing of request {sub.id} was recalled"
+
+
+def test_nothing_is_served_while_the_agreement_is_suspended(
+    service: Service, store: Store
+) -> None:
+    enroll(store, "Agency A", "Officer One")
+    add_reviewers(store, "R")
+    a = _key(store, "Agency A")
+    sub = _held(service, store)
+    store.approve(sub.id, reviewer="R", note="", now=NOW)
+    store.suspend("default", "court order 26-7", NOW)
+    assert service.status(sub)["downloads"] == {}
+    error = _refused(lambda: service.result_file(a, sub.id, "matched.csv"), 403)
+    assert error.detail == f"results of request {sub.id} are not served: " + (
+        service.suspended(store.get_request(sub.id)) or "?"
+    )
+    assert "court order 26-7" in error.detail
+
+
+def test_the_services_accounts_and_audit_log_are_the_stores(
+    service: Service, store: Store
+) -> None:
+    enroll(store, "Agency A")
+    key = service.accounts.create_key("Agency A")
+    found = Accounts(store.engine).verify_key(key)
+    assert found is not None and found.agency == "Agency A"
+    service.audit.log_call(method="GET", path="/v1/requests", status=200, duration_ms=1.5)
+    (call,) = Audit(store.engine).calls()
+    assert (call.method, call.path, call.status) == ("GET", "/v1/requests", 200)
