@@ -745,3 +745,18 @@ def test_a_two_edit_lead_with_the_margin_elsewhere_is_identified() -> None:
     rows[0]["match_weight"] = 23.0  # 20.4 ahead, 10.3 of them on other fields
     out = one(rows)
     assert out["outcome"] == "identified"
+
+
+def test_a_two_edit_lead_exactly_the_margin_elsewhere_is_identified() -> None:
+    """At the margin: 10 bits of lead on the other fields are 1,024 times likelier, which the
+    margin accepts (as it accepts a total lead of exactly 10 bits); 9.5 bits are not enough."""
+    rows = _chso_tsai()
+    rows[0]["mw_first_name"], rows[1]["mw_first_name"] = 3.0, -7.0  # 10 bits on the first name
+    rows[1]["match_weight"] = 2.5
+    rows[0]["match_weight"] = 22.5  # 20 ahead: 10 on the first name, exactly 10 on the rest
+    out = one(rows)
+    assert (out["outcome"], out["tin"]) == ("identified", "111111111")
+    rows[0]["match_weight"] = 22.0  # 9.5 on the rest
+    out = one(rows)
+    assert (out["outcome"], out["reason_code"]) == ("unmatched", "ambiguous")
+    assert "two letters away" in str(out["message"])
