@@ -117,6 +117,59 @@ def test_a_million_character_cell_rejects_its_row_only(tmp_path: Path) -> None:
     assert "longer than 1000 characters" in outcome.rejected["message"].iloc[0]
 
 
+LONG = "L" * 1001  # the default agreement's max_cell_chars is 1000
+
+
+def _request_file(tmp_path: Path, suffix: str, rows: list[dict[str, str]]) -> Path:
+    """``rows`` under HEADER as a CSV, or as an .xlsx with text cells (blank cells unwritten)."""
+    if suffix == ".csv":
+        return write(tmp_path, "req.csv", csv_text(rows).encode())
+    path = tmp_path / "req.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, HEADER)
+    for r, row in enumerate(rows, start=1):
+        for c, column in enumerate(HEADER):
+            if row.get(column):
+                sheet.write_string(r, c, row[column])
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize(
+    ("middle", "record_id"),
+    [
+        ({"record_id": LONG}, None),  # an overlong record_id, the row's only value
+        ({"city": LONG}, None),  # an overlong city, the row's only value
+        ({"record_id": LONG, "city": LONG}, None),  # two overlong cells and nothing else
+        ({"city": LONG, "case_number": "C-9"}, None),  # an overlong cell beside another value
+        ({"record_id": "r9", "city": LONG}, "r9"),  # and beside its record_id
+    ],
+    ids=["only-record-id", "only-city", "only-two-overlong", "beside-a-value", "beside-its-id"],
+)
+def test_a_row_of_overlong_cells_is_rejected_and_counted_never_dropped(
+    tmp_path: Path, suffix: str, middle: dict[str, str], record_id: str | None
+) -> None:
+    """Nothing lost: blanking an overlong cell must not leave its row looking blank. The row is
+    a row (``record_ids``, which the service counts) and is rejected saying which cell is too
+    long, in CSV and in .xlsx, even when that cell was its only value."""
+    path = _request_file(tmp_path, suffix, [good_row("r1"), middle, good_row("r2")])
+    reader = read_request(path, required_columns=("record_id",), max_cell_chars=1000)
+    assert reader.record_ids() == ["r1", record_id, "r2"]
+    assert reader.notes == []
+    outcome = run_file(path)
+    assert outcome.error is None and outcome.rows == 3
+    assert outcome.valid_ids() == ["r1", "r2"]
+    assert outcome.rejected is not None and len(outcome.rejected) == 1
+    (rejected,) = outcome.rejected.to_dict("records")
+    assert rejected["_row"] == 3 and rejected["record_id"] == record_id
+    assert "invalid_value" in rejected["reason_codes"].split(";")
+    for column in middle:
+        if middle[column] == LONG:
+            assert f"{column} is longer than 1000 characters" in rejected["message"]
+
+
 def test_control_characters_reject_the_row(tmp_path: Path) -> None:
     rows = [good_row("r1", first_name="An\x1bn"), good_row("r2", street="12 Elm\x07 St")]
     outcome = run_file(write(tmp_path, "req.csv", csv_text(rows).encode()))

@@ -152,6 +152,32 @@ def test_released_results_download(web: Web) -> None:
     assert {"summary", "matched"} <= set(book.sheetnames)
 
 
+def test_rows_of_only_overlong_cells_are_rejected_not_lost(web: Web) -> None:
+    """End to end, nothing lost: two rows in the middle of the file whose only value is a cell
+    over max_cell_chars (the record_id; the city) are received and rejected, saying so, and the
+    released counts add up to every row of the file."""
+    lines = request_csv(web.settings.master_db.parent, 12).decode().splitlines()
+    width = len(lines[0].split(","))
+    long = "x" * 1001  # the default agreement's max_cell_chars is 1000
+    city = lines[0].split(",").index("city")
+    only_city = ["" if i != city else long for i in range(width)]
+    lines[5:5] = [",".join([long] + [""] * (width - 1)), ",".join(only_city)]
+    _, body = web.submit(("\n".join(lines) + "\n").encode())
+    rid = str(body["id"])
+    assert body["state"] == "held", body
+    assert body["counts"]["received"] == 14  # type: ignore[index]
+    rejected = web.client.get(f"/v1/requests/{rid}/rejected.csv",
+                              headers={"X-API-Key": web.key_a})  # fmt: skip
+    messages = [r["message"] for r in csv.DictReader(io.StringIO(rejected.text))]
+    assert sum("record_id is longer than 1000 characters" in m for m in messages) == 1
+    assert sum("city is longer than 1000 characters" in m for m in messages) == 1
+    approve(web.store, rid, reviewer="Rita Reviewer", note="checked", now=datetime.now(UTC))
+    _, after = web.get(f"/v1/requests/{rid}")
+    counts = after["counts"]
+    assert isinstance(counts, dict)
+    assert counts["matched"] + counts["unmatched"] + counts["rejected"] == 14
+
+
 def test_same_file_is_one_request_and_refusals_are_reported(web: Web) -> None:
     body = request_csv(web.settings.master_db.parent, 4)
     _, first = web.submit(body)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xlsxwriter
 
 import tinmatch.web.service as service_module
 from enroll import enroll
@@ -221,6 +222,35 @@ def test_a_large_csv_is_counted_by_reading_it(service: Service, tmp_path: Path) 
     broken = tmp_path / "broken.csv"
     broken.write_bytes(b"not,the,columns\n" + b"x" * SMALL_CSV_BYTES)
     assert service.count_rows(broken) is None
+
+
+def test_a_row_whose_only_value_is_an_overlong_cell_is_counted(
+    service: Service, tmp_path: Path
+) -> None:
+    """A cell over the agreement's max_cell_chars is blanked and its row rejected; read, such a
+    row must still count (the worker rejects it as a row), in a large CSV and in an .xlsx."""
+    limit = service.agreement.limits.max_cell_chars
+    long = "x" * (limit + 1)
+    header = list(REQUEST_COLUMNS)
+    row = ["R{}", "Ann", "", "Lee", "", "", "1 Main St", "", "Springfield", "IL",
+           "62701", "2026-01-01", "8 USC 1326", "C1", "2024"]  # fmt: skip
+    only_id = [long] + [""] * (len(header) - 1)
+    only_city = [long if c == "city" else "" for c in header]
+    lines = [",".join(header)] + [",".join(row).format(i) for i in range(4000)]
+    lines[100:100] = [",".join(only_id), ",".join(only_city)]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > SMALL_CSV_BYTES
+    assert service.count_rows(path) == 4002
+    book = tmp_path / "small.xlsx"
+    workbook = xlsxwriter.Workbook(str(book))
+    sheet = workbook.add_worksheet()
+    for r, values in enumerate([header, row, only_id, only_city, row]):
+        for c, value in enumerate(values):
+            if value:
+                sheet.write_string(r, c, value.format(r))
+    workbook.close()
+    assert service.count_rows(book) == 4
 
 
 # --- submitting: the request id is the agency's ------------------------------------------------

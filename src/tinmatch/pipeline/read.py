@@ -503,9 +503,13 @@ class RequestReader:
         if raw[FORMULA].notna().any():
             out[FORMULA] = raw[FORMULA]
         out[ROW] = raw[ROW].astype("int64")
+        # A row is kept when it holds a value, or held one that was taken out: an overlong cell
+        # (blanked above) or a formula without a saved result. Those rows are the validator's
+        # to reject, and count as rows (``record_ids``), even when that cell was their only one.
         present = out[list(REQUEST_COLUMNS)].notna().any(axis=1)
-        if FORMULA in out:
-            present |= out[FORMULA].notna()
+        for flag in (OVERLONG, FORMULA):
+            if flag in out:
+                present |= out[flag].notna()
         kept = out[present].reset_index(drop=True)
         if self.keep_extras:
             extras = pd.DataFrame(index=raw.index)
