@@ -148,6 +148,8 @@ REASONS: tuple[Reason, ...] = (
             "(needs {needed})",
             "typo": "the first name agrees only through a typo and no address of the candidate's "
             "corroborates it",
+            "one_name": "the request's first and last names are one name: it agrees with only one "
+            "of the candidate's names",
         },
     ),
     Reason(
@@ -168,8 +170,8 @@ REASONS: tuple[Reason, ...] = (
             "candidate leads only on how our records write them (surname form, a date of birth "
             "one record lacks); nothing is disclosed",
             "first_name_typo": "another taxpayer at this address fits the row as well; the best "
-            "candidate leads only on a first name two letters away from the request's; nothing "
-            "is disclosed",
+            "candidate leads only on a first name that agrees with the request's through a typo; "
+            "nothing is disclosed",
         },
     ),
     Reason(

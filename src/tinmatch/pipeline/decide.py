@@ -61,6 +61,10 @@ CANDIDATE_FLOOR = 0.01
 # NAME_DOB_MIN_PROBABILITY (or the agreement's threshold, if higher).
 NOT_IN_MASTER_PRIOR = 0.5
 NAME_DOB_MIN_PROBABILITY = 0.998
+# Name + DOB without a street needs the first name weighed by its frequency: a nickname level is
+# weighed flat (a not-in-master Lisa McDonald matched an Alicia McDonald born the same day in her
+# city at 10M people). False only to measure its cost.
+NAME_DOB_NO_NICKNAME = True
 # The household rule of issue 16 (docs/matching.md, section 5); False only to measure its cost.
 HOUSEHOLD_RULE = True
 # A first name agreeing in no recognised form (FEBRL4's unrelated given names, hypocorisms no table
@@ -76,10 +80,14 @@ UNRELATED_FIRST_SURNAMES: frozenset[str] = frozenset({"exact", "jaro_winkler_0.9
 # on a field the best's record lacks. False only to measure their effect.
 SUFFIX_RULES_OUT = True
 FIRST_NAME_RULES_OUT = True
-#: A first-name lead that is only a two-edit typo does not count against a housemate (the
-#: request's address is both candidates'): ``_leads_by_a_typo_over_a_housemate``.
+# A request whose first and last names are one name is not identified by it
+# (``_one_name_counted_twice``). False only to measure its cost.
+ONE_NAME_TWICE = True
+#: A first-name lead that is only a typo (two edits, or a nickname with a typo: *Mamie* as a typo
+#: of *Jamie* put James Benson ahead of his housemate Mariah at 10M people) does not count against
+#: a housemate (the request's address is both candidates'): ``_leads_by_a_typo_over_a_housemate``.
 TYPO_LEAD_RULE = True
-TYPO_LEAD_LEVELS: frozenset[str] = frozenset({"two_edits"})
+TYPO_LEAD_LEVELS: frozenset[str] = frozenset({"two_edits", "nickname_typo"})
 PLAUSIBLE = 0.5
 DEFAULT_MARGIN_BITS = 10.0  # the best must be at least 1,024 times likelier than the runner-up
 
@@ -218,6 +226,17 @@ def _leads_by_a_typo_over_a_housemate(
     if not _both_at_the_street(lb, ls) or lb["first_name"] not in TYPO_LEAD_LEVELS:
         return False
     return _gap_without(best, second, ["first_name"]) < margin_bits
+
+
+def _one_name_counted_twice(levels: dict[str, str]) -> bool:
+    """The request's first and last names are one name, agreeing with one of the candidate's
+    names twice: as first name and again as the swapped surname. "James James" scored James
+    Thompson's first name exact and his surname "swapped" (a not-in-master namesake disclosed at
+    10M people); "Sosa Sosa" gives no given name at all. The candidate's other name was never
+    checked."""
+    return (levels["first_name"] == "exact" and levels["last_name"] == "swapped_with_first") or (
+        levels["first_name"] == "swapped_with_surname" and levels["last_name"] == "exact"
+    )
 
 
 def _first_name_agrees(levels: dict[str, str]) -> bool:
@@ -387,6 +406,8 @@ def _decide_one(
             ),
         )
     levels = levels_of(best)
+    if ONE_NAME_TWICE and _one_name_counted_twice(levels):
+        return unmatched(LOW_CONFIDENCE.code, LOW_CONFIDENCE.message("one_name"))
     conflicts = _conflicts(levels)
     if conflicts:
         what = " and ".join(c.replace("_", " ") for c in conflicts)
@@ -404,7 +425,9 @@ def _decide_one(
         # tuning set, a not-in-master Maria Gaitan Rodriguez matched a Maria Rodriguez born the
         # same day in her city this way. Name + DOB alone needs the surname weighed by frequency.
         compound_only = levels["last_name"] == "compound_part"
-        if compound_only or p_named < max(rule.min_probability, NAME_DOB_MIN_PROBABILITY):
+        nickname_only = NAME_DOB_NO_NICKNAME and levels["first_name"] == "nickname"
+        needed = max(rule.min_probability, NAME_DOB_MIN_PROBABILITY)
+        if compound_only or nickname_only or p_named < needed:
             where = (
                 "nowhere the best candidate ever filed from"
                 if levels["address"] in ADDRESS_ELSEWHERE
@@ -415,13 +438,17 @@ def _decide_one(
                     ", the surname agrees only as one part of a compound one (whose frequency "
                     "is not weighed)"
                 )
+            if nickname_only:
+                where += (
+                    ", the first name agrees only as a nickname (whose frequency is not weighed)"
+                )
             return unmatched(
                 LOW_CONFIDENCE.code,
                 LOW_CONFIDENCE.message(
                     "address",
                     where=where,
                     probability=p_named,
-                    needed=max(rule.min_probability, NAME_DOB_MIN_PROBABILITY),
+                    needed=needed,
                 ),
             )
     if levels["first_name"] in WEAK_FIRST_NAME and not _address_corroborates(levels):
