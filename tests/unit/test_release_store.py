@@ -252,3 +252,47 @@ def test_denying_more_than_a_thousand_rows_withholds_every_one(store: Store) -> 
     assert len(store.pending(rid)) == 1001
     store.deny(rid, reviewer="R", note="no", now=T0)
     assert store.pending(rid) == []
+
+
+def test_withholding_one_row_leaves_the_released_rows_matched_in_the_log(store: Store) -> None:
+    """The decision log (unmatched.csv) says "withheld" of the rows withheld and of no other:
+    a row released to the agency is not also reported as withheld."""
+    rid = matched_a_and_b(store)
+    out = store.approve(rid, reviewer="R", note="ok", now=T0, withhold={"a": "a shelter"})
+    assert (out.disclosed, out.withheld) == (1, 1)
+    delivered = store.delivery(rid)
+    assert [m.record_id for m in delivered.matched] == ["b"]
+    assert [(d.record_id, d.outcome, d.reason, d.tin) for d in delivered.decisions] == [
+        ("a", "unmatched", "withheld_by_reviewer", "123456789"),
+        ("b", "matched", None, "900000009"),
+    ]
+    assert delivered.decisions[0].message == "nothing is disclosed for this row"
+
+
+def test_a_released_row_is_delivered_whole(store: Store) -> None:
+    """What the requester's files are rendered from: the address fields, the tax year and the
+    probability of the pending row, as recorded."""
+    rid = held_request(store, n=1)
+    store.approve(rid, reviewer="R", note="", now=T0)
+    (row,) = store.delivery(rid).matched
+    assert row.record_id == "k1-r0"
+    assert row.fields == {
+        "street": "12 Elm St", "city": "Springfield", "state": "IL", "tax_year": 2024,
+    }  # fmt: skip
+    assert (row.tax_year, row.match_probability) == (2024, 0.9973)
+
+
+def test_who_may_review_is_refused_in_words(store: Store) -> None:
+    """The refusals a reviewer reads: no name, and the request's own official."""
+    rid = held_request(store, official="Officer One")
+    with pytest.raises(InvalidInputError) as no_name:
+        store.deny(rid, reviewer=" ", note="", now=T0)
+    assert str(no_name.value) == "a decision needs the reviewer's name (--reviewer)"
+    add_reviewers(store, "officer one")  # the official's own account, written in lower case
+    with pytest.raises(RefusedError) as own:
+        store.approve(rid, reviewer="officer one", note="", now=T0)
+    assert str(own.value) == (
+        f"'officer one' is the official who sent request {rid}: the requester cannot review "
+        "their own request; nothing decided"
+    )
+    assert store.get_request(rid).status == "held"
