@@ -220,6 +220,26 @@ def test_the_compound_surname_message_adds_why() -> None:
     )
 
 
+def test_the_nickname_message_adds_why_after_where_the_request_points() -> None:
+    """A first name agreeing only as a nickname, no street: the official reads where the
+    request's address points and then why name and DOB cannot decide (nickname and compound
+    surname both said when both hold)."""
+    levels = {"address": "state", "date_of_birth": "exact", "first_name": "nickname"}
+    out = one([cand("q1", "111111111", 30, **levels)])
+    assert out["message"] == (
+        "the request's address is nowhere the best candidate ever filed from, the first name "
+        "agrees only as a nickname (whose frequency is not weighed), and name and date of birth "
+        "alone are not rare enough: 1.0000 once the person may not be in the master at all "
+        "(needs 0.998)"
+    )
+    both = one([cand("q1", "111111111", 30, **levels, last_name="compound_part")])
+    assert str(both["message"]).startswith(
+        "the request's address is nowhere the best candidate ever filed from, the surname agrees "
+        "only as one part of a compound one (whose frequency is not weighed), the first name "
+        "agrees only as a nickname (whose frequency is not weighed), and name"
+    )
+
+
 def test_name_and_dob_exactly_rare_enough_is_identified() -> None:
     """The agreement's threshold set to exactly the candidate's name-and-DOB probability."""
     rule = DecisionRule(min_probability=name_and_dob_probability(12.0))
