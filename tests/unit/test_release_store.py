@@ -296,3 +296,23 @@ def test_who_may_review_is_refused_in_words(store: Store) -> None:
         "their own request; nothing decided"
     )
     assert store.get_request(rid).status == "held"
+
+
+def test_the_decision_log_keeps_the_request_s_order_after_rows_are_withheld(store: Store) -> None:
+    """unmatched.csv and the workbook list rows in the request's order. Withholding rewrites
+    decision-log rows; on PostgreSQL a rewritten row on a full page moves to another one, and
+    only the `ORDER BY` keeps it in its place (SQLite keeps rowid order either way)."""
+    ids = [f"r{i:03d}" for i in range(300)]
+    rid = held_request(store, "k1", n=1)
+    store.record_outcome(
+        rid,
+        counts={"received": 300, "matched": 300},
+        disclosures=[disclosure(r, tin=f"8{i:08d}") for i, r in enumerate(ids)],
+        decisions=[Decision(r, "matched", None, f"8{i:08d}", 0.99) for i, r in enumerate(ids)],
+        now=T0,
+    )
+    withheld = {r: "a shelter" for r in ids[:3]}
+    store.approve(rid, reviewer="R", note="ok", now=T0, withhold=withheld)
+    decisions = store.delivery(rid).decisions
+    assert [d.record_id for d in decisions] == ids
+    assert [d.outcome for d in decisions[:4]] == ["unmatched"] * 3 + ["matched"]
