@@ -2,7 +2,7 @@
 
 The master holds ~300 seeded synthetic people (so the model has something to train on and
 "smith" is a common surname) plus the hand-written people of ``data/taxpayers.csv`` and
-``data/returns.csv`` that the tests aim their request rows at (TINs 900000001..900000013).
+``data/returns.csv`` that the tests aim their request rows at (TINs 900000001..900000015).
 """
 
 from __future__ import annotations

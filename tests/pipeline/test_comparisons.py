@@ -30,6 +30,9 @@ HAROLD_SMITH = "900000011"  # Harold Smith, Denver CO; "smith" is common in the 
 # Chih-Hsiung Mo Sr (no middle name) and his son Chih-Hsiung Joseph Mo Jr, 169 Willow Dr, Muncie
 MO_SR, MO_JR = "900000012", "900000013"
 WILLOW = {"street": "169 Willow Dr", "city": "Muncie", "state": "IN", "zip": "47305"}
+# Pai-Jui Yu-Ting Liao and Ya-Ling Liao, 8404 Del Mar Dr, Bridgesshire NV (the 10M run's R0601497)
+PAI_JUI, YA_LING = "900000014", "900000015"
+DEL_MAR = {"street": "8404 Del Mar Dr", "city": "Bridgesshire", "state": "NV", "zip": "89501"}
 
 # William's latest address (2022-2023) and his old one (2020-2021).
 OAK = {"street": "100 Oak St", "city": "Springfield", "state": "IL", "zip": "62701"}
@@ -105,6 +108,22 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         WILLIAM,
         "first_name",
         "swapped_with_surname",
+    ),
+    # "Yu-Ting" is the end of Pai-Jui Yu-Ting's given names (standardized "yu" + middle "ting"
+    # against "pai" + middle "jui yu ting")
+    "first_hyphenated_middle_as_first": (
+        {"first_name": "Yu-Ting", "last_name": "Liao", **DEL_MAR},
+        PAI_JUI,
+        "first_name",
+        "middle_as_first",
+    ),
+    # ... and "yu" against her housemate's "ya" is no typo: two-letter names are not compared
+    # by edits (they sound alike to metaphone, a level that is no first-name agreement)
+    "first_two_letters_one_edit_apart": (
+        {"first_name": "Yu-Ting", "last_name": "Liao", **DEL_MAR},
+        YA_LING,
+        "first_name",
+        "phonetic",
     ),
     "first_nickname_typo": (_w(first_name="Bilyl"), WILLIAM, "first_name", "nickname_typo"),
     "first_two_edits": (_w(first_name="Wxlliqm"), WILLIAM, "first_name", "two_edits"),

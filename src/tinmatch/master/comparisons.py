@@ -111,7 +111,15 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
                 "nickname",
             ),
             _jw("first_name_std", 0.92, "jaro_winkler_0.92"),
-            _damerau("first_name_std", "one_edit"),
+            # One edit, one of the names at least three letters long (Le / Lee): between two
+            # two-letter names (the first syllables of hyphenated given names, Yu-Ting /
+            # Ya-Ling) it is no evidence at all (the 10M run disclosed Ya-Ling Liao for
+            # "Yu-Ting Liaao").
+            _fuzzy(
+                '(length("first_name_std_l") >= 3 OR length("first_name_std_r") >= 3) AND '
+                '{dl}("first_name_std_l", "first_name_std_r") <= 1',
+                "one_edit",
+            ),
             _custom('"first_name_mp_l" = "first_name_mp_r"', "phonetic"),
             _custom(
                 '"first_name_std_l" = "middle_name_std_r" '
@@ -121,6 +129,9 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
                 # a two-word given name used whole (Del Carmen, Kuo-Hsiung), or one word of
                 # the candidate's two-word given name (Cesar of Julio Cesar)
                 'OR "first_name_std_l" || \' \' || "middle_name_std_l" = "middle_name_std_r" '
+                # ... or ending it: Yu-Ting ("yu" + "ting") of Pai-Jui Yu-Ting ("jui yu ting")
+                'OR \' \' || "middle_name_std_r" LIKE '
+                '\'% \' || "first_name_std_l" || \' \' || "middle_name_std_l" '
                 'OR (length("first_name_std_l") >= 3 AND '
                 'list_contains(string_split("middle_name_std_r", \' \'), "first_name_std_l"))',
                 "middle_as_first",
