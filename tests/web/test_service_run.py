@@ -125,6 +125,16 @@ def _run(
     return done, fake
 
 
+def _logged_once(
+    logged: list[logging.LogRecord], level: int, message: str, request_id: str
+) -> logging.LogRecord:
+    """The one record the run logged, checked for its level, message and request id."""
+    (record,) = logged
+    assert (record.levelno, record.getMessage()) == (level, message)
+    assert getattr(record, "request_id", None) == request_id
+    return record
+
+
 def test_a_processed_request_is_run_on_its_upload_under_its_cover(
     service: Service, monkeypatch: pytest.MonkeyPatch, logged: list[logging.LogRecord]
 ) -> None:
@@ -149,8 +159,7 @@ def test_a_processed_request_is_run_on_its_upload_under_its_cover(
         "reporter": kwargs["reporter"],
     }
     assert (done.state, done.error) == ("processed", None)
-    (record,) = logged
-    assert (record.levelno, record.getMessage()) == (logging.INFO, "request processed")
+    record = _logged_once(logged, logging.INFO, "request processed", done.id)
     fields = {k: getattr(record, k, None) for k in ("request_id", "agency", "rows", "status")}
     assert fields == {"request_id": done.id, "agency": "Agency A", "rows": 7, "status": "held"}
     assert getattr(record, "seconds", None) == 1.235  # to the millisecond
@@ -173,11 +182,8 @@ def test_a_refused_request_says_why_in_one_line(
     done, _ = _run(service, monkeypatch, error)
     assert (done.state, done.error) == ("refused", " ".join(str(error).split()))
     assert "  " not in (done.error or "") and "\n" not in (done.error or "")
-    (record,) = logged
-    assert (record.levelno, record.getMessage()) == (logging.INFO, "request refused")
-    assert (getattr(record, "request_id", None), getattr(record, "error", None)) == (
-        done.id, str(error)
-    )  # fmt: skip
+    record = _logged_once(logged, logging.INFO, "request refused", done.id)
+    assert getattr(record, "error", None) == str(error)
 
 
 def test_an_unavailable_database_fails_the_request_and_is_logged_as_an_error(
@@ -186,13 +192,8 @@ def test_an_unavailable_database_fails_the_request_and_is_logged_as_an_error(
     error = UnavailableError("the operational database\n  did not answer")
     done, _ = _run(service, monkeypatch, error)
     assert (done.state, done.error) == ("failed", "the operational database did not answer")
-    (record,) = logged
-    assert (record.levelno, record.getMessage()) == (
-        logging.ERROR, "request failed: database unavailable"
-    )  # fmt: skip
-    assert (getattr(record, "request_id", None), getattr(record, "error", None)) == (
-        done.id, str(error)
-    )  # fmt: skip
+    record = _logged_once(logged, logging.ERROR, "request failed: database unavailable", done.id)
+    assert getattr(record, "error", None) == str(error)
 
 
 @pytest.mark.parametrize(
@@ -206,11 +207,8 @@ def test_another_tinmatch_error_fails_the_request_with_its_message(
 ) -> None:
     done, _ = _run(service, monkeypatch, error)
     assert (done.state, done.error) == ("failed", " ".join(str(error).split()))
-    (record,) = logged
-    assert (record.levelno, record.getMessage()) == (logging.WARNING, "request failed")
-    assert (getattr(record, "request_id", None), getattr(record, "error", None)) == (
-        done.id, str(error)
-    )  # fmt: skip
+    record = _logged_once(logged, logging.WARNING, "request failed", done.id)
+    assert getattr(record, "error", None) == str(error)
 
 
 def test_a_crash_is_never_shown_to_the_requester_only_logged(
@@ -219,9 +217,7 @@ def test_a_crash_is_never_shown_to_the_requester_only_logged(
     crash = KeyError("tin 900000001 of row r7")
     done, _ = _run(service, monkeypatch, crash)
     assert (done.state, done.error) == ("failed", "internal error (logged on the server)")
-    (record,) = logged
-    assert (record.levelno, record.getMessage()) == (logging.ERROR, "request crashed")
-    assert getattr(record, "request_id", None) == done.id
+    record = _logged_once(logged, logging.ERROR, "request crashed", done.id)
     assert record.exc_info is not None and record.exc_info[1] is crash  # the traceback, logged
 
 

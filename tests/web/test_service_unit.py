@@ -425,10 +425,7 @@ def test_before_release_only_what_needs_no_lookup(service: Service, store: Store
 
 
 def test_after_release_every_file_and_every_count(service: Service, store: Store) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     store.approve(sub.id, reviewer="R", note="", now=NOW)
     status = service.status(sub)
     assert status["state"] == "released"
@@ -452,10 +449,7 @@ def test_after_release_every_file_and_every_count(service: Service, store: Store
 
 
 def test_nothing_is_served_while_the_agency_is_suspended(service: Service, store: Store) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     store.approve(sub.id, reviewer="R", note="", now=NOW)
     Registry(store).suspend("Agency A", "audit", "Sup", NOW)
     status = service.status(sub)
@@ -496,6 +490,13 @@ def test_a_status_names_the_file_its_times_its_progress_and_its_error(
     assert status["updated_at"] == failed.updated_at.isoformat()
 
 
+def _held_for_reviewer_r(service: Service, store: Store) -> tuple[ApiKey, Submission]:
+    """Agency A's official and key, reviewer "R" registered, and a request of theirs held."""
+    enroll(store, "Agency A", "Officer One")
+    add_reviewers(store, "R")
+    return _key(store, "Agency A"), _held(service, store)
+
+
 def _written(service: Service, store: Store, sub: Submission, body: bytes) -> Path:
     """rejected.csv as `process` leaves it: in the request's folder, in the manifest."""
     folder = Path(sub.out_dir)
@@ -533,10 +534,7 @@ def test_rejected_csv_is_served_before_release_only_as_written(
 
 
 def test_a_denied_request_once_purged_serves_nothing(service: Service, store: Store) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     _written(service, store, sub, REJECTED_ROWS)
     store.deny(sub.id, reviewer="R", note="no", now=NOW)
     assert service.result_file(a, sub.id, "rejected.csv") == REJECTED_ROWS
@@ -551,10 +549,7 @@ def test_a_denied_request_once_purged_serves_nothing(service: Service, store: St
 
 
 def test_a_released_request_once_purged_serves_nothing(service: Service, store: Store) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     store.approve(sub.id, reviewer="R", note="", now=NOW)
     purge(store, "1d", NOW + timedelta(days=2))
     status = service.status(sub)
@@ -567,10 +562,7 @@ def test_a_released_request_once_purged_serves_nothing(service: Service, store: 
 def test_after_release_rejected_csv_is_rendered_from_the_store_in_a_private_scratch(
     service: Service, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     _written(service, store, sub, b"whatever is on disk\n").unlink()
     store.approve(sub.id, reviewer="R", note="", now=NOW)
     folders: list[Path] = []
@@ -595,10 +587,7 @@ def test_after_release_rejected_csv_is_rendered_from_the_store_in_a_private_scra
 def test_nothing_is_served_while_the_agreement_is_suspended(
     service: Service, store: Store
 ) -> None:
-    enroll(store, "Agency A", "Officer One")
-    add_reviewers(store, "R")
-    a = _key(store, "Agency A")
-    sub = _held(service, store)
+    a, sub = _held_for_reviewer_r(service, store)
     store.approve(sub.id, reviewer="R", note="", now=NOW)
     store.suspend("default", "court order 26-7", NOW)
     assert service.status(sub)["downloads"] == {}
