@@ -184,6 +184,26 @@ def test_parse_date_forms() -> None:
     assert parse_date("2024/01/02") is None and parse_date(None) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-1-2", dt.date(2024, 1, 2)),  # one-digit month and day, ISO order
+        ("2024-01-02T00:00", dt.date(2024, 1, 2)),
+        ("02/29/2024", dt.date(2024, 2, 29)),
+        ("02/29/2023", None),  # no such day, in either shape
+        ("2023-02-29", None),
+        ("13/01/2024", None),
+        ("2024-13-01", None),
+        ("0/10/2020", None),
+        ("1/1/0000", None),  # no year 0
+        ("0000-01-01", None),
+        ("2024-01-02 12:30", None),  # a time of day is not a date
+    ],
+)
+def test_parse_date_accepts_real_dates_only(text: str, expected: dt.date | None) -> None:
+    assert parse_date(text) == expected
+
+
 def test_tax_periods_cannot_be_made_optional(tmp_path: Any) -> None:
     """A floor (contract section 4): an agreement that drops tax_periods is refused."""
     text = (Path(__file__).parents[2] / "src/tinmatch/data/default_agreement.toml").read_text()

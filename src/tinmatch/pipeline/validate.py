@@ -77,6 +77,14 @@ def parse_date(text: object) -> dt.date | None:
     if _DATE_SHAPE.fullmatch(value) is None:
         return None
     value = re.split(r"[ T]", value, maxsplit=1)[0]
+    try:  # the two shapes without strptime (10 us a value): the same dates, the same refusals
+        if "/" in value:
+            month, day, year = value.split("/")
+            return dt.date(int(year), int(month), int(day))
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(value, fmt).date()
