@@ -77,6 +77,8 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     ),
     "first_typo": (_w(first_name="Willaim"), WILLIAM, "first_name", "jaro_winkler_0.92"),
     "first_one_edit": (_w(first_name="Xilliam"), WILLIAM, "first_name", "one_edit"),
+    # a space typed inside the given name: read as first name "wi", middle name "lliam"
+    "first_space_typed_inside": (_w(first_name="Wi Lliam"), WILLIAM, "first_name", "one_edit"),
     "first_phonetic": (
         {
             "first_name": "Catherine",
