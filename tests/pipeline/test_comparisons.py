@@ -129,10 +129,18 @@ CASES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     ),
     "first_nickname_typo": (_w(first_name="Bilyl"), WILLIAM, "first_name", "nickname_typo"),
     "first_two_edits": (_w(first_name="Wxlliqm"), WILLIAM, "first_name", "two_edits"),
+    # one name written twice is no swap: "Thornbury Thornbury" gives no given name at all, and
+    # "William William" no surname (the surname level below)
+    "first_one_name_twice": (
+        _w(first_name="Thornbury", last_name="Thornbury"), WILLIAM, "first_name", "else"
+    ),
     "first_else": (_w(first_name="Zebulon", dob=DOB), WILLIAM, "first_name", "else"),
     # last name
     "last_exact": (_w(), WILLIAM, "last_name", "exact"),
     "last_typo": (_w(last_name="Thornbery"), WILLIAM, "last_name", "jaro_winkler_0.92"),
+    "last_one_name_twice": (
+        _w(first_name="William", last_name="William"), WILLIAM, "last_name", "else"
+    ),
     "last_compound_part": (
         {
             "first_name": "Maria",

@@ -98,6 +98,10 @@ def _array_intersect(col: str, label: str) -> Level:
     return Level(label, cll.ArrayIntersectLevel(col, 1).configure(label_for_charts=label))
 
 
+# A request whose first and last names are one name ("James James", "Sosa Sosa") names one name,
+# not two: no level may count it as a swapped surname or given name.
+ONE_NAME_NOT_TWICE = '"first_name_std_l" IS DISTINCT FROM "last_name_std_l"'
+
 # Each comparison: (output column name, description, levels in order of decreasing agreement).
 COMPARISONS: dict[str, tuple[str, list[Level]]] = {
     "first_name": (
@@ -152,11 +156,12 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             # The request's given name is the candidate's surname (or one part of a compound
             # surname), also with a typo: Marttinez / Tonya for Tonya Martinez.
             _fuzzy(
+                f"({ONE_NAME_NOT_TWICE}) AND ("
                 '"first_name_std_l" = "last_name_std_r" '
                 'OR list_contains("last_name_tokens_r", "first_name_std_l") '
                 'OR (length("first_name_std_l") >= 4 AND '
                 '({jw}("first_name_std_l", "last_name_std_r") >= 0.92 '
-                'OR {dl}("first_name_std_l", split_part("last_name_std_r", \' \', 1)) <= 1))',
+                'OR {dl}("first_name_std_l", split_part("last_name_std_r", \' \', 1)) <= 1)))',
                 "swapped_with_surname",
             ),
             # A nickname written with a typo (Chriis, Mray), or two edits of the name itself
@@ -180,9 +185,13 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
         [
             _null_either("last_name_std"),
             _exact("last_name_std", "exact", tf=True),
+            # Swapped levels (here, below and in the first name) need the request's first and
+            # last names to differ: "James James" must not count James Thompson's first name
+            # twice, once as first name and again as a swapped surname.
             _custom(
-                '"last_name_std_l" = "first_name_std_r" '
-                'OR list_contains("last_name_tokens_l", "first_name_std_r")',
+                f"({ONE_NAME_NOT_TWICE}) AND "
+                '("last_name_std_l" = "first_name_std_r" '
+                'OR list_contains("last_name_tokens_l", "first_name_std_r"))',
                 "swapped_with_first",
             ),
             _jw("last_name_std", 0.92, "jaro_winkler_0.92"),
@@ -193,11 +202,12 @@ COMPARISONS: dict[str, tuple[str, list[Level]]] = {
             # nickname, with a typo, or as the person's middle name: Dhillon / Sam for
             # Samuel Dhillon.
             _fuzzy(
+                f"({ONE_NAME_NOT_TWICE}) AND ("
                 'list_contains("first_name_variants_r", "last_name_std_l") '
                 'OR "last_name_std_l" = "middle_name_std_r" '
                 'OR (length("last_name_std_l") >= 4 AND length("first_name_std_r") >= 4 AND '
                 '({jw}("last_name_std_l", "first_name_std_r") >= 0.92 '
-                'OR {dl}("last_name_std_l", "first_name_std_r") <= 1))',
+                'OR {dl}("last_name_std_l", "first_name_std_r") <= 1)))',
                 "swapped_fuzzy",
             ),
             _else(),
