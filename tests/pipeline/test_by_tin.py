@@ -78,3 +78,21 @@ def test_a_copy_of_another_master_is_refused(master_db: Path, tmp_path: Path) ->
     # a new copy for the other master replaces the first one's
     again = by_tin.build(other, tmp_path / "serving")
     assert again != path and again.exists() and not path.exists()
+
+
+def test_a_small_request_can_follow_the_attach_at_once(master_db: Path, tmp_path: Path) -> None:
+    """Attaching leaves no result half read on the engine's connection: the next small
+    request registers its rows there straight away."""
+    path = by_tin.build(master_db, tmp_path / "serving")
+    engine = link.LinkEngine.open(open_master(master_db))
+    try:
+        features = engine.con.execute(
+            "SELECT * FROM m.link_rows USING SAMPLE 12 ROWS (reservoir, 7)"
+        ).df()
+        features = features.assign(unique_id=[f"q{i}" for i in range(len(features))])
+        before = engine.candidates(features, top=1)  # the engine already warm
+        engine.use_returns_by_tin(path, master_db)
+        found = engine.candidates(features, top=1)
+    finally:
+        engine.close()
+    assert set(found["qid"]) == set(features["unique_id"]) == set(before["qid"])

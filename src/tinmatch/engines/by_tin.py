@@ -83,11 +83,13 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, db: Path) -> None:
     refusing one built from another master or holding another number of rows."""
     con.execute(f"ATTACH '{_sql(path)}' AS {ALIAS} (READ_ONLY)")
     try:
-        found = con.execute(f"SELECT value FROM {ALIAS}.meta").fetchone()
-        meta = json.loads(found[0]) if found else {}
-        total = con.execute("SELECT count(*) FROM m.appearances").fetchone()
+        # fetchall, not fetchone: DuckDB 2 refuses register() on a connection whose last
+        # result was not read to its end.
+        found = con.execute(f"SELECT value FROM {ALIAS}.meta").fetchall()
+        meta = json.loads(found[0][0]) if found else {}
+        total = con.execute("SELECT count(*) FROM m.appearances").fetchall()
         if meta.get("master") != master_identity(db) or meta.get("rows") != (
-            int(total[0]) if total else -1
+            int(total[0][0]) if total else -1
         ):
             raise MasterNotLoadedError(f"{path} was not built from {db}")
     except BaseException:
