@@ -3,7 +3,9 @@ requests decides exactly as the batch path does."""
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,14 @@ def test_the_service_decides_as_the_batch_path(
         store=other_store,
     )
     batched = other_store.decisions(batch.record.id)
+    # each row to be disclosed carries what its own request row asked (for the reviewer)
+    asked = {r["record_id"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    pending = other_store.pending(batch.record.id)
+    assert pending
+    for row in pending:
+        wanted = asked[row.record_id]
+        assert row.asked.get("case_number") == wanted["case_number"].strip(), row.record_id
+        assert row.asked.get("last_name") == (wanted["last_name"].strip() or None), row.record_id
     other_store.close()
 
     def rows(decisions: list[Any]) -> list[tuple[Any, ...]]:
