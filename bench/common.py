@@ -332,9 +332,13 @@ def prepare_state(
                     break
 
 
-def process_command(data: DataSet, request: Path, out: Path, state: Path) -> list[str]:
-    cmd = [TINMATCH, "process", str(request), "--cover", str(data.cover), "--db", str(data.db),
-           "--out", str(out), "--state-db", f"sqlite:///{state}", "-q"]  # fmt: skip
+def process_command(
+    data: DataSet, request: Path, out: Path, state: Path, db: Path | None = None
+) -> list[str]:
+    """`tinmatch process` of `request` against the data set's master (or `db`)."""
+    cmd = [TINMATCH, "process", str(request), "--cover", str(data.cover),
+           "--db", str(db or data.db), "--out", str(out),
+           "--state-db", f"sqlite:///{state}", "-q"]  # fmt: skip
     agreement = bench_agreement(data.requests)
     prepare_state(state, agreement)
     if agreement is not None:
