@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tinmatch.engines import duckdb as link
+from tinmatch.master import load
 from tinmatch.pipeline.features import request_features
 
 
@@ -91,3 +92,21 @@ def test_compiled_small_path_gives_every_column_of_the_chunk_path(
     tables = {r[0] for r in master_con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert not {t for t in tables if t.startswith(link.SMALL)}  # nothing of a request is kept
 
+
+def test_link_rows_are_stored_in_surname_order(master_con: duckdb.DuckDBPyConnection) -> None:
+    """The load stores ``link_rows`` sorted by surname, first name, state and unique_id (the
+    ids ``block_keys`` holds are row ids of that order), so one name's rows are neighbours: a
+    small request fetching its candidates decodes a few vectors, not one per candidate."""
+    out_of_order, total = master_con.execute(
+        f"SELECT count(*) FILTER (WHERE prev > cur), count(*) FROM ("
+        f"SELECT lag(cur) OVER (ORDER BY rowid) AS prev, cur FROM ("
+        f"SELECT rowid, [{load.LINK_ROWS_ORDER}] AS cur FROM m.link_rows))"
+    ).fetchone() or (None, None)
+    assert total and total > 100
+    assert out_of_order == 0
+    # The rows of one surname and first name are one run of row ids.
+    runs = master_con.execute(
+        "SELECT max(rowid) - min(rowid) + 1 = count(*) FROM m.link_rows "
+        "GROUP BY last_name_std, first_name_std"
+    ).fetchall()
+    assert runs and all(contiguous for (contiguous,) in runs)

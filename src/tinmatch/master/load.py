@@ -303,18 +303,9 @@ def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
 
 
 #: The order ``link_rows`` is stored in. A small request's candidates come mostly from the
-#: surname rules, so they are neighbours; ``unique_id`` breaks the ties (the order is total).
+#: surname rules, so they are neighbours; ``unique_id`` makes the order (and the row ids that
+#: ``block_keys`` holds) the same on every load of the same files.
 LINK_ROWS_ORDER = "last_name_std, first_name_std, state_std, unique_id"
-
-
-#: Link rows sorted at once, at most (one surname's rows are never split): about 2 GB of rows.
-LINK_ROWS_PER_SORT = 10_000_000
-
-_LINK_SOURCE = f"""_person_names pn
-    LEFT JOIN _person_addresses pa ON pa.ti = pn.ti
-    LEFT JOIN _dob d ON d.ti = pn.ti
-    {name_joins("pn", "n", by_id=True)}
-    {address_joins("pa", "a", by_id=True)}"""
 
 
 def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -326,16 +317,12 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
 
     The rows are stored in :data:`LINK_ROWS_ORDER` (surname, first name, state): the people a
     small request's names can be paired with sit side by side, so fetching its candidates by
-    row id decodes a few vectors instead of one per candidate in every row group. A master of
-    more than :data:`LINK_ROWS_PER_SORT` link rows is written in parts by the hash of the
-    surname, each sorted on its own (a sort that fits in memory): every surname's rows are
-    still one sorted run.
+    row id decodes a few vectors instead of one per candidate in every row group.
     """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _person_names AS
-        SELECT DISTINCT CAST(x.tin AS INTEGER) AS ti, {id_sql(NAME_TABLES, "n")},
-               hash({name_feature_sql("n")["last_name_std"]}) AS surname_hash
+        SELECT DISTINCT CAST(x.tin AS INTEGER) AS ti, {id_sql(NAME_TABLES, "n")}
         FROM (SELECT tin, first_name, middle_name, last_name, suffix FROM taxpayers
               UNION ALL
               SELECT tin, first_name, middle_name, last_name, suffix FROM appearances
@@ -362,19 +349,18 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     source |= {"tin": "lpad(CAST(pn.ti AS VARCHAR), 9, '0')", "dob": "d.dob"}
     source["unique_id"] = unique_id_sql(f"pn.rowid * {scale} + coalesce(pa.slot, 0)")
     select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
-    rows = _scalar(
-        con,
-        "SELECT coalesce(sum(n.k * coalesce(a.k, 1)), 0) FROM "
-        "(SELECT ti, count(*) AS k FROM _person_names GROUP BY ti) n LEFT JOIN "
-        "(SELECT ti, count(*) AS k FROM _person_addresses GROUP BY ti) a USING (ti)",
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE link_rows AS
+        SELECT {select}
+        FROM _person_names pn
+        LEFT JOIN _person_addresses pa ON pa.ti = pn.ti
+        LEFT JOIN _dob d ON d.ti = pn.ti
+        {name_joins("pn", "n", by_id=True)}
+        {address_joins("pa", "a", by_id=True)}
+        ORDER BY {LINK_ROWS_ORDER}
+        """
     )
-    parts = max(1, -(-int(rows) // LINK_ROWS_PER_SORT))
-    con.execute(f"CREATE OR REPLACE TABLE link_rows AS SELECT {select} FROM {_LINK_SOURCE} LIMIT 0")
-    for part in range(parts):
-        con.execute(
-            f"INSERT INTO link_rows SELECT {select} FROM {_LINK_SOURCE} "
-            f"WHERE pn.surname_hash % {parts} = {part} ORDER BY {LINK_ROWS_ORDER}"
-        )
     for table in ("_person_names", "_person_addresses", "_dob"):
         con.execute(f"DROP TABLE {table}")
 
