@@ -7,7 +7,9 @@ Tables (all built by ``load-master``; never written by ``process``):
 - ``appearances``: one row per (person, return): the person as ``tin`` or as ``spouse_tin``, the
   tax year and the return's address as written. Disclosure reads only this table.
 - ``link_rows``: what linkage scores against: one row per distinct (taxpayer, name as written,
-  address filed), with standardized features (see :data:`tinmatch.master.params.LINK_COLUMNS`).
+  address filed), with standardized features (see :data:`tinmatch.master.params.LINK_COLUMNS`),
+  stored by surname, first name and state (:data:`tinmatch.master.load.LINK_ROWS_ORDER`), so the
+  rows one name can be paired with are neighbours.
 - ``block_keys(k, link_rowid)``: each link row's blocking keys (the rule's number in the top bits),
   sorted by key, with the link row's ``rowid`` in ``link_rows`` (small requests).
 - ``tf_first_name_std``, ``tf_last_name_std``: term frequencies over identity records (one

@@ -303,8 +303,9 @@ def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
 
 
 #: The order ``link_rows`` is stored in. A small request's candidates come mostly from the
-#: surname rules, so they are neighbours; ``unique_id`` makes the order (and the row ids that
-#: ``block_keys`` holds) the same on every load of the same files.
+#: surname rules, so they are neighbours; ``unique_id`` breaks the ties (the order is total).
+#: Sorting in parts by surname hash (each part's sort in memory) was slower at 10M people
+#: (192 s against 160 s for this step): ``docs/benchmarks.md``.
 LINK_ROWS_ORDER = "last_name_std, first_name_std, state_std, unique_id"
 
 
