@@ -33,8 +33,7 @@ from tinmatch.ops.records import Limits, RequestRecord
 from tinmatch.ops.registry import Registry
 from tinmatch.ops.requesters import name_key
 from tinmatch.ops.store import Store, request_id_for
-from tinmatch.pipeline.process import ProcessResult, process, request_key
-from tinmatch.pipeline.read import RequestReader
+from tinmatch.pipeline.process import ProcessResult, process, request_key, request_reader
 from tinmatch.progress import Reporter
 from tinmatch.report import REASONS_SHOWN_KEY
 
@@ -90,116 +89,115 @@ def answer_request(
             f"(effective {agreement.agreement.effective}, expires "
             f"{agreement.agreement.expires}); nothing is processed"
         )
-    reader = RequestReader(
-        request,
-        required_columns=agreement.request.required_columns,
-        max_cell_chars=agreement.limits.max_cell_chars,
-        max_file_bytes=agreement.limits.max_file_bytes,
-        split_full_name=split_full_name,
-    )
-    record_ids = reader.record_ids()
-    n_rows = len(record_ids)
-    # Only a registered official of a registered agency may ask (refused whole otherwise);
-    # caps and intervals count under the registered names, however the cover spells them.
-    agency, official = registry.resolve(cover.agency, cover.official)
-    cover = Cover(agency, official, cover.attestation)  # counted under the registered names
-    if registration.agency not in ("*", agency) and name_key(registration.agency) != name_key(
-        agency
-    ):
-        raise RefusedError(
-            f"agreement {agreement.id} is with {registration.agency!r}, not {agency!r}"
-        )
-    input_sha = file_sha256(request)
-    key = request_key(input_sha, cover, agreement)
-    limits = limits_of(agreement)
-    claim_folder(out_dir, request_id_for(key))  # before anything counts or is written
-    admitted = registry.admit(
-        Submission(
-            request_id=request_id_for(key),
-            request_key=key,
-            agency=agency,
-            official=official,
-            attestation=cover.attestation,
-            agreement_id=agreement.id,
-            agreement_scope=registration.agency,
-            agreement_sha256=agreement.sha256,
-            input_sha256=input_sha,
-            input_name=request.name,
-            out_dir=str(out_dir),
-            n_rows=n_rows,
-        ),
-        limits,
-        now,
-    )
-    remaining = admitted.quota.remaining_rows_for_agency_in_period
-    def register(rows: int, model_sha256: str | None = None) -> RequestRecord:
-        """Record the request (idempotent by key); `rows` is what counts against the caps."""
-        return store.begin_request(
-            request_key=key,
-            agency=cover.agency,
-            official=cover.official,
-            attestation=cover.attestation,
-            agreement_id=agreement.id,
-            agreement_sha256=agreement.sha256,
-            model_sha256=model_sha256,
-            input_sha256=input_sha,
-            input_name=request.name,
-            out_dir=str(out_dir),
-            n_rows=rows,
-            now=now,
-        )
-
-    record = admitted.record
-    if record.status in ("released", "denied"):
-        raise RefusedError(
-            f"this request was already {record.status} as {record.id}; it is not processed "
-            "again (nothing new is disclosed)"
-        )
-    write_status(out_dir, record)  # first: an interrupted run's folder is known as this one's
-    note_written(store, record.id, [out_dir / "status.json"])
+    # One read of the file: the chunks counted here are the ones processed below.
+    reader = request_reader(request, agreement, split_full_name=split_full_name)
+    record_ids = reader.record_ids(keep=True)
     try:
-        result = process(
-            request,
-            out_dir,
-            db=db,
-            agreement=agreement,
-            cover=cover,
-            reporter=reporter,
-            today=now.date(),
-            remaining_quota=remaining,
-            review_status="held",
-            request_id=record.id,
-            engine_kind=engine_kind,
-            record_ids=record_ids,
-            input_sha256=input_sha,
-            recalled_tins=frozenset(store.recalled_tins(cover.agency)),
-            split_full_name=split_full_name,
+        n_rows = len(record_ids)
+        # Only a registered official of a registered agency may ask (refused whole otherwise);
+        # caps and intervals count under the registered names, however the cover spells them.
+        agency, official = registry.resolve(cover.agency, cover.official)
+        cover = Cover(agency, official, cover.attestation)  # counted under the registered names
+        if registration.agency not in ("*", agency) and name_key(registration.agency) != name_key(
+            agency
+        ):
+            raise RefusedError(
+                f"agreement {agreement.id} is with {registration.agency!r}, not {agency!r}"
+            )
+        input_sha = file_sha256(request)
+        key = request_key(input_sha, cover, agreement)
+        limits = limits_of(agreement)
+        claim_folder(out_dir, request_id_for(key))  # before anything counts or is written
+        admitted = registry.admit(
+            Submission(
+                request_id=request_id_for(key),
+                request_key=key,
+                agency=agency,
+                official=official,
+                attestation=cover.attestation,
+                agreement_id=agreement.id,
+                agreement_scope=registration.agency,
+                agreement_sha256=agreement.sha256,
+                input_sha256=input_sha,
+                input_name=request.name,
+                out_dir=str(out_dir),
+                n_rows=n_rows,
+            ),
+            limits,
+            now,
         )
-    except BaseException:
-        # The run failed before an outcome was recorded: give its rows back to the caps.
-        register(0)
-        raise
-    looked_up = result.rows - result.counts.get("rejected", 0)
-    register(looked_up, result.model_sha256)
-    counts = {
-        "received": result.rows,
-        "rejected": result.counts.get("rejected", 0),
-        "matched": result.counts.get("matched", 0),
-        "unmatched": result.counts.get("unmatched", 0),
-        **{f"reason.{k}": v for k, v in result.reasons.items()},
-        # whether the requester may see the reasons above (they see not_disclosed otherwise)
-        REASONS_SHOWN_KEY: int(agreement.disclosure.unmatched_reasons),
-    }
-    record = store.record_outcome(
-        record.id,
-        counts=counts,
-        disclosures=result.disclosures,
-        decisions=result.decisions,
-        now=now,
-        reviewers_required=agreement.review.reviewers_for(result.counts.get("matched", 0)),
-    )
-    result.disclosures.close()  # recorded: the spooled copies go
-    result.decisions.close()
-    write_status(out_dir, record)
-    note_written(store, record.id, [out_dir / name for name in HELD_FILES])
-    return Answer(record, result)
+        remaining = admitted.quota.remaining_rows_for_agency_in_period
+        def register(rows: int, model_sha256: str | None = None) -> RequestRecord:
+            """Record the request (idempotent by key); `rows` is what counts against the caps."""
+            return store.begin_request(
+                request_key=key,
+                agency=cover.agency,
+                official=cover.official,
+                attestation=cover.attestation,
+                agreement_id=agreement.id,
+                agreement_sha256=agreement.sha256,
+                model_sha256=model_sha256,
+                input_sha256=input_sha,
+                input_name=request.name,
+                out_dir=str(out_dir),
+                n_rows=rows,
+                now=now,
+            )
+
+        record = admitted.record
+        if record.status in ("released", "denied"):
+            raise RefusedError(
+                f"this request was already {record.status} as {record.id}; it is not processed "
+                "again (nothing new is disclosed)"
+            )
+        write_status(out_dir, record)  # first: an interrupted run's folder is known as this one's
+        note_written(store, record.id, [out_dir / "status.json"])
+        try:
+            result = process(
+                request,
+                out_dir,
+                db=db,
+                agreement=agreement,
+                cover=cover,
+                reporter=reporter,
+                today=now.date(),
+                remaining_quota=remaining,
+                review_status="held",
+                request_id=record.id,
+                engine_kind=engine_kind,
+                record_ids=record_ids,
+                reader=reader,
+                input_sha256=input_sha,
+                recalled_tins=frozenset(store.recalled_tins(cover.agency)),
+                split_full_name=split_full_name,
+            )
+        except BaseException:
+            # The run failed before an outcome was recorded: give its rows back to the caps.
+            register(0)
+            raise
+        looked_up = result.rows - result.counts.get("rejected", 0)
+        register(looked_up, result.model_sha256)
+        counts = {
+            "received": result.rows,
+            "rejected": result.counts.get("rejected", 0),
+            "matched": result.counts.get("matched", 0),
+            "unmatched": result.counts.get("unmatched", 0),
+            **{f"reason.{k}": v for k, v in result.reasons.items()},
+            # whether the requester may see the reasons above (they see not_disclosed otherwise)
+            REASONS_SHOWN_KEY: int(agreement.disclosure.unmatched_reasons),
+        }
+        record = store.record_outcome(
+            record.id,
+            counts=counts,
+            disclosures=result.disclosures,
+            decisions=result.decisions,
+            now=now,
+            reviewers_required=agreement.review.reviewers_for(result.counts.get("matched", 0)),
+        )
+        result.disclosures.close()  # recorded: the spooled copies go
+        result.decisions.close()
+        write_status(out_dir, record)
+        note_written(store, record.id, [out_dir / name for name in HELD_FILES])
+        return Answer(record, result)
+    finally:
+        reader.close()  # the kept chunks go, whatever happened

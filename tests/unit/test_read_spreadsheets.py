@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pandas as pd
 import pytest
 import xlsxwriter
 
 from tinmatch.agreement import Agreement
 from tinmatch.errors import InputFileError
 from tinmatch.pipeline.headers import canonical, split_full_name
-from tinmatch.pipeline.read import read_request
+from tinmatch.pipeline.read import _rechunk, read_request
 from tinmatch.pipeline.validate import ValidationContext, validate
 
 AGREEMENT = Agreement.load()
@@ -286,6 +287,47 @@ def test_the_requesters_own_columns_are_kept_beside_each_row(tmp_path: Path) -> 
     assert [v for e in extras for v in e["Analyst notes"]] == ["seen 1", None, "seen 3"]
     plain = next(iter(read_request(path, required_columns=REQUIRED)))
     assert "extras" not in plain.attrs and "Analyst notes" not in plain.columns
+
+
+@pytest.mark.parametrize(("first", "then"), [(2, 3), (3, 2), (7, 1), (1, 7)])
+def test_a_kept_first_pass_replays_the_same_chunks(tmp_path: Path, first: int, then: int) -> None:
+    """``record_ids(keep=True)`` keeps the chunks it read; iterating afterwards replays them,
+    cut to the chunk size set since (``process`` sets the engine's), instead of reading the
+    file again: the same rows, values, row numbers and requester's columns as a fresh read."""
+    rows = [analyst_row(n, **({"Analyst notes": None} if n % 3 == 0 else {})) for n in range(1, 8)]
+    rows[4][ANALYST_HEADER.index("Surname")] = "x" * 30  # overlong: blanked, still a row
+    path = excel_workbook(tmp_path / "a.xlsx", rows, footer=["Prepared by J. Analyst"])
+    options: dict[str, Any] = {"required_columns": REQUIRED, "keep_extras": True,
+                               "max_cell_chars": 20}  # fmt: skip
+    kept = read_request(path, chunk_rows=first, **options)
+    ids = kept.record_ids(keep=True)
+    path.unlink()  # the replay does not read the file
+    kept.chunk_rows = then
+    replayed = list(kept)
+    fresh_path = excel_workbook(tmp_path / "b.xlsx", rows, footer=["Prepared by J. Analyst"])
+    fresh = list(read_request(fresh_path, chunk_rows=then, **options))
+    assert ids == [f"R{n:03d}" for n in range(1, 8)]
+    assert [len(c) for c in replayed] == [len(c) for c in fresh] == [
+        min(then, 7 - i) for i in range(0, 7, then)
+    ]
+    for got, want in zip(replayed, fresh, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+        pd.testing.assert_frame_equal(got.attrs["extras"], want.attrs["extras"])
+    assert list(kept) and kept.n_rows == 7  # replayed again, as often as asked
+    kept.close()  # the kept chunks go: the next pass reads the file, which is gone
+    with pytest.raises(InputFileError):
+        list(kept)
+
+
+
+def test_replayed_chunks_keep_a_flag_column_only_some_chunks_had() -> None:
+    """Re-cut chunks where only one had a ``_formula`` column: the other rows' flags are
+    missing (None, as a chunk read with that column holds them), not NaN."""
+    first = pd.DataFrame({"record_id": ["R1", "R2"], "_row": [2, 3]})
+    second = pd.DataFrame({"record_id": ["R3"], "_row": [4], "_formula": ["case_number"]})
+    (chunk,) = list(_rechunk([first, second], 3))
+    assert chunk["record_id"].tolist() == ["R1", "R2", "R3"]
+    assert chunk["_formula"].tolist() == [None, None, "case_number"]
 
 
 DATA = Path(__file__).parent / "data"

@@ -104,6 +104,7 @@ def process(
     input_sha256: str | None = None,
     recalled_tins: frozenset[str] = frozenset(),
     split_full_name: bool = False,
+    reader: RequestReader | None = None,
 ) -> ProcessResult:
     """Process `request` into `out_dir`.
 
@@ -114,7 +115,9 @@ def process(
 
     `record_ids` (every row's, in file order) and `input_sha256` are what a caller that has
     already read and hashed the file (``answer_request``) passes on, so the file is not read
-    and hashed a second time; they are computed here when not given.
+    and hashed a second time; they are computed here when not given. That caller may also pass
+    the `reader` of `request` it counted the rows with (``record_ids(keep=True)``, with the
+    requester's own columns kept): its chunks are replayed, not read and cleaned again.
     """
     reporter = reporter or Reporter()
     today = today or datetime.now(UTC).date()
@@ -124,14 +127,10 @@ def process(
             f"(effective {agreement.agreement.effective}, expires {agreement.agreement.expires})"
         )
     limits = agreement.limits
-    reader = RequestReader(
-        request,
-        required_columns=agreement.request.required_columns,
-        max_cell_chars=limits.max_cell_chars,
-        max_file_bytes=limits.max_file_bytes,
-        split_full_name=split_full_name,
-        keep_extras=True,  # the requester's own columns, echoed in result.xlsx
-    )
+    if reader is None:
+        reader = request_reader(request, agreement, split_full_name=split_full_name)
+    elif reader.path != Path(request) or not reader.keep_extras:
+        raise ValueError("process: the reader given must read the request with its own columns")
     engine: Engine = open_engine(engine_kind, db)
     reader.chunk_rows = engine.chunk_rows
     meta = engine.master_meta()
@@ -198,7 +197,23 @@ def process(
         raise
     finally:
         engine.release()  # a warm engine stays open for the next request
+        reader.close()
     return result
+
+
+def request_reader(
+    request: Path, agreement: Agreement, *, split_full_name: bool = False
+) -> RequestReader:
+    """The reader ``process`` reads `request` with, under `agreement`'s limits."""
+    limits = agreement.limits
+    return RequestReader(
+        request,
+        required_columns=agreement.request.required_columns,
+        max_cell_chars=limits.max_cell_chars,
+        max_file_bytes=limits.max_file_bytes,
+        split_full_name=split_full_name,
+        keep_extras=True,  # the requester's own columns, echoed in result.xlsx
+    )
 
 
 @dataclass

@@ -52,6 +52,7 @@ from tinmatch.pipeline.sniff import (
     not_utf8_message,
     uncached_formulas,
 )
+from tinmatch.spool import Spool
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 ROW = "_row"
@@ -72,6 +73,50 @@ __all__ = [
     "EXTRAS", "FORMULA", "OVERLONG", "ROW", "Note", "RequestReader", "header_key",
     "read_request",
 ]
+
+
+def _rechunk(chunks: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """`chunks` (with their ``attrs[EXTRAS]``) cut again into chunks of `size` rows, in order."""
+    buffer: list[pd.DataFrame] = []
+    held = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        held += len(chunk)
+        while held >= size:
+            whole = _concat(buffer)
+            yield _rows(whole, 0, size)
+            rest = _rows(whole, size, held)
+            buffer, held = ([rest] if len(rest) else []), len(rest)
+    if held:
+        yield _concat(buffer)
+
+
+def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(chunks) == 1:
+        return chunks[0]
+    out = pd.concat([_bare(c) for c in chunks], ignore_index=True)
+    for column in set(out.columns) - set.intersection(*(set(c.columns) for c in chunks)):
+        # A flag column only some chunks have (``_formula``): missing, as a chunk holds it.
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    if EXTRAS in chunks[0].attrs:
+        out.attrs[EXTRAS] = pd.concat([c.attrs[EXTRAS] for c in chunks], ignore_index=True)
+    return out
+
+
+def _bare(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk without its attrs (pandas compares attrs when concatenating: frames there
+    cannot be compared)."""
+    out = chunk.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
+def _rows(chunk: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    """Rows start..stop of a chunk, its requester's columns cut alike."""
+    out = _bare(chunk).iloc[start:stop].reset_index(drop=True)
+    if EXTRAS in chunk.attrs:
+        out.attrs[EXTRAS] = chunk.attrs[EXTRAS].iloc[start:stop].reset_index(drop=True)
+    return out
 
 
 def _clean(values: pd.Series) -> pd.Series:
@@ -130,6 +175,7 @@ class RequestReader:
         self.notes: list[Note] = []
         self.sheet: str | None = None
         self.formula_cells = 0  # formula cells without a saved result, in the request's columns
+        self._kept: Spool[pd.DataFrame] | None = None  # the first pass's chunks (record_ids)
         suffix = self.path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise InputFileError(
@@ -306,27 +352,49 @@ class RequestReader:
     # -- iteration -------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
+        """The request's chunks of ``chunk_rows`` rows: read from the file, or replayed from
+        the pass that ``record_ids(keep=True)`` made."""
+        if self._kept is not None:
+            yield from _rechunk(self._kept, self.chunk_rows)
+            return
         records = self._xlsx_records() if self._xlsx else self._csv_records()
         for raw in self._chunks(self._without_notes(records)):
             chunk = self._finish(raw)
             if len(chunk):
                 yield chunk
 
-    def record_ids(self) -> list[str | None]:
+    def record_ids(self, *, keep: bool = False) -> list[str | None]:
         """Every row's record_id, in file order (a full first pass; sets ``n_rows``).
+
+        With `keep`, the chunks read are kept in a temporary file (``tinmatch.spool``: memory
+        stays bounded) and iterating the reader afterwards replays them instead of reading
+        and cleaning the file again: the same rows, cut to ``chunk_rows`` as it is then.
 
         A file with a header but no data row is refused (``InputFileError``): there is
         nothing to answer, and an empty request is almost always the wrong file.
         """
+        self.close()
+        kept: Spool[pd.DataFrame] | None = Spool(batch_items=1) if keep else None
         ids: list[str | None] = []
         for chunk in self:
             ids.extend(chunk["record_id"].tolist())
+            if kept is not None:
+                kept.append(chunk)
         if not ids:
+            if kept is not None:
+                kept.close()
             raise InputFileError(
                 f"{self.path.name} has a header row but no data rows ({self.where()})"
             )
         self.n_rows = len(ids)
+        self._kept = kept
         return ids
+
+    def close(self) -> None:
+        """Drop the chunks ``record_ids(keep=True)`` kept (the next pass reads the file)."""
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
     def _positions(self) -> list[int]:
         """Positions read: the request's columns (and a whole-name column to split)."""
