@@ -376,16 +376,19 @@ class RequestReader:
         self.close()
         kept: Spool[pd.DataFrame] | None = Spool(batch_items=1) if keep else None
         ids: list[str | None] = []
-        for chunk in self:
-            ids.extend(chunk["record_id"].tolist())
-            if kept is not None:
-                kept.append(chunk)
-        if not ids:
+        try:
+            for chunk in self:
+                ids.extend(chunk["record_id"].tolist())
+                if kept is not None:
+                    kept.append(chunk)
+            if not ids:
+                raise InputFileError(
+                    f"{self.path.name} has a header row but no data rows ({self.where()})"
+                )
+        except BaseException:  # a file refused part way: what was kept of it goes now
             if kept is not None:
                 kept.close()
-            raise InputFileError(
-                f"{self.path.name} has a header row but no data rows ({self.where()})"
-            )
+            raise
         self.n_rows = len(ids)
         self._kept = kept
         return ids
