@@ -226,9 +226,9 @@ def test_a_crash_is_never_shown_to_the_requester_only_logged(
 
 @pytest.mark.parametrize(
     ("cpus", "workers", "threads"),
-    [(8, 2, 4), (8, 3, 2), (2, 2, 1), (1, 2, 1), (None, 1, 1), (None, 2, 1)],
+    [(8, 2, 8), (8, 3, 8), (2, 2, 2), (1, 2, 1), (None, 1, 1), (None, 2, 1)],
 )
-def test_each_worker_is_warmed_with_its_share_of_the_cores(
+def test_each_worker_is_warmed_with_all_the_cores(
     tmp_path: Path,
     store: Store,
     monkeypatch: pytest.MonkeyPatch,

@@ -46,8 +46,7 @@ def warm_up(
 
     With `returns_by_tin` (``engines.by_tin.build``), the engine discloses to small requests
     from that sorted copy of the master's returns. With `threads`, its DuckDB runs each query
-    on that many threads (a service's workers share the cores: a dozen rows' queries took 20%
-    less CPU on one thread than on two, at 1M people)."""
+    on that many threads."""
     started = time.perf_counter()
     engine = open_engine(engine_kind, db)
     try:

@@ -175,15 +175,17 @@ class Service:
 
     def warm(self) -> list[float]:
         """Warm every worker thread before the first request (``pipeline.warm``): its engine
-        open over the master (its DuckDB on the cores divided by the workers: one each with two
-        workers on two cores), the small-request SQL compiled, the pipeline's code run once,
-        the master's returns sorted by TIN attached (built first, once per master, under
-        ``WORK_DIR/serving``; ``engines.by_tin``). Nobody is looked up; the seconds each
-        worker took."""
+        open over the master (its DuckDB on all the cores), the small-request SQL compiled,
+        the pipeline's code run once, the master's returns sorted by TIN attached (built
+        first, once per master, under ``WORK_DIR/serving``; ``engines.by_tin``). Nobody is
+        looked up; the seconds each worker took."""
         db = self.settings.master_db
         returns = by_tin.build(db, self.settings.serving)
-        # The workers are the parallelism: each engine's queries get the cores' share.
-        threads = max(1, (os.cpu_count() or 1) // self.workers.workers)
+        # Each engine's queries may use every core: a request is mostly Python between its
+        # queries, so one worker's query rarely meets another's. Against the cores divided by
+        # the workers, one at a time took 0.70 -> 0.44 s at 10M people, and two clients got
+        # 2.71 -> 3.05 requests/s (docs/benchmarks.md).
+        threads = os.cpu_count() or 1
         return self.workers.on_each_thread(
             lambda: warm_up(db, self.agreement, returns_by_tin=returns, threads=threads)
         )
