@@ -238,18 +238,25 @@ def test_each_worker_is_warmed_with_all_the_cores(
 ) -> None:
     service = _service(tmp_path, store, workers)
     built: list[tuple[Path, Path]] = []
+    indexed: list[tuple[Path, Path]] = []
     warmed: list[tuple[Any, ...]] = []
     returns = tmp_path / "serving" / "returns_by_tin.parquet"
+    keys = tmp_path / "serving" / "block-keys"
 
     def build(db: Path, folder: Path) -> Path:
         built.append((db, folder))
         return returns
+
+    def build_keys(db: Path, folder: Path) -> Path:
+        indexed.append((db, folder))
+        return keys
 
     def warm_up(db: Path, agreement: Agreement, **kw: Any) -> float:
         warmed.append((db, agreement, kw, threading.current_thread().name))
         return 0.25
 
     monkeypatch.setattr(service_module.by_tin, "build", build)
+    monkeypatch.setattr(service_module.key_index, "build", build_keys)
     monkeypatch.setattr(service_module, "warm_up", warm_up)
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     try:
@@ -257,9 +264,10 @@ def test_each_worker_is_warmed_with_all_the_cores(
     finally:
         service.workers.shutdown(wait=True)
     assert built == [(service.settings.master_db, service.settings.serving)]  # built once
+    assert indexed == built
     assert len(warmed) == workers
     assert len({name for *_, name in warmed}) == workers  # once on every worker thread
     for db, agreement, kw, name in warmed:
         assert (db, agreement) == (service.settings.master_db, service.agreement)
-        assert kw == {"returns_by_tin": returns, "threads": threads}
+        assert kw == {"returns_by_tin": returns, "threads": threads, "key_index": keys}
         assert type(kw["threads"]) is int and name.startswith("tinmatch")

@@ -26,6 +26,7 @@ from splink import DuckDBAPI, Linker
 
 from tinmatch.engines import by_tin
 from tinmatch.engines.chunks import C, linked_in_order
+from tinmatch.engines.key_index import KeyIndex
 from tinmatch.engines.queries import (
     MIN_MATCH_WEIGHT,
     best_rows_sql,
@@ -104,6 +105,7 @@ class LinkEngine:
     _disclose_con: duckdb.DuckDBPyConnection | None = None
     _small: dict[tuple[tuple[str, ...], int | None], SmallSql] = field(default_factory=dict)
     by_tin: bool = False  # the master's returns sorted by TIN attached (``engines.by_tin``)
+    key_index: KeyIndex | None = None  # the master's block keys in memory (``key_index``)
 
     @classmethod
     def open(cls, con: duckdb.DuckDBPyConnection) -> LinkEngine:
@@ -162,6 +164,13 @@ class LinkEngine:
         if not self.by_tin:
             by_tin.attach(self.con, path, db)
             self.by_tin = True
+
+    def use_key_index(self, path: Path, db: Path) -> None:
+        """Look small requests' blocking keys up in the arrays at `path` built from `db`
+        (``engines.key_index``; refused when they were built from another master)."""
+        if self.key_index is None and self._has_block_keys():
+            found = self.con.execute("SELECT count(*) FROM m.block_keys").fetchall()
+            self.key_index = KeyIndex.open(path, db, int(found[0][0]) if found else -1)
 
     def release(self) -> None:
         if not self.warm:
@@ -361,12 +370,15 @@ class LinkEngine:
 
         The request's blocking keys are looked up in the master's sorted ``block_keys`` (zone
         maps skip all but a few row groups), so a dozen names against millions of people does
-        not scan the master. Splink then applies the real blocking rules to this superset.
+        not scan the master; in a service, by binary search in the same keys mapped into memory
+        (:meth:`use_key_index`). Splink then applies the real blocking rules to this superset.
         """
         request_keys = key_sql(request_table, "request")
         found = self.con.execute(f"SELECT DISTINCT k FROM ({request_keys})").fetchall()
         keys = [r[0] for r in found]
-        if keys:
+        if keys and self.key_index is not None:
+            ids = self.key_index.rowids_of(keys)
+        elif keys:
             # Explicit type: unsuffixed literals above 2^63 would otherwise mix integer types.
             literals = [f"{int(k)}::UBIGINT" for k in keys]
             if len(literals) <= KEYS_ONE_BY_ONE:

@@ -40,19 +40,23 @@ def warm_up(
     engine_kind: str = "duckdb",
     returns_by_tin: Path | None = None,
     threads: int | None = None,
+    key_index: Path | None = None,
 ) -> float:
     """Warm this thread's engine over `db` and the pipeline under `agreement`; the seconds it
     took. Looks nobody up, writes nothing that stays, records nothing.
 
     With `returns_by_tin` (``engines.by_tin.build``), the engine discloses to small requests
-    from that sorted copy of the master's returns. With `threads`, its DuckDB runs each query
-    on that many threads."""
+    from that sorted copy of the master's returns; with `key_index` (``engines.key_index.build``),
+    it looks small requests' blocking keys up in those arrays. With `threads`, its DuckDB runs
+    each query on that many threads."""
     started = time.perf_counter()
     engine = open_engine(engine_kind, db)
     try:
         if isinstance(engine, LinkEngine):
             if returns_by_tin is not None:
                 engine.use_returns_by_tin(returns_by_tin, db)
+            if key_index is not None:
+                engine.use_key_index(key_index, db)
             if threads is not None:
                 engine.con.execute(f"SET threads = {max(1, int(threads))}")
         empty = pd.DataFrame([dict.fromkeys(LINK_COLUMNS)], columns=LINK_COLUMNS).astype(object)

@@ -19,7 +19,7 @@ from tinmatch.agreement import Agreement
 from tinmatch.answer import answer_request
 from tinmatch.cover import Cover
 from tinmatch.delivery import write_delivery
-from tinmatch.engines import by_tin
+from tinmatch.engines import by_tin, key_index
 from tinmatch.errors import (
     ConfigError,
     InputFileError,
@@ -176,18 +176,22 @@ class Service:
     def warm(self) -> list[float]:
         """Warm every worker thread before the first request (``pipeline.warm``): its engine
         open over the master (its DuckDB on all the cores), the small-request SQL compiled,
-        the pipeline's code run once, the master's returns sorted by TIN attached (built
-        first, once per master, under ``WORK_DIR/serving``; ``engines.by_tin``). Nobody is
-        looked up; the seconds each worker took."""
+        the pipeline's code run once, the master's returns sorted by TIN attached and its
+        block keys mapped into memory (both built first, once per master, under
+        ``WORK_DIR/serving``; ``engines.by_tin``, ``engines.key_index``). Nobody is looked up;
+        the seconds each worker took."""
         db = self.settings.master_db
         returns = by_tin.build(db, self.settings.serving)
+        keys = key_index.build(db, self.settings.serving)
         # Each engine's queries may use every core: a request is mostly Python between its
         # queries, so one worker's query rarely meets another's. Against the cores divided by
         # the workers, one at a time took 0.70 -> 0.44 s at 10M people, and two clients got
         # 2.71 -> 3.05 requests/s (docs/benchmarks.md).
         threads = os.cpu_count() or 1
         return self.workers.on_each_thread(
-            lambda: warm_up(db, self.agreement, returns_by_tin=returns, threads=threads)
+            lambda: warm_up(
+                db, self.agreement, returns_by_tin=returns, threads=threads, key_index=keys
+            )
         )
 
     def run(self, sub: Submission, reporter: Reporter) -> None:
