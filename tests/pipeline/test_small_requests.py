@@ -110,20 +110,3 @@ def test_link_rows_are_stored_in_surname_order(master_con: duckdb.DuckDBPyConnec
         "GROUP BY last_name_std, first_name_std"
     ).fetchall()
     assert runs and all(contiguous for (contiguous,) in runs)
-
-
-def test_high_cardinality_link_columns_are_stored_uncompressed(
-    master_con: duckdb.DuckDBPyConnection,
-) -> None:
-    """The link-row columns with about one value per person are stored without compression
-    (a small request's fetch by row id decoded a whole dictionary-compressed vector for each
-    row); the other columns keep DuckDB's compression."""
-    stored = master_con.execute(
-        "SELECT column_name, list(DISTINCT compression) FROM pragma_storage_info('m.link_rows') "
-        "WHERE segment_type <> 'VALIDITY' GROUP BY column_name"
-    ).fetchall()
-    compressions = {name: set(kinds) for name, kinds in stored}
-    assert {"tin", "dob", "street_key"} <= load.UNCOMPRESSED_LINK_COLUMNS
-    for name in load.UNCOMPRESSED_LINK_COLUMNS:
-        assert compressions[name] <= {"Uncompressed", "Constant"}, name
-    assert compressions["last_name_std"] - {"Uncompressed"}

@@ -308,15 +308,6 @@ def _features(name_alias: str, addr_alias: str) -> dict[str, str]:
 #: (192 s against 160 s for this step): ``docs/benchmarks.md``.
 LINK_ROWS_ORDER = "last_name_std, first_name_std, state_std, unique_id"
 
-#: Link-row columns stored without compression. DuckDB's default for strings (a dictionary per
-#: segment, FSST-compressed) decodes a whole vector to read one row of it, and for these
-#: columns, nearly one value per person, that was most of fetching a small request's
-#: candidates by row id: at 10M people, 0.131 -> 0.057 s for a dozen rows' 2,295 candidate
-#: rows, for ~1.5 GB more on disk (``docs/benchmarks.md``). Low-cardinality columns cost
-#: little to decode and stay compressed, as do ``first_name_variants`` (a list: no faster
-#: uncompressed, and three times the size).
-UNCOMPRESSED_LINK_COLUMNS = frozenset({"tin", "dob", "house_number", "street_name", "street_key"})
-
 
 def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Every distinct (person, name as written, address filed) pair, with features.
@@ -359,7 +350,9 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
     source |= {"tin": "lpad(CAST(pn.ti AS VARCHAR), 9, '0')", "dob": "d.dob"}
     source["unique_id"] = unique_id_sql(f"pn.rowid * {scale} + coalesce(pa.slot, 0)")
     select = ", ".join(f"{source[c]} AS {c}" for c in LINK_COLUMNS)
-    query = f"""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE link_rows AS
         SELECT {select}
         FROM _person_names pn
         LEFT JOIN _person_addresses pa ON pa.ti = pn.ti
@@ -368,21 +361,9 @@ def _link_rows(con: duckdb.DuckDBPyConnection) -> None:
         {address_joins("pa", "a", by_id=True)}
         ORDER BY {LINK_ROWS_ORDER}
         """
-    con.execute(f"CREATE OR REPLACE TABLE link_rows ({_link_row_columns(con, query)})")
-    con.execute(f"INSERT INTO link_rows {query}")
+    )
     for table in ("_person_names", "_person_addresses", "_dob"):
         con.execute(f"DROP TABLE {table}")
-
-
-def _link_row_columns(con: duckdb.DuckDBPyConnection, query: str) -> str:
-    """The column definitions of `query`'s result, :data:`UNCOMPRESSED_LINK_COLUMNS` without
-    compression."""
-    columns = con.execute(f"DESCRIBE {query}").fetchall()
-    return ", ".join(
-        f'"{name}" {type_}'
-        + (" USING COMPRESSION uncompressed" if name in UNCOMPRESSED_LINK_COLUMNS else "")
-        for name, type_, *_ in columns
-    )
 
 
 # Rules whose keys are computed in one pass over the link rows (8 bytes per row each, held in a
