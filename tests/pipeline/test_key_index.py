@@ -132,3 +132,21 @@ def test_edited_arrays_are_refused(master_db: Path, tmp_path: Path) -> None:
         key_index.KeyIndex.open(path, master_db, rows)
     assert key_index.build(master_db, tmp_path / "serving") == path  # rebuilt: no meta
     assert len(key_index.KeyIndex.open(path, master_db, rows).keys) == rows
+
+
+def test_a_master_without_block_keys_has_no_arrays(master_db: Path, tmp_path: Path) -> None:
+    """A master loaded before block keys existed still serves (by Splink's blocking joins):
+    no arrays are written for it, and its engine looks nothing up in any."""
+    old = tmp_path / "old.duckdb"
+    shutil.copy(master_db, old)
+    con = duckdb.connect(str(old))
+    con.execute("DROP TABLE block_keys")
+    con.close()
+    assert key_index.build(old, tmp_path / "serving") is None
+    assert not list((tmp_path / "serving").iterdir())
+    engine = link.LinkEngine.open(open_master(old))
+    try:
+        engine.use_key_index(tmp_path / "serving" / "absent", old)
+        assert engine.key_index is None
+    finally:
+        engine.close()

@@ -41,9 +41,10 @@ def index_path(folder: Path, db: Path) -> Path:
     return folder / f"{PREFIX}{master_identity(db)}"
 
 
-def build(db: Path, folder: Path) -> Path:
+def build(db: Path, folder: Path) -> Path | None:
     """The arrays of `db`'s block keys in `folder` (built now unless they are there); those of
-    a master since replaced are removed."""
+    a master since replaced are removed. None for a master loaded before it had block keys
+    (its small requests are linked by Splink's blocking joins)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     path = index_path(folder, db)
@@ -58,6 +59,11 @@ def build(db: Path, folder: Path) -> Path:
     temp.mkdir(mode=0o700)
     con = open_master(db)
     try:
+        if not con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'block_keys'"
+        ).fetchall():
+            shutil.rmtree(temp)
+            return None
         found = con.execute("SELECT count(*), max(link_rowid) FROM m.block_keys").fetchall()
         rows, top = int(found[0][0]), int(found[0][1] or 0)
         rowid_type = np.uint32 if top < 2**32 else np.int64
@@ -115,6 +121,7 @@ class KeyIndex:
             or len(keys) != rows
             or len(rowids) != rows
             or keys.dtype != np.uint64
+            or rowids.dtype.kind not in "ui"
         ):
             raise MasterNotLoadedError(f"{path} was not built from {db}")
         return cls(keys, rowids)
