@@ -150,3 +150,28 @@ def test_a_master_without_block_keys_has_no_arrays(master_db: Path, tmp_path: Pa
         assert engine.key_index is None
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("batch_rows", [2048, key_index.BATCH_ROWS])
+def test_block_keys_out_of_key_order_are_refused(
+    master_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    """Binary search is only right on keys in order: a master whose ``block_keys`` was
+    rewritten out of order gets no arrays, and nothing half written stays in the folder. The
+    keys go down once, after the first 2,048: between two batches read, or inside one."""
+    edited = tmp_path / "edited.duckdb"
+    shutil.copy(master_db, edited)
+    con = duckdb.connect(str(edited))
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(
+        "CREATE TABLE swapped AS SELECT k, link_rowid FROM ("
+        "SELECT *, row_number() OVER (ORDER BY k DESC) <= 2048 AS top FROM block_keys) "
+        "ORDER BY top DESC, k"
+    )
+    con.execute("DROP TABLE block_keys")
+    con.execute("ALTER TABLE swapped RENAME TO block_keys")
+    con.close()
+    monkeypatch.setattr(key_index, "BATCH_ROWS", batch_rows)
+    with pytest.raises(MasterNotLoadedError, match="not sorted"):
+        key_index.build(edited, tmp_path / "serving")
+    assert not list((tmp_path / "serving").iterdir())

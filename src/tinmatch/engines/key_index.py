@@ -57,20 +57,39 @@ def build(db: Path, folder: Path) -> Path | None:
     shutil.rmtree(temp, ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)
     temp.mkdir(mode=0o700)
+    try:
+        rows = _write_arrays(db, temp)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)  # no half-written arrays left behind
+        raise
+    if rows is None:
+        shutil.rmtree(temp)
+        return None
+    meta = {"master": master_identity(db), "rows": rows}
+    (temp / META).write_text(json.dumps(meta), encoding="utf-8")
+    for name in (KEYS, ROWIDS, META):
+        os.chmod(temp / name, 0o600)
+    os.replace(temp, path)
+    return path
+
+
+def _write_arrays(db: Path, folder: Path) -> int | None:
+    """Copy `db`'s block keys into the arrays in `folder`; how many, or None when the master
+    has no ``block_keys``. Refused unless they come in key order."""
     con = open_master(db)
     try:
         if not con.execute(
             "SELECT 1 FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'block_keys'"
         ).fetchall():
-            shutil.rmtree(temp)
             return None
         found = con.execute("SELECT count(*), max(link_rowid) FROM m.block_keys").fetchall()
         rows, top = int(found[0][0]), int(found[0][1] or 0)
         rowid_type = np.uint32 if top < 2**32 else np.int64
-        keys = np.lib.format.open_memmap(temp / KEYS, "w+", np.uint64, (rows,))
-        rowids = np.lib.format.open_memmap(temp / ROWIDS, "w+", rowid_type, (rows,))
+        keys = np.lib.format.open_memmap(folder / KEYS, "w+", np.uint64, (rows,))
+        rowids = np.lib.format.open_memmap(folder / ROWIDS, "w+", rowid_type, (rows,))
         # In storage order, which is key order (the load appends each rule's keys sorted, and
-        # a key's top bits are its rule's number); checked below, not assumed.
+        # a key's top bits are its rule's number); checked batch by batch, not assumed (one
+        # comparison of the whole arrays would hold a flag per key in memory).
         con.execute("SET preserve_insertion_order = true")
         reader = con.sql("SELECT k, link_rowid FROM m.block_keys").to_arrow_reader(
             BATCH_ROWS
@@ -78,24 +97,22 @@ def build(db: Path, folder: Path) -> Path | None:
         at = 0
         for batch in reader:
             n = batch.num_rows
-            keys[at : at + n] = _column(batch, 0).astype(np.uint64)
+            batch_keys = _column(batch, 0).astype(np.uint64)
+            if n and (
+                (at and batch_keys[0] < keys[at - 1])
+                or bool(np.any(batch_keys[1:] < batch_keys[:-1]))
+            ):
+                raise MasterNotLoadedError(f"{db}: block_keys is not sorted by key")
+            keys[at : at + n] = batch_keys
             rowids[at : at + n] = _column(batch, 1).astype(rowid_type)
             at += n
         if at != rows:
             raise MasterNotLoadedError(f"{db}: block_keys changed while it was copied")
-        if rows > 1 and bool(np.any(keys[1:] < keys[:-1])):
-            raise MasterNotLoadedError(f"{db}: block_keys is not sorted by key")
         keys.flush()
         rowids.flush()
-        del keys, rowids
+        return rows
     finally:
         con.close()
-    meta = {"master": master_identity(db), "rows": rows}
-    (temp / META).write_text(json.dumps(meta), encoding="utf-8")
-    for name in (KEYS, ROWIDS, META):
-        os.chmod(temp / name, 0o600)
-    os.replace(temp, path)
-    return path
 
 
 @dataclass(frozen=True)
