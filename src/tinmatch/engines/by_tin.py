@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,15 +47,25 @@ def index_path(folder: Path, db: Path) -> Path:
     return folder / f"appearances-by-tin-{master_identity(db)}.duckdb"
 
 
+def clear_serving_folder(folder: Path, pattern: str, current: Path) -> None:
+    """Make `folder` the owner's only (created if need be) and remove what matches `pattern`
+    in it but `current`: the files a service derived from a master since replaced."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for old in folder.glob(pattern):
+        if old == current:
+            continue
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
 def build(db: Path, folder: Path) -> Path:
     """The sorted copy of `db`'s appearances in `folder` (built now unless it is there);
     older copies (of a master since replaced) are removed."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
     path = index_path(folder, db)
-    for old in folder.glob("appearances-by-tin-*.duckdb*"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    clear_serving_folder(folder, "appearances-by-tin-*.duckdb*", path)
     if path.exists():
         return path
     temp = path.with_name(path.name + ".building")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from tinmatch.engines.by_tin import master_identity
+from tinmatch.engines.by_tin import clear_serving_folder, master_identity
 from tinmatch.errors import MasterNotLoadedError
 from tinmatch.master.database import open_master
 
@@ -45,12 +45,8 @@ def build(db: Path, folder: Path) -> Path | None:
     """The arrays of `db`'s block keys in `folder` (built now unless they are there); those of
     a master since replaced are removed. None for a master loaded before it had block keys
     (its small requests are linked by Splink's blocking joins)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
     path = index_path(folder, db)
-    for old in folder.glob(f"{PREFIX}*"):
-        if old != path:
-            shutil.rmtree(old, ignore_errors=True)
+    clear_serving_folder(folder, f"{PREFIX}*", path)
     if (path / META).exists():
         return path
     temp = path.with_name(path.name + ".building")
